@@ -1,0 +1,528 @@
+"""Neighbourhood units (H3 grid or the planner's polygons) and where people live in them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import shapely
+
+from circle._read import read_table
+from circle._validate import Problems, check_readable_file, describe_rows
+from circle.access import DEFAULT_MAX_SNAP_M, Snap
+from circle.errors import InputError
+
+if TYPE_CHECKING:
+    import os
+
+    from circle.access import CompactGraph
+
+__all__ = [
+    "DEFAULT_BUILDING_LEVELS",
+    "DEFAULT_H3_RESOLUTION",
+    "FLOOR_AREA_PER_RESIDENT_M2",
+    "NETWORK_SAMPLE_SPACING_M",
+    "RESIDENTIAL_BUILDINGS",
+    "People",
+    "h3_areas",
+    "people_from_buildings",
+    "people_from_points",
+    "people_from_polygons",
+    "people_uniform",
+    "read_areas",
+    "read_population",
+]
+
+logger = logging.getLogger(__name__)
+
+#: H3 resolution 9: hexagons of about 0.1 km2 (edge about 200 m), a few city blocks.
+DEFAULT_H3_RESOLUTION = 9
+#: Population spread along the network is placed on points this far apart (metres).
+NETWORK_SAMPLE_SPACING_M = 20.0
+#: ``building=*`` values counted as homes for the population proxy.
+RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset(
+    {
+        "apartments",
+        "residential",
+        "house",
+        "detached",
+        "semidetached_house",
+        "terrace",
+        "dormitory",
+        "bungalow",
+        "farm",
+        "static_caravan",
+    }
+)
+#: Storeys assumed where a residential building has no ``building:levels`` tag.
+DEFAULT_BUILDING_LEVELS = 3.0
+#: Residential floor area per resident (m2), to turn floor area into residents: China's 2020
+#: census gives 41.8 m2 per urban resident; Finland's statistics about 40 m2.
+FLOOR_AREA_PER_RESIDENT_M2 = 40.0
+
+
+@dataclass(frozen=True, eq=False)
+class People:
+    """Where people are: points with a population, joined to the network.
+
+    Attributes
+    ----------
+    geometry
+        Points in the network's CRS.
+    population
+        People at each point (floats; a proxy where :attr:`source` says so).
+    snap
+        Where each point joins the network (leg 0 for points sampled on the network).
+    source
+        Which population data was used, in words, for reports.
+    proxy
+        True when the population is an estimate, not counts.
+    """
+
+    geometry: gpd.GeoSeries
+    population: np.ndarray
+    snap: Snap
+    source: str
+    proxy: bool = False
+
+    def __len__(self) -> int:
+        return len(self.population)
+
+    @property
+    def total(self) -> float:
+        """Total population."""
+        return float(self.population.sum())
+
+
+# ---------------------------------------------------------------------------------------
+# Neighbourhoods
+
+
+def h3_areas(points: gpd.GeoSeries, *, resolution: int = DEFAULT_H3_RESOLUTION) -> gpd.GeoDataFrame:
+    """The H3 hexagons (WGS-84) that hold at least one of `points`.
+
+    Parameters
+    ----------
+    points
+        Points in any CRS: the network's nodes and the people.
+    resolution
+        H3 resolution, 0-15 (9: about 0.1 km2 per cell).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``area_id`` (the H3 index), ``name`` (the same) and the hexagon, sorted by id.
+    """
+    if not (isinstance(resolution, int) and 0 <= resolution <= 15):
+        msg = f"`--h3-res` must be a whole number from 0 to 15, got `{resolution}`."
+        raise InputError(msg)
+    cells = sorted(set(h3_cells(points, resolution=resolution)))
+    polygons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells]
+    return gpd.GeoDataFrame({"area_id": cells, "name": cells}, geometry=polygons, crs="EPSG:4326")
+
+
+def h3_cells(points: gpd.GeoSeries, *, resolution: int) -> np.ndarray:
+    """The H3 cell of every point."""
+    lonlat = points.to_crs("EPSG:4326")
+    xs, ys = lonlat.x.to_numpy(), lonlat.y.to_numpy()
+    return np.array(
+        [h3.latlng_to_cell(y, x, resolution) for x, y in zip(xs, ys, strict=True)], dtype=object
+    )
+
+
+def read_areas(
+    path: str | os.PathLike[str],
+    *,
+    id_field: str = "id",
+    name_field: str = "name",
+    layer: str | None = None,
+    coords: str = "wgs84",
+) -> gpd.GeoDataFrame:
+    """Read the planner's neighbourhood polygons (e.g. community 社区 boundaries).
+
+    Parameters
+    ----------
+    path
+        GeoJSON, GeoPackage or Shapefile of polygons.
+    id_field
+        Column of unique ids.
+    name_field
+        Column of names (the id is used where absent).
+    layer
+        Layer of a multi-layer GeoPackage.
+    coords
+        {"wgs84", "gcj02", "bd09"}: the coordinate system of the file.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``area_id`` (str), ``name`` (str) and the polygon (WGS-84), in file order.
+
+    Raises
+    ------
+    InputError
+        Missing id column, empty/duplicate ids, missing or invalid polygons.
+    """
+    file = check_readable_file(path, what="areas file")
+    frame = read_table(file, layer=layer, coords=coords, what="areas file")
+    if not isinstance(frame, gpd.GeoDataFrame):
+        msg = f"`{file}` has no geometry; neighbourhoods must be polygons (GeoJSON, GPKG, SHP)."
+        raise InputError(msg)
+    if id_field not in frame.columns:
+        msg = (
+            f"`{file}` has no `{id_field}` column; columns are "
+            f"{', '.join(map(str, frame.columns.drop('geometry')))}; "
+            "choose one with `--area-id-field`."
+        )
+        raise InputError(msg)
+    problems = Problems(str(file), note="features counted from 1")
+    ids = frame[id_field]
+    empty_id = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
+    if empty_id.any():
+        problems.add(f"{_features(empty_id)}: `{id_field}` is empty; give every area an id")
+    id_text = ids.astype(str).str.strip()
+    duplicated = id_text.duplicated(keep=False).to_numpy() & ~empty_id
+    if duplicated.any():
+        names = ", ".join(sorted(set(id_text[duplicated]))[:5])
+        problems.add(f"{_features(duplicated)}: duplicate ids ({names}); ids must be unique")
+    geoms = frame.geometry.array
+    missing = np.asarray(frame.geometry.isna() | frame.geometry.is_empty)
+    if missing.any():
+        problems.add(f"{_features(missing)}: no geometry; draw the area or remove the row")
+    kinds = np.asarray(frame.geometry.geom_type.fillna(""))
+    not_polygon = ~missing & ~np.isin(kinds, ["Polygon", "MultiPolygon"])
+    if not_polygon.any():
+        problems.add(
+            f"{_features(not_polygon)}: not a polygon ({kinds[not_polygon][0]}); "
+            "areas must be polygons"
+        )
+    invalid = ~missing & ~not_polygon & ~shapely.is_valid(geoms)
+    if invalid.any():
+        first = int(np.flatnonzero(invalid)[0])
+        reason = shapely.is_valid_reason(geoms[first])
+        problems.add(
+            f"{_features(invalid)}: invalid polygon ({reason}); repair it, e.g. with QGIS "
+            "'Fix geometries' or shapely.make_valid"
+        )
+    problems.raise_if_any()
+    names = frame[name_field].astype(str) if name_field in frame.columns else id_text
+    return gpd.GeoDataFrame(
+        {"area_id": id_text.to_numpy(), "name": names.fillna("").to_numpy()},
+        geometry=frame.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
+
+
+def _features(mask: np.ndarray) -> str:
+    return describe_rows((np.flatnonzero(mask) + 1).tolist(), unit="feature")
+
+
+# ---------------------------------------------------------------------------------------
+# Population
+
+
+def read_population(
+    path: str | os.PathLike[str],
+    *,
+    population_field: str = "population",
+    lon_field: str = "lon",
+    lat_field: str = "lat",
+    layer: str | None = None,
+    coords: str = "wgs84",
+) -> gpd.GeoDataFrame:
+    """Read a population layer: points (CSV with lon/lat, GeoJSON, GPKG) or polygons.
+
+    Parameters
+    ----------
+    path
+        The file.
+    population_field
+        Column of people counts: numbers, zero or more.
+    lon_field, lat_field
+        CSV coordinate columns.
+    layer
+        GeoPackage layer.
+    coords
+        {"wgs84", "gcj02", "bd09"}.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``population`` (float) and the geometry (WGS-84), rows with zero population kept.
+
+    Raises
+    ------
+    InputError
+        The field is missing, not numeric or negative; geometry missing or invalid.
+    """
+    file = check_readable_file(path, what="population file")
+    frame = read_table(
+        file,
+        layer=layer,
+        coords=coords,
+        lon_field=lon_field,
+        lat_field=lat_field,
+        what="population file",
+    )
+    if population_field not in frame.columns:
+        columns = ", ".join(str(c) for c in frame.columns if c != "geometry")
+        msg = (
+            f"`{file}` has no `{population_field}` column; columns are {columns}; "
+            "choose one with `--population-field`."
+        )
+        raise InputError(msg)
+    problems = Problems(str(file), note="rows counted from 1")
+    values = pd.to_numeric(frame[population_field], errors="coerce").to_numpy(float)
+    not_number = ~np.isfinite(values)
+    if not_number.any():
+        problems.add(
+            f"{_rows(not_number)}: `{population_field}` is empty or not a number; "
+            "give a count of people (0 or more)"
+        )
+    negative = np.isfinite(values) & (values < 0)
+    if negative.any():
+        problems.add(
+            f"{_rows(negative)}: `{population_field}` is negative; people counts are 0 or more"
+        )
+    geoms = frame.geometry.array
+    missing = np.asarray(frame.geometry.isna() | frame.geometry.is_empty)
+    if missing.any():
+        problems.add(f"{_rows(missing)}: no geometry")
+    invalid = ~missing & ~shapely.is_valid(geoms)
+    if invalid.any():
+        problems.add(f"{_rows(invalid)}: invalid geometry; repair it")
+    kinds = set(frame.geometry.geom_type.dropna())
+    if kinds - {"Point", "Polygon", "MultiPolygon"}:
+        problems.add(f"geometries must be points or polygons, found {sorted(kinds)}")
+    elif {"Point"} < kinds:
+        problems.add("mixes points and polygons; use one kind per file")
+    problems.raise_if_any()
+    return gpd.GeoDataFrame(
+        {"population": values}, geometry=frame.geometry.to_numpy(), crs="EPSG:4326"
+    )
+
+
+def _rows(mask: np.ndarray) -> str:
+    return describe_rows((np.flatnonzero(mask) + 1).tolist(), unit="row")
+
+
+def people_from_points(
+    graph: CompactGraph,
+    points: gpd.GeoDataFrame,
+    *,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    source: str = "population points",
+) -> People:
+    """People at points with a ``population`` column, each joined to the network by its leg.
+
+    Parameters
+    ----------
+    graph
+        The compact walking graph.
+    points
+        Points with ``population``.
+    max_snap_m
+        Points farther than this from every walkable way are off-network (never covered).
+    source
+        Description for reports.
+
+    Returns
+    -------
+    People
+    """
+    geometry = points.geometry.to_crs(graph.crs).reset_index(drop=True)
+    snap = graph.snap(geometry, max_snap_m=max_snap_m)
+    off = ~snap.on_network
+    if off.any():
+        logger.warning(
+            "%d population points (%.0f people) are more than %g m from any walkable way; "
+            "they count as not covered",
+            int(off.sum()),
+            float(points["population"].to_numpy()[off].sum()),
+            max_snap_m,
+        )
+    return People(geometry, points["population"].to_numpy(float), snap, source)
+
+
+def people_from_polygons(graph: CompactGraph, polygons: gpd.GeoDataFrame) -> People:
+    """Spread each polygon's population along the walkable network inside it.
+
+    The network is sampled every :data:`NETWORK_SAMPLE_SPACING_M` metres; each polygon
+    gives its population to the sample points inside it in proportion to the length of way
+    each represents. A polygon with no walkable way inside puts its population at a point
+    inside it, joined to the network by an access leg. Population totals are preserved;
+    where polygons do not align with the neighbourhoods, the people follow the network, so
+    they split between neighbourhoods by walkable length rather than by area.
+
+    Parameters
+    ----------
+    graph
+        The compact walking graph.
+    polygons
+        Polygons with ``population``.
+
+    Returns
+    -------
+    People
+    """
+    samples, weight, snap = _network_samples(graph)
+    cells = polygons.to_crs(graph.crs).reset_index(drop=True)
+    hits = gpd.GeoDataFrame(geometry=samples, crs=graph.crs).sjoin(
+        cells[["geometry"]], predicate="within", how="inner"
+    )
+    sample_idx = hits.index.to_numpy()
+    cell_idx = hits["index_right"].to_numpy()
+    cell_length = np.bincount(cell_idx, weights=weight[sample_idx], minlength=len(cells))
+    cell_population = cells["population"].to_numpy(float)
+    share = weight[sample_idx] / cell_length[cell_idx]
+    population = np.zeros(len(samples))
+    np.add.at(population, sample_idx, share * cell_population[cell_idx])
+    geometry = samples
+    empty = (cell_length == 0) & (cell_population > 0)
+    if empty.any():
+        logger.info(
+            "%d population cells hold no walkable way; their people sit at a point inside",
+            int(empty.sum()),
+        )
+        inside = cells.geometry[empty].representative_point().reset_index(drop=True)
+        extra = graph.snap(inside, max_snap_m=DEFAULT_MAX_SNAP_M)
+        geometry = gpd.GeoSeries(np.r_[samples.array, inside.array], crs=graph.crs)
+        population = np.r_[population, cell_population[empty]]
+        snap = Snap(
+            np.r_[snap.edge, extra.edge],
+            np.r_[snap.offset_m, extra.offset_m],
+            np.r_[snap.leg_m, extra.leg_m],
+        )
+    keep = population > 0
+    return People(
+        gpd.GeoSeries(geometry.array[keep], crs=graph.crs),
+        population[keep],
+        snap.subset(keep),
+        "population polygons spread along the walkable network inside each polygon",
+    )
+
+
+def people_uniform(graph: CompactGraph) -> People:
+    """A proxy: people spread evenly along the walkable network, one unit per metre of way.
+
+    Parameters
+    ----------
+    graph
+        The compact walking graph.
+
+    Returns
+    -------
+    People
+        Marked as a proxy; shares are meaningful, absolute numbers are metres of way.
+    """
+    samples, weight, snap = _network_samples(graph)
+    return People(
+        samples,
+        weight,
+        snap,
+        "no population data: spread evenly along the walkable network (1 unit per metre of way)",
+        proxy=True,
+    )
+
+
+def people_from_buildings(
+    pbf: str | os.PathLike[str],
+    graph: CompactGraph,
+    *,
+    default_levels: float = DEFAULT_BUILDING_LEVELS,
+    floor_area_per_resident_m2: float = FLOOR_AREA_PER_RESIDENT_M2,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+) -> People | None:
+    """A proxy from OSM residential buildings: footprint area x storeys / floor area per person.
+
+    Buildings tagged with a :data:`RESIDENTIAL_BUILDINGS` type count; ``building:levels``
+    gives the storeys (:data:`DEFAULT_BUILDING_LEVELS` where missing or unreadable). Each
+    building is one point (inside its footprint) joined to the network by its access leg.
+
+    Parameters
+    ----------
+    pbf
+        The ``.osm.pbf`` extract the network came from.
+    graph
+        The compact walking graph.
+    default_levels
+        Storeys assumed where the tag is missing.
+    floor_area_per_resident_m2
+        Residential floor area per resident.
+    max_snap_m
+        Buildings farther than this from every walkable way are off-network.
+
+    Returns
+    -------
+    People or None
+        None when the extract has no residential buildings.
+    """
+    import pyrosm  # noqa: PLC0415
+
+    buildings = pyrosm.OSM(str(pbf)).get_buildings()
+    if buildings is None or buildings.empty:
+        return None
+    kind = buildings["building"].astype(str).str.strip().str.lower()
+    homes = buildings.loc[kind.isin(RESIDENTIAL_BUILDINGS).to_numpy()]
+    homes = homes.loc[homes.geometry.notna() & ~homes.geometry.is_empty]
+    homes = homes.loc[homes.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if homes.empty:
+        return None
+    projected = homes.to_crs(graph.crs)
+    levels = (
+        pd.to_numeric(homes["building:levels"], errors="coerce").to_numpy(float)
+        if "building:levels" in homes.columns
+        else np.full(len(homes), np.nan)
+    )
+    levels = np.where(np.isfinite(levels) & (levels > 0), levels, default_levels)
+    floor_area = projected.geometry.area.to_numpy() * levels
+    population = floor_area / floor_area_per_resident_m2
+    points = gpd.GeoDataFrame(
+        {"population": population},
+        geometry=projected.geometry.make_valid().representative_point().to_numpy(),
+        crs=graph.crs,
+    )
+    source = (
+        f"proxy from {len(homes)} OSM residential buildings: footprint x storeys "
+        f"({default_levels:g} where untagged) / {floor_area_per_resident_m2:g} m2 per resident"
+    )
+    people = people_from_points(graph, points, max_snap_m=max_snap_m, source=source)
+    return People(people.geometry, people.population, people.snap, source, proxy=True)
+
+
+def _network_samples(graph: CompactGraph) -> tuple[gpd.GeoSeries, np.ndarray, Snap]:
+    """Points along every edge, one per piece of at most the sample spacing, with its length."""
+    length = graph.edge_length_m
+    pieces = np.maximum(np.ceil(length / NETWORK_SAMPLE_SPACING_M), 1).astype(np.int64)
+    edge = np.repeat(np.arange(graph.n_edges), pieces)
+    first = np.cumsum(pieces) - pieces
+    k = np.arange(edge.size) - np.repeat(first, pieces)
+    fraction = (k + 0.5) / pieces[edge]
+    geometry = shapely.line_interpolate_point(graph.edge_geometry[edge], fraction, normalized=True)
+    weight = length[edge] / pieces[edge]
+    snap = Snap(edge, fraction * length[edge], np.zeros(edge.size))
+    return gpd.GeoSeries(geometry, crs=graph.crs), weight, snap
+
+
+def assign_areas(
+    people: People, areas: gpd.GeoDataFrame, *, h3_resolution: int | None
+) -> np.ndarray:
+    """The ``area_id`` of each person's neighbourhood (``None`` outside every area).
+
+    With an H3 grid the cell is computed exactly; with polygons a point-in-polygon join
+    (a point on a shared border goes to the lowest-ordered area).
+    """
+    if h3_resolution is not None:
+        return h3_cells(people.geometry, resolution=h3_resolution)
+    polygons = areas.to_crs(people.geometry.crs).reset_index(drop=True)
+    hits = gpd.GeoDataFrame(geometry=people.geometry.reset_index(drop=True)).sjoin(
+        polygons[["area_id", "geometry"]], predicate="intersects", how="left"
+    )
+    hits = hits.loc[~hits.index.duplicated(keep="first")]
+    values: Any = hits["area_id"].to_numpy(object)
+    return np.asarray(np.where(pd.isna(values), None, values), dtype=object)

