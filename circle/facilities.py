@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import pyrosm
 import shapely
 from pyrosm.exceptions import PBFException
 
 from circle._io import atomic_path
+from circle._read import CSV_SUFFIXES as _CSV_SUFFIXES
+from circle._read import VECTOR_SUFFIXES as _VECTOR_SUFFIXES
+from circle._read import check_ranges, read_csv_text, read_vector
 from circle._validate import Problems, check_readable_file, describe_rows, one_line
 from circle.categories import BUILTIN_ORDER, normalize_category
 from circle.coords import to_wgs84
@@ -59,9 +61,6 @@ COORD_SYSTEMS: Final[tuple[str, ...]] = ("wgs84", "gcj02", "bd09")
 COORDINATE_DECIMALS: Final = 7
 """Decimals kept in written coordinates (1e-7 degrees is about 1 cm)."""
 
-_CSV_SUFFIXES: Final = {".csv": ",", ".txt": ",", ".tsv": "\t"}
-_VECTOR_SUFFIXES: Final = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage"}
-_CSV_ENCODINGS: Final = ("utf-8-sig", "gb18030")  # Excel in mainland China saves GBK CSV files
 _CATEGORY_HINT: Final = "canteen, clinic, daycare, gig_station or a custom name"
 
 TagRule: TypeAlias = Mapping[str, Sequence[str]]
@@ -219,10 +218,10 @@ def read_facilities(
         raise InputError(msg)
     suffix = file.suffix.lower()
     if suffix in _CSV_SUFFIXES:
-        frame = _read_csv(file, sep=_CSV_SUFFIXES[suffix])
+        frame = read_csv_text(file, sep=_CSV_SUFFIXES[suffix], what="facilities file")
         unit, note = "row", "rows counted from 1 after the header"
     elif suffix in _VECTOR_SUFFIXES:
-        frame = _read_vector(file, layer=layer, kind=_VECTOR_SUFFIXES[suffix])
+        frame = read_vector(file, layer=layer, kind=_VECTOR_SUFFIXES[suffix])
         unit, note = "feature", "features counted from 1"
     else:
         msg = (
@@ -255,7 +254,7 @@ def read_facilities(
         crs_was_given = True
     else:
         lon, lat, crs_was_given = _check_vector_geometry(file, frame, problems, coords=coords)
-    _check_ranges(lon, lat, problems, unit=unit, csv=unit == "row", crs_known=crs_was_given)
+    check_ranges(lon, lat, problems, unit=unit, csv=unit == "row", crs_known=crs_was_given)
     problems.raise_if_any()
 
     if coords != "wgs84":
@@ -272,55 +271,6 @@ def read_facilities(
     )
     logger.info("Read %d facilities from %s", len(result), file)
     return result
-
-
-def _read_csv(file: Path, *, sep: str) -> pd.DataFrame:
-    for encoding in _CSV_ENCODINGS:
-        try:
-            frame = pd.read_csv(file, sep=sep, dtype=str, keep_default_na=False, encoding=encoding)
-        except UnicodeDecodeError:
-            continue
-        except pd.errors.EmptyDataError:
-            msg = f"The facilities file `{file}` is empty; add a header row and facility rows."
-            raise InputError(msg) from None
-        except (pd.errors.ParserError, OSError, ValueError) as error:
-            msg = (
-                f"Cannot read `{file}` as CSV: {one_line(str(error))}; check that it is "
-                "comma-separated text with one header row."
-            )
-            raise InputError(msg) from None
-        if encoding != _CSV_ENCODINGS[0]:
-            logger.info("Read %s as %s text", file, encoding)
-        frame.columns = [str(column).strip() for column in frame.columns]
-        return frame
-    msg = f"Cannot read `{file}` as CSV: it is neither UTF-8 nor GBK text; save it as UTF-8."
-    raise InputError(msg)
-
-
-def _read_vector(file: Path, *, layer: str | None, kind: str) -> gpd.GeoDataFrame:
-    try:
-        layers = [str(name) for name in pyogrio.list_layers(file)[:, 0]]
-    except (RuntimeError, OSError, ValueError) as error:
-        msg = (
-            f"Cannot read `{file}` as {kind}: {one_line(str(error))}; check that the file "
-            "is complete and really is that format."
-        )
-        raise InputError(msg) from None
-    if layer is None and len(layers) > 1:
-        msg = (
-            f"`{file}` has {len(layers)} layers ({', '.join(layers)}); choose one with "
-            "`--layer` (`layer=` in Python)."
-        )
-        raise InputError(msg)
-    if layer is not None and layer not in layers:
-        msg = f"`{file}` has no layer {layer!r}; its layers are {', '.join(layers) or '(none)'}."
-        raise InputError(msg)
-    try:
-        frame = gpd.read_file(file, engine="pyogrio", layer=layer)
-    except (RuntimeError, OSError, ValueError) as error:
-        msg = f"Cannot read `{file}` as {kind}: {one_line(str(error))}."
-        raise InputError(msg) from None
-    return frame
 
 
 def _resolve_columns(
@@ -541,42 +491,6 @@ def _check_vector_geometry(
     lon[usable] = shapely.get_x(points[usable])
     lat[usable] = shapely.get_y(points[usable])
     return lon, lat, crs_known
-
-
-def _check_ranges(
-    lon: npt.NDArray[np.float64],
-    lat: npt.NDArray[np.float64],
-    problems: Problems,
-    *,
-    unit: str,
-    csv: bool,
-    crs_known: bool,
-) -> None:
-    known = np.isfinite(lon) & np.isfinite(lat)
-    lon_bad = known & (np.abs(lon) > 180)
-    lat_bad = known & (np.abs(lat) > 90)
-    bad = lon_bad | lat_bad
-    if not bad.any():
-        return
-    parts = []
-    if lon_bad.any():
-        parts.append(f"longitude outside [-180, 180] in {_rows(lon_bad, unit)}")
-    if lat_bad.any():
-        parts.append(f"latitude outside [-90, 90] in {_rows(lat_bad, unit)}")
-    swap_fixes = bool((np.abs(lat[bad]) <= 180).all() and (np.abs(lon[bad]) <= 90).all())
-    if swap_fixes:
-        fix = (
-            "longitude and latitude look swapped; swap `--lon-field` and `--lat-field`"
-            if csv
-            else "the coordinates look swapped (latitude first); write longitude first"
-        )
-    elif csv:
-        fix = "give decimal degrees (e.g. lon 116.397, lat 39.909), not projected metres"
-    elif crs_known:
-        fix = "check the coordinates"
-    else:
-        fix = "the file declares no CRS but seems projected; save it with its CRS or in WGS-84"
-    problems.add(f"{' and '.join(parts)}; {fix}")
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,346 @@
+"""The notebook-facing object: load the inputs once, then answer many coverage questions."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import geopandas as gpd
+import numpy as np
+
+from circle import areas as _areas
+from circle.access import ADULT, DEFAULT_MAX_SNAP_M, CompactGraph, WalkingProfile, walking_profile
+from circle.coverage import (
+    AccessModel,
+    CoverageResult,
+    StatusCutoffs,
+    Threshold,
+    compute_access,
+    evaluate_coverage,
+    parse_thresholds,
+)
+from circle.errors import InputError
+from circle.network import WalkNetwork, load_network
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["PopulationProxy", "Study"]
+
+logger = logging.getLogger(__name__)
+
+PopulationProxy = Literal["auto", "buildings", "network"]
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True, eq=False)
+class Study:
+    """A walking network, facilities, neighbourhoods and people, loaded once.
+
+    Build one with :meth:`Study.load`; then :meth:`coverage` answers the coverage question,
+    and scenario methods return new studies that share the loaded network and people, so
+    each further question costs only the searches (milliseconds to a second).
+
+    Attributes
+    ----------
+    network
+        The walking network.
+    graph
+        Its compact form, compiled once.
+    facilities
+        Facilities (WGS-84): ``id``, ``name``, ``category``, ``capacity``, geometry.
+    areas
+        Neighbourhoods (WGS-84): ``area_id``, ``name``, geometry.
+    people
+        Where people are and how many.
+    person_area
+        The ``area_id`` of each person.
+    profile
+        Walking profile.
+    thresholds
+        Per category.
+    max_snap_m
+        Off-network cut-off for facilities and people.
+    cutoffs
+        Status cut-offs.
+    h3_resolution
+        The H3 resolution when the neighbourhoods are an H3 grid, else ``None``.
+    inputs
+        What was loaded, in words, for reports.
+    """
+
+    network: WalkNetwork
+    graph: CompactGraph
+    facilities: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+    people: _areas.People
+    person_area: np.ndarray
+    profile: WalkingProfile = ADULT
+    thresholds: dict[str, Threshold] = field(default_factory=dict)
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
+    cutoffs: StatusCutoffs = field(default_factory=StatusCutoffs)
+    h3_resolution: int | None = _areas.DEFAULT_H3_RESOLUTION
+    inputs: dict[str, str] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # -----------------------------------------------------------------------------------
+    # Loading
+
+    @classmethod
+    def load(
+        cls,
+        network: PathLike | WalkNetwork,
+        facilities: PathLike | gpd.GeoDataFrame,
+        *,
+        areas: PathLike | gpd.GeoDataFrame | None = None,
+        area_id_field: str = "id",
+        area_name_field: str = "name",
+        h3_resolution: int = _areas.DEFAULT_H3_RESOLUTION,
+        population: PathLike | gpd.GeoDataFrame | None = None,
+        population_field: str = "population",
+        population_proxy: PopulationProxy = "auto",
+        minutes: str | float | Mapping[str, float | Threshold] | None = None,
+        profile: str | WalkingProfile = "adult",
+        speed_kmh: float | None = None,
+        max_snap_m: float = DEFAULT_MAX_SNAP_M,
+        cutoffs: StatusCutoffs | None = None,
+        coords: str = "wgs84",
+        facility_fields: Mapping[str, str] | None = None,
+    ) -> Study:
+        """Load every input once.
+
+        Parameters
+        ----------
+        network
+            A network source for :func:`circle.network.load_network` or a loaded network.
+        facilities
+            A facilities file for :func:`circle.facilities.read_facilities` or a
+            GeoDataFrame with ``id``, ``name``, ``category`` (and ``capacity``).
+        areas
+            Neighbourhood polygons (file or GeoDataFrame with ``area_id``, ``name``);
+            default: an H3 grid of `h3_resolution` over the network.
+        area_id_field, area_name_field
+            Columns of the areas file.
+        h3_resolution
+            H3 resolution of the default grid (9: about 0.1 km2 per hexagon).
+        population
+            People: points or polygons with `population_field` (file or GeoDataFrame).
+            Without it, `population_proxy` decides.
+        population_field
+            Column of people counts.
+        population_proxy
+            ``"auto"``: residential buildings of the ``.osm.pbf`` if it has any, else
+            evenly along the network; ``"buildings"`` or ``"network"`` to choose.
+        minutes
+            Thresholds: one number, ``"clinic=15,daycare=10"`` or a mapping.
+        profile
+            ``"adult"``, ``"elderly"`` or a :class:`~circle.access.WalkingProfile`.
+        speed_kmh
+            Custom walking speed (overrides the profile's).
+        max_snap_m
+            Facilities and people farther than this from a walkable way are off-network.
+        cutoffs
+            Status cut-offs (80 % / 20 % by default).
+        coords
+            {"wgs84", "gcj02", "bd09"}: coordinate system of the facilities, areas and
+            population files.
+        facility_fields
+            Column names for :func:`~circle.facilities.read_facilities`
+            (``lon_field``, ``lat_field``, ``id_field``, ``name_field``,
+            ``category_field``, ``capacity_field``).
+
+        Returns
+        -------
+        Study
+        """
+        from circle.facilities import read_facilities  # noqa: PLC0415
+
+        walk = (
+            profile
+            if isinstance(profile, WalkingProfile)
+            else walking_profile(profile, speed_kmh=speed_kmh)
+        )
+        inputs: dict[str, str] = {}
+        if isinstance(facilities, gpd.GeoDataFrame):
+            facility_table = facilities
+            inputs["facilities"] = "a GeoDataFrame"
+        else:
+            facility_table = read_facilities(facilities, coords=coords, **(facility_fields or {}))
+            inputs["facilities"] = str(facilities)
+        net = network if isinstance(network, WalkNetwork) else load_network(network)
+        inputs["network"] = net.source
+        graph = CompactGraph(net)
+        categories = _categories(facility_table)
+        thresholds = parse_thresholds(minutes, categories=categories)
+
+        people = _load_people(
+            graph,
+            network if not isinstance(network, WalkNetwork) else None,
+            population,
+            population_field=population_field,
+            proxy=population_proxy,
+            max_snap_m=max_snap_m,
+            coords=coords,
+        )
+        inputs["population"] = people.source
+        if areas is None:
+            node_points = net.nodes.geometry
+            seeds = gpd.GeoSeries(np.r_[node_points.array, people.geometry.array], crs=graph.crs)
+            area_table = _areas.h3_areas(seeds, resolution=h3_resolution)
+            person_area = _areas.assign_areas(people, area_table, h3_resolution=h3_resolution)
+            resolution: int | None = h3_resolution
+            inputs["areas"] = f"H3 hexagons, resolution {h3_resolution}"
+        else:
+            if isinstance(areas, gpd.GeoDataFrame):
+                area_table = areas.to_crs("EPSG:4326")
+                inputs["areas"] = "a GeoDataFrame of polygons"
+            else:
+                area_table = _areas.read_areas(
+                    areas, id_field=area_id_field, name_field=area_name_field, coords=coords
+                )
+                inputs["areas"] = str(areas)
+            person_area = _areas.assign_areas(people, area_table, h3_resolution=None)
+            resolution = None
+            if not np.asarray(person_area != None).any():  # noqa: E711
+                msg = (
+                    f"no neighbourhood in `{inputs['areas']}` overlaps the walking network "
+                    f"`{net.source}`; check that both cover the same place (and `--coords`)."
+                )
+                raise InputError(msg)
+        return cls(
+            network=net,
+            graph=graph,
+            facilities=facility_table,
+            areas=area_table,
+            people=people,
+            person_area=person_area,
+            profile=walk,
+            thresholds=thresholds,
+            max_snap_m=max_snap_m,
+            cutoffs=cutoffs or StatusCutoffs(),
+            h3_resolution=resolution,
+            inputs=inputs,
+        )
+
+    # -----------------------------------------------------------------------------------
+    # Questions
+
+    @property
+    def categories(self) -> list[str]:
+        """The categories evaluated: built-ins, then custom ones from the facilities."""
+        return list(self.thresholds)
+
+    def access(self) -> AccessModel:
+        """Travel times from every category's facilities (computed once, then cached)."""
+        if "access" not in self._cache:
+            self._cache["access"] = compute_access(
+                self.graph,
+                self.facilities,
+                profile=self.profile,
+                thresholds=self.thresholds,
+                max_snap_m=self.max_snap_m,
+                categories=self.categories,
+            )
+        model: AccessModel = self._cache["access"]
+        return model
+
+    def coverage(self) -> CoverageResult:
+        """Who reaches each category in time, per person and per neighbourhood (cached)."""
+        if "coverage" not in self._cache:
+            self._cache["coverage"] = evaluate_coverage(
+                self.access(),
+                self.people,
+                self.areas,
+                self.person_area,
+                cutoffs=self.cutoffs,
+                area_kind=self.inputs.get("areas", ""),
+            )
+        result: CoverageResult = self._cache["coverage"]
+        return result
+
+    def report(self, out_dir: PathLike, *, lang: Literal["en", "zh"] = "en") -> list[Path]:
+        """Write the gap report folder (see :func:`circle.report.write_report`)."""
+        from circle.report import write_report  # noqa: PLC0415
+
+        written: list[Path] = write_report(
+            self.coverage(),
+            out_dir,
+            lang=lang,
+            inputs=self.inputs,
+        )
+        return written
+
+    def with_settings(
+        self,
+        *,
+        facilities: gpd.GeoDataFrame | None = None,
+        profile: WalkingProfile | None = None,
+        thresholds: Mapping[str, Threshold] | None = None,
+    ) -> Study:
+        """A new study sharing the loaded network and people, with some inputs replaced."""
+        new_facilities = self.facilities if facilities is None else facilities
+        new_thresholds = dict(self.thresholds)
+        for category in _categories(new_facilities):
+            new_thresholds.setdefault(category, next(iter(self.thresholds.values())))
+        new_thresholds.update(thresholds or {})
+        return replace(
+            self,
+            facilities=new_facilities,
+            profile=profile or self.profile,
+            thresholds=new_thresholds,
+            _cache={},
+        )
+
+
+def _categories(facilities: gpd.GeoDataFrame) -> list[str]:
+    from circle.categories import BUILTIN_ORDER  # noqa: PLC0415
+
+    return [*BUILTIN_ORDER, *sorted(set(facilities["category"]) - set(BUILTIN_ORDER))]
+
+
+def _load_people(
+    graph: CompactGraph,
+    network_source: PathLike | None,
+    population: PathLike | gpd.GeoDataFrame | None,
+    *,
+    population_field: str,
+    proxy: PopulationProxy,
+    max_snap_m: float,
+    coords: str,
+) -> _areas.People:
+    if population is not None:
+        if isinstance(population, gpd.GeoDataFrame):
+            table = population.rename(columns={population_field: "population"})
+            source = "population layer (GeoDataFrame)"
+        else:
+            table = _areas.read_population(
+                population, population_field=population_field, coords=coords
+            )
+            source = f"`{population}` field `{population_field}`"
+        kinds = set(table.geometry.geom_type)
+        if kinds <= {"Point"}:
+            return _areas.people_from_points(
+                graph, table, max_snap_m=max_snap_m, source=f"population points: {source}"
+            )
+        people = _areas.people_from_polygons(graph, table)
+        return replace(people, source=f"population polygons: {source}, {people.source}")
+    if proxy not in ("auto", "buildings", "network"):
+        msg = f"`population_proxy` must be auto, buildings or network, not `{proxy}`."
+        raise InputError(msg)
+    is_pbf = network_source is not None and str(network_source).lower().endswith(".pbf")
+    if proxy in ("auto", "buildings") and is_pbf:
+        assert network_source is not None
+        from_buildings = _areas.people_from_buildings(network_source, graph, max_snap_m=max_snap_m)
+        if from_buildings is not None:
+            return from_buildings
+        logger.warning(
+            "no residential buildings in %s; spreading people along the network", network_source
+        )
+    elif proxy == "buildings":
+        logger.warning(
+            "the buildings proxy needs a `.osm.pbf` network; spreading people along the network"
+        )
+    return _areas.people_uniform(graph)
