@@ -352,12 +352,13 @@ def people_from_points(
 def people_from_polygons(graph: CompactGraph, polygons: gpd.GeoDataFrame) -> People:
     """Spread each polygon's population along the walkable network inside it.
 
-    The network is sampled every :data:`NETWORK_SAMPLE_SPACING_M` metres; each polygon
-    gives its population to the sample points inside it in proportion to the length of way
-    each represents. A polygon with no walkable way inside puts its population at a point
-    inside it, joined to the network by an access leg. Population totals are preserved;
-    where polygons do not align with the neighbourhoods, the people follow the network, so
-    they split between neighbourhoods by walkable length rather than by area.
+    Every edge is cut exactly at the polygon boundaries; each polygon gives its population
+    to the pieces of way inside it in proportion to their length, and each piece holds its
+    share on points at most :data:`NETWORK_SAMPLE_SPACING_M` apart. A polygon with no
+    walkable way inside puts its population at a point inside it, joined to the network by
+    an access leg. Population totals are preserved; where the polygons do not align with
+    the neighbourhoods, people follow the network, so they split between neighbourhoods by
+    walkable length rather than by area.
 
     Parameters
     ----------
@@ -370,19 +371,42 @@ def people_from_polygons(graph: CompactGraph, polygons: gpd.GeoDataFrame) -> Peo
     -------
     People
     """
-    samples, weight, snap = _network_samples(graph)
     cells = polygons.to_crs(graph.crs).reset_index(drop=True)
-    hits = gpd.GeoDataFrame(geometry=samples, crs=graph.crs).sjoin(
-        cells[["geometry"]], predicate="within", how="inner"
-    )
-    sample_idx = hits.index.to_numpy()
-    cell_idx = hits["index_right"].to_numpy()
-    cell_length = np.bincount(cell_idx, weights=weight[sample_idx], minlength=len(cells))
+    cell_geoms = np.asarray(cells.geometry.array, dtype=object)
     cell_population = cells["population"].to_numpy(float)
-    share = weight[sample_idx] / cell_length[cell_idx]
-    population = np.zeros(len(samples))
-    np.add.at(population, sample_idx, share * cell_population[cell_idx])
-    geometry = samples
+    tree = shapely.STRtree(graph.edge_geometry)
+    cell_idx, edge_idx = tree.query(cell_geoms, predicate="intersects")
+    pieces = shapely.intersection(graph.edge_geometry[edge_idx], cell_geoms[cell_idx])
+    geom_length = shapely.length(graph.edge_geometry[edge_idx])
+    piece_fraction = np.divide(
+        shapely.length(pieces), geom_length, out=np.zeros(len(pieces)), where=geom_length > 0
+    )
+    piece_m = piece_fraction * graph.edge_length_m[edge_idx]
+    keep = piece_m > 0
+    cell_idx, edge_idx, pieces, piece_m = (
+        cell_idx[keep],
+        edge_idx[keep],
+        pieces[keep],
+        piece_m[keep],
+    )
+    cell_length = np.bincount(cell_idx, weights=piece_m, minlength=len(cells))
+    piece_population = cell_population[cell_idx] * piece_m / cell_length[cell_idx]
+
+    # Points along each piece, one per stretch of at most the sample spacing.
+    count = np.maximum(np.ceil(piece_m / NETWORK_SAMPLE_SPACING_M), 1).astype(np.int64)
+    owner = np.repeat(np.arange(len(pieces)), count)
+    k = np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
+    geometry = shapely.line_interpolate_point(
+        pieces[owner], (k + 0.5) / count[owner], normalized=True
+    )
+    edge = edge_idx[owner]
+    lines = graph.edge_geometry[edge]
+    along = shapely.line_locate_point(lines, geometry)
+    line_length = shapely.length(lines)
+    fraction = np.divide(along, line_length, out=np.zeros(len(along)), where=line_length > 0)
+    snap = Snap(edge, fraction * graph.edge_length_m[edge], np.zeros(len(edge)))
+    population = piece_population[owner] / count[owner]
+
     empty = (cell_length == 0) & (cell_population > 0)
     if empty.any():
         logger.info(
@@ -391,7 +415,7 @@ def people_from_polygons(graph: CompactGraph, polygons: gpd.GeoDataFrame) -> Peo
         )
         inside = cells.geometry[empty].representative_point().reset_index(drop=True)
         extra = graph.snap(inside, max_snap_m=DEFAULT_MAX_SNAP_M)
-        geometry = gpd.GeoSeries(np.r_[samples.array, inside.array], crs=graph.crs)
+        geometry = np.r_[geometry, np.asarray(inside.array, dtype=object)]
         population = np.r_[population, cell_population[empty]]
         snap = Snap(
             np.r_[snap.edge, extra.edge],
@@ -400,7 +424,7 @@ def people_from_polygons(graph: CompactGraph, polygons: gpd.GeoDataFrame) -> Peo
         )
     keep = population > 0
     return People(
-        gpd.GeoSeries(geometry.array[keep], crs=graph.crs),
+        gpd.GeoSeries(geometry[keep], crs=graph.crs),
         population[keep],
         snap.subset(keep),
         "population polygons spread along the walkable network inside each polygon",

@@ -1,0 +1,146 @@
+"""Neighbourhoods and population: reading, spreading and proxies."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pytest
+import shapely
+
+from circle.access import CompactGraph
+from circle.areas import (
+    assign_areas,
+    h3_areas,
+    people_from_polygons,
+    people_uniform,
+    read_areas,
+    read_population,
+)
+from circle.errors import InputError
+from tests.conftest import METRIC_CRS, X0, Y0, make_network
+
+
+def box(x0, y0, x1, y1):
+    return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+
+
+def write_geojson(path, features):
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def polygon_feature(props, coords):
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {"type": "Polygon", "coordinates": [coords]},
+    }
+
+
+SQUARE = [[24.94, 60.17], [24.95, 60.17], [24.95, 60.175], [24.94, 60.175], [24.94, 60.17]]
+BOWTIE = [[24.94, 60.17], [24.95, 60.175], [24.95, 60.17], [24.94, 60.175], [24.94, 60.17]]
+
+
+def path_graph():
+    network = make_network({0: (0.0, 0.0), 1: (500.0, 0.0), 2: (1000.0, 0.0)}, [(0, 1), (1, 2)])
+    return CompactGraph(network)
+
+
+def test_polygon_population_follows_the_network():
+    graph = path_graph()
+    cells = gpd.GeoDataFrame(
+        {"population": [100.0, 300.0, 50.0]},
+        geometry=[box(0, -50, 250, 50), box(250, -50, 1000, 50), box(0, 500, 100, 600)],
+        crs=METRIC_CRS,
+    )
+    people = people_from_polygons(graph, cells)
+    assert people.total == pytest.approx(450.0)
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["A", "B", "C"], "name": ["", "", ""]},
+        geometry=[box(0, -100, 500, 100), box(500, -100, 1000, 100), box(0, 400, 200, 700)],
+        crs=METRIC_CRS,
+    )
+    area = assign_areas(people, areas, h3_resolution=None)
+    by_area = {a: people.population[area == a].sum() for a in ("A", "B", "C")}
+    # Cell 2 (300 people over 750 m of way) gives 250 m worth (100 people) to area A.
+    assert by_area["A"] == pytest.approx(100.0 + 100.0)
+    assert by_area["B"] == pytest.approx(200.0)
+    # Cell 3 holds no walkable way: its 50 people sit at a point inside it, 500+ m off.
+    assert by_area["C"] == pytest.approx(50.0)
+    assert not people.snap.on_network[area == "C"].any()
+
+
+def test_uniform_proxy_is_one_unit_per_metre():
+    graph = path_graph()
+    people = people_uniform(graph)
+    assert people.proxy
+    assert people.total == pytest.approx(1000.0)
+    assert (people.snap.leg_m == 0).all()
+    # Samples sit at most half the spacing from each other's boundaries: 50 per 500 m edge.
+    assert len(people) == 50
+
+
+def test_h3_grid_holds_every_point_and_assigns_exactly():
+    lonlat = gpd.GeoSeries(
+        gpd.points_from_xy([24.94, 24.945, 24.95], [60.17, 60.171, 60.172]), crs="EPSG:4326"
+    )
+    areas = h3_areas(lonlat, resolution=9)
+    expected = sorted({h3.latlng_to_cell(y, x, 9) for x, y in zip(lonlat.x, lonlat.y, strict=True)})
+    assert areas.area_id.tolist() == expected
+    for cell, polygon in zip(areas.area_id, areas.geometry, strict=True):
+        lat, lng = h3.cell_to_latlng(cell)
+        assert polygon.contains(shapely.Point(lng, lat))
+    with pytest.raises(InputError, match="from 0 to 15"):
+        h3_areas(lonlat, resolution=16)
+
+
+def test_read_areas_errors(tmp_path):
+    good = write_geojson(
+        tmp_path / "a.geojson", [polygon_feature({"code": "x", "name": "X"}, SQUARE)]
+    )
+    areas = read_areas(good, id_field="code")
+    assert areas.area_id.tolist() == ["x"]
+    with pytest.raises(
+        InputError,
+        match=r"no `id` column; columns are code, name; choose one with `--area-id-field`",
+    ):
+        read_areas(good)
+    bad = write_geojson(
+        tmp_path / "bad.geojson",
+        [polygon_feature({"id": "a"}, SQUARE), polygon_feature({"id": "b"}, BOWTIE)],
+    )
+    with pytest.raises(
+        InputError, match=r"bad\.geojson.*feature 2: invalid polygon \(Self-intersection"
+    ):
+        read_areas(bad)
+    dup = write_geojson(
+        tmp_path / "dup.geojson",
+        [polygon_feature({"id": "a"}, SQUARE), polygon_feature({"id": "a"}, SQUARE)],
+    )
+    with pytest.raises(InputError, match=r"features 1, 2: duplicate ids \(a\)"):
+        read_areas(dup)
+
+
+def test_read_population_errors(tmp_path):
+    csv = tmp_path / "pop.csv"
+    csv.write_text("lon,lat,people\n24.94,60.17,10\n24.95,60.17,-3\n24.95,60.18,many\n")
+    with pytest.raises(
+        InputError,
+        match=r"no `population` column; columns are people; choose one with `--population-field`",
+    ):
+        read_population(csv)
+    with pytest.raises(InputError) as info:
+        read_population(csv, population_field="people")
+    message = str(info.value)
+    assert "pop.csv" in message
+    assert "row 3: `people` is empty or not a number" in message
+    assert "row 2: `people` is negative" in message
+    assert "\n" not in message
+    ok = tmp_path / "ok.csv"
+    ok.write_text("x,y,pop\n24.94,60.17,10\n")
+    table = read_population(ok, population_field="pop", lon_field="x", lat_field="y")
+    assert table.population.tolist() == [10.0]
+    assert table.geometry.iloc[0].equals(shapely.Point(24.94, 60.17))
