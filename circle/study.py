@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from circle import areas as _areas
 from circle.access import ADULT, DEFAULT_MAX_SNAP_M, CompactGraph, WalkingProfile, walking_profile
 from circle.coverage import (
+    DEFAULT_MINUTES,
     AccessModel,
     CoverageResult,
     StatusCutoffs,
@@ -26,7 +28,9 @@ from circle.errors import InputError
 from circle.network import WalkNetwork, load_network
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
+
+    from circle.scenario import Scenario
 
 __all__ = ["PopulationProxy", "Study"]
 
@@ -273,6 +277,73 @@ class Study:
         )
         return written
 
+    def service_areas(self, *, buffer_m: float | None = None) -> gpd.GeoDataFrame:
+        """Per category, the area within the threshold (see :mod:`circle.isochrones`)."""
+        from circle.isochrones import SERVICE_AREA_BUFFER_M, service_areas  # noqa: PLC0415
+
+        key = f"service_areas:{buffer_m}"
+        if key not in self._cache:
+            self._cache[key] = service_areas(
+                self.access(), buffer_m=SERVICE_AREA_BUFFER_M if buffer_m is None else buffer_m
+            )
+        areas: gpd.GeoDataFrame = self._cache[key]
+        return areas
+
+    def map(self, **options: Any) -> Any:
+        """A ``folium.Map`` of coverage and gaps (see :func:`circle.maps.coverage_map`)."""
+        from circle.maps import coverage_map  # noqa: PLC0415
+
+        return coverage_map(self.coverage(), service_areas=self.service_areas(), **options)
+
+    def scenario(self, scenario: Scenario | None = None, /, **edits: Any) -> Study:
+        """A new study with edits applied; the loaded network and people are shared.
+
+        Parameters
+        ----------
+        scenario
+            A :class:`circle.scenario.Scenario`, or none and the edits as keywords:
+            ``add``, ``close``, ``move``, ``minutes``, ``profile``, ``speed_kmh``,
+            ``areas`` (see :class:`~circle.scenario.Scenario`).
+        **edits
+            The edits, when `scenario` is not given.
+
+        Returns
+        -------
+        Study
+
+        Examples
+        --------
+        >>> slower = study.scenario(profile="elderly")  # doctest: +SKIP
+        >>> slower.coverage().summary()  # doctest: +SKIP
+        """
+        from circle.scenario import Scenario, apply_scenario  # noqa: PLC0415
+
+        if scenario is None:
+            scenario = Scenario(name=str(edits.pop("name", "scenario")), **edits)
+        elif edits:
+            msg = "give either a `Scenario` or edits as keywords, not both."
+            raise TypeError(msg)
+        return apply_scenario(self, scenario)
+
+    def restricted_to(self, area_ids: Iterable[str]) -> Study:
+        """A study that counts only the people of the given neighbourhoods.
+
+        Facilities everywhere still serve them (people may walk out of the sub-area).
+        """
+        wanted = [str(a) for a in area_ids]
+        known = set(self.areas["area_id"].astype(str))
+        unknown = [a for a in wanted if a not in known]
+        if unknown:
+            msg = f"unknown neighbourhood ids {', '.join(unknown[:5])}; use ids of the areas."
+            raise InputError(msg)
+        keep = np.isin(self.person_area.astype(str), wanted) & pd.notna(self.person_area)
+        return replace(
+            self,
+            areas=self.areas.loc[self.areas["area_id"].astype(str).isin(wanted)],
+            person_area=_keep_areas(self.person_area, keep),
+            _cache={},
+        )
+
     def with_settings(
         self,
         *,
@@ -283,8 +354,9 @@ class Study:
         """A new study sharing the loaded network and people, with some inputs replaced."""
         new_facilities = self.facilities if facilities is None else facilities
         new_thresholds = dict(self.thresholds)
-        for category in _categories(new_facilities):
-            new_thresholds.setdefault(category, next(iter(self.thresholds.values())))
+        # A category that only the new facilities have gets the default threshold.
+        for category in sorted(set(new_facilities["category"]) - set(new_thresholds)):
+            new_thresholds[category] = Threshold(minutes=DEFAULT_MINUTES)
         new_thresholds.update(thresholds or {})
         return replace(
             self,
@@ -293,6 +365,13 @@ class Study:
             thresholds=new_thresholds,
             _cache={},
         )
+
+
+def _keep_areas(person_area: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """`person_area` with ``None`` where `keep` is False."""
+    out = person_area.astype(object).copy()
+    out[~keep] = None
+    return out
 
 
 def _categories(facilities: gpd.GeoDataFrame) -> list[str]:
