@@ -6,7 +6,6 @@ import json
 
 import geopandas as gpd
 import h3
-import numpy as np
 import pytest
 import shapely
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import geopandas as gpd
@@ -182,10 +183,9 @@ def _brute_force_minutes(network, facilities, people_points, speed_kmh, max_snap
     edges = network.edges
     lines = edges.geometry.to_numpy()
     graph = nx.Graph()
-    for u, v, length in zip(edges.u, edges.v, edges.length_m, strict=True):
-        if graph.has_edge(u, v):
-            length = min(length, graph[u][v]["length"])
-        graph.add_edge(int(u), int(v), length=float(length))
+    for u, v, way_length in zip(edges.u, edges.v, edges.length_m, strict=True):
+        shortest = min(way_length, graph[u][v]["length"]) if graph.has_edge(u, v) else way_length
+        graph.add_edge(int(u), int(v), length=float(shortest))
     inserts: dict[int, list[tuple[float, object]]] = {}
     legs = {}
     for kind, geoms in (("f", facilities), ("p", people_points)):
@@ -202,9 +202,10 @@ def _brute_force_minutes(network, facilities, people_points, speed_kmh, max_snap
     # path beside the shortest edge is exactly what the edge offers).
     for e, items in inserts.items():
         u, v, length = int(edges.u.iloc[e]), int(edges.v.iloc[e]), float(edges.length_m.iloc[e])
-        chain = [(0.0, u)] + sorted(items, key=lambda item: item[0]) + [(length, v)]
-        for (a, na), (b, nb) in zip(chain[:-1], chain[1:], strict=True):
-            graph.add_edge(na, nb, length=b - a) if not graph.has_edge(na, nb) else None
+        chain = [(0.0, u), *sorted(items, key=lambda item: item[0]), (length, v)]
+        for (a, na), (b, nb) in itertools.pairwise(chain):
+            if not graph.has_edge(na, nb):
+                graph.add_edge(na, nb, length=b - a)
     for node, leg in legs.items():
         graph.add_edge(("leg", node), node, length=leg)
     sources = [("leg", ("f", k)) for k in range(len(facilities)) if ("f", k) in legs]
