@@ -49,6 +49,7 @@ __all__ = [
     "Snap",
     "WalkingProfile",
     "nearest_facilities",
+    "pair_distances",
     "walking_profile",
 ]
 
@@ -445,8 +446,30 @@ def nearest_facilities(
     k = len(sources)
     if k == 0:
         return NodeAccess(graph, sources, np.full(n, np.inf), np.full(n, -1), limit_m)
+    augmented = _augmented(graph, sources)
+    dist, _, origin = dijkstra(
+        augmented,
+        directed=True,
+        indices=n + np.arange(k),
+        limit=limit_m + BUDGET_TOLERANCE_M,
+        min_only=True,
+        return_predecessors=True,
+    )
+    dist = np.asarray(dist[:n], dtype=float)
+    origin = np.asarray(origin[:n], dtype=np.int64)
+    facility = np.where(origin >= 0, origin - n, -1)
+    return NodeAccess(graph, sources, dist, facility, limit_m)
+
+
+def _augmented(graph: CompactGraph, sources: Snap) -> sp.csr_matrix:
+    """The graph plus one virtual node per source (rows/columns ``n..n+k-1``).
+
+    A virtual node has directed edges to the two ends of its source's edge, weighted by
+    the source's access leg plus the distance along the edge to that end.
+    """
+    n = graph.n_nodes
+    k = len(sources)
     e = sources.edge
-    virtual = n + np.arange(k)
     weight_u = sources.leg_m + sources.offset_m
     weight_v = sources.leg_m + (graph.edge_length_m[e] - sources.offset_m)
     extra = sp.csr_matrix(
@@ -458,19 +481,104 @@ def nearest_facilities(
     )
     base = graph.csr
     base = sp.csr_matrix((base.data, base.indices, base.indptr), shape=(n, n + k))
-    augmented = sp.vstack([base, extra], format="csr")
-    dist, _, origin = dijkstra(
-        augmented,
-        directed=True,
-        indices=virtual,
-        limit=limit_m + BUDGET_TOLERANCE_M,
-        min_only=True,
-        return_predecessors=True,
+    return sp.vstack([base, extra], format="csr")
+
+
+def pair_distances(
+    graph: CompactGraph,
+    sources: Snap,
+    points: Snap,
+    *,
+    limit_m: float,
+    batch_size: int = 64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (source, point) pair within `limit_m`, with its walking distance.
+
+    One bounded search per source (run in batches by scipy), then a vectorised join of the
+    reached nodes with the points on their edges; points on a source's own edge also get the
+    direct walk along it. Distances include both access legs, as in
+    :meth:`NodeAccess.to_points`. Used for catchments (2SFCA), where every facility within
+    reach counts, not only the nearest.
+
+    Parameters
+    ----------
+    graph
+        The compact graph.
+    sources
+        On-network sources (facilities).
+    points
+        Snapped points (people); off-network ones never pair.
+    limit_m
+        Largest distance kept (a distance equal to it is kept).
+    batch_size
+        Sources searched per scipy call (memory: batch x nodes floats).
+
+    Returns
+    -------
+    source, point, distance_m
+        Parallel arrays, sorted by source then point.
+    """
+    if not sources.on_network.all():
+        msg = "`sources` contains off-network points; select the on-network ones first."
+        raise ValueError(msg)
+    n = graph.n_nodes
+    k = len(sources)
+    on = np.flatnonzero(points.on_network)
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    if k == 0 or on.size == 0:
+        return empty
+    e = points.edge[on]
+    end_node = np.r_[graph.edge_u[e], graph.edge_v[e]]
+    end_person = np.r_[on, on]
+    end_add = np.r_[points.offset_m[on], graph.edge_length_m[e] - points.offset_m[on]]
+    end_add = end_add + np.r_[points.leg_m[on], points.leg_m[on]]
+    order = np.argsort(end_node, kind="stable")
+    end_node, end_person, end_add = end_node[order], end_person[order], end_add[order]
+    counts = np.bincount(end_node, minlength=n)
+    starts = np.cumsum(counts) - counts
+
+    augmented = _augmented(graph, sources)
+    limit = limit_m + BUDGET_TOLERANCE_M
+    parts_s, parts_p, parts_d = [], [], []
+    for first in range(0, k, batch_size):
+        chunk = np.arange(first, min(first + batch_size, k))
+        dist = dijkstra(augmented, directed=True, indices=n + chunk, limit=limit)[:, :n]
+        row, node = np.nonzero(np.isfinite(dist) & (counts > 0)[None, :])
+        d = dist[row, node]
+        repeat = counts[node]
+        owner = np.repeat(np.arange(node.size), repeat)
+        slot = np.repeat(starts[node], repeat) + (
+            np.arange(owner.size) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+        )
+        parts_s.append(chunk[row][owner])
+        parts_p.append(end_person[slot])
+        parts_d.append(d[owner] + end_add[slot])
+    # Points on a source's own edge: the direct walk along it.
+    same = pd.DataFrame({"edge": e, "point": on, "p_off": points.offset_m[on]}).merge(
+        pd.DataFrame(
+            {"edge": sources.edge, "source": np.arange(k), "s_off": sources.offset_m}
+        ),
+        on="edge",
     )
-    dist = np.asarray(dist[:n], dtype=float)
-    origin = np.asarray(origin[:n], dtype=np.int64)
-    facility = np.where(origin >= 0, origin - n, -1)
-    return NodeAccess(graph, sources, dist, facility, limit_m)
+    if len(same):
+        parts_s.append(same["source"].to_numpy())
+        parts_p.append(same["point"].to_numpy())
+        parts_d.append(
+            (same["p_off"] - same["s_off"]).abs().to_numpy()
+            + sources.leg_m[same["source"].to_numpy()]
+            + points.leg_m[same["point"].to_numpy()]
+        )
+    source = np.concatenate(parts_s)
+    point = np.concatenate(parts_p)
+    distance = np.concatenate(parts_d)
+    keep = distance <= limit
+    source, point, distance = source[keep], point[keep], distance[keep]
+    if source.size == 0:
+        return empty
+    order = np.lexsort((distance, point, source))
+    source, point, distance = source[order], point[order], distance[order]
+    first_of_pair = np.r_[True, (source[1:] != source[:-1]) | (point[1:] != point[:-1])]
+    return source[first_of_pair], point[first_of_pair], distance[first_of_pair]
 
 
 def _symmetric_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> sp.csr_matrix:

@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 
 from circle.access import (
     ADULT,
+    BUDGET_TOLERANCE_M,
     ELDERLY,
     CompactGraph,
     EdgeReach,
     WalkingProfile,
     nearest_facilities,
+    pair_distances,
     walking_profile,
 )
 from circle.errors import InputError
@@ -262,10 +264,52 @@ def test_engine_equals_networkx_multi_source_dijkstra(case):
         G.add_edge(node, u, length=float(snap.offset_m[k]))
         G.add_edge(node, v, length=length - float(snap.offset_m[k]))
         sources.add(node)
-    cutoff = None if math.isinf(limit) else limit
+    # The engine keeps distances within BUDGET_TOLERANCE_M of the limit (float sums).
+    cutoff = None if math.isinf(limit) else limit + BUDGET_TOLERANCE_M
     expected = nx.multi_source_dijkstra_path_length(G, sources, cutoff=cutoff, weight="length")
     for i, node_id in enumerate(graph.node_ids.tolist()):
         if node_id in expected:
             assert access.distance_m[i] == pytest.approx(expected[node_id], abs=1e-6)
         else:
             assert access.distance_m[i] == math.inf
+
+
+def test_pair_distances_by_hand():
+    # 0 --1000-- 1, facilities at x=0 (a) and x=700 (b, 20 m off); people at 100, 600, 900.
+    network = make_network({0: (0.0, 0.0), 1: (1000.0, 0.0)}, [(0, 1)])
+    graph = CompactGraph(network)
+    sources = graph.snap(points((0.0, 0.0), (700.0, 20.0)), max_snap_m=300.0)
+    people = graph.snap(points((100.0, 0.0), (600.0, 0.0), (900.0, 10.0)), max_snap_m=300.0)
+    source, person, distance = pair_distances(graph, sources, people, limit_m=600.0)
+    pairs = {(int(s), int(p)): d for s, p, d in zip(source, person, distance, strict=True)}
+    # a-person0 100, a-person1 600 (kept: equal to the limit), b-person1 20+100,
+    # b-person2 20+200+10; b-person0 would be 620 and a-person2 910: beyond the limit.
+    assert pairs == pytest.approx({(0, 0): 100.0, (0, 1): 600.0, (1, 1): 120.0, (1, 2): 230.0})
+
+
+@settings(max_examples=100, deadline=None)
+@given(random_graphs(), st.lists(st.tuples(st.floats(0, 2000), st.floats(0, 2000)), max_size=6))
+def test_pair_distances_agree_with_the_nearest_search(case, people_xy):
+    coords, edges, facilities, limit = case
+    limit = 800.0 if math.isinf(limit) else limit
+    network = make_network(coords, edges)
+    graph = CompactGraph(network)
+    lines = network.edges.geometry.to_numpy()
+    import geopandas as gpd
+    import shapely
+
+    xy = [lines[e].interpolate(t, normalized=True) for e, t in facilities]
+    sources = graph.snap(gpd.GeoSeries(xy, crs=network.crs), max_snap_m=1.0)
+    people = graph.snap(points(*people_xy), max_snap_m=300.0)
+    source, person, distance = pair_distances(graph, sources, people, limit_m=limit)
+    nearest, _ = nearest_facilities(graph, sources, limit_m=limit).to_points(people)
+    best = np.full(len(people), math.inf)
+    np.minimum.at(best, person, distance)
+    assert np.allclose(best, nearest, equal_nan=False) or np.array_equal(
+        np.isinf(best), np.isinf(nearest)
+    )
+    finite = np.isfinite(nearest)
+    assert np.allclose(best[finite], nearest[finite], atol=1e-6)
+    assert np.array_equal(np.isinf(best), np.isinf(nearest))
+    assert (distance <= limit + 1e-6).all()
+    del shapely
