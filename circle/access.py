@@ -555,9 +555,7 @@ def pair_distances(
         parts_d.append(d[owner] + end_add[slot])
     # Points on a source's own edge: the direct walk along it.
     same = pd.DataFrame({"edge": e, "point": on, "p_off": points.offset_m[on]}).merge(
-        pd.DataFrame(
-            {"edge": sources.edge, "source": np.arange(k), "s_off": sources.offset_m}
-        ),
+        pd.DataFrame({"edge": sources.edge, "source": np.arange(k), "s_off": sources.offset_m}),
         on="edge",
     )
     if len(same):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -82,6 +82,9 @@ class People:
         Which population data was used, in words, for reports.
     proxy
         True when the population is an estimate, not counts.
+    by_category
+        Per category, the people it serves at each point when that is a demand group
+        (people over 65 for canteens, children under 3 for nurseries), else absent.
     """
 
     geometry: gpd.GeoSeries
@@ -89,9 +92,14 @@ class People:
     snap: Snap
     source: str
     proxy: bool = False
+    by_category: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.population)
+
+    def for_category(self, category: str) -> np.ndarray:
+        """The people a category serves at each point (its demand group, else everyone)."""
+        return self.by_category.get(category, self.population)
 
     @property
     def total(self) -> float:

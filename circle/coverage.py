@@ -445,6 +445,10 @@ class CoverageResult:
         tolerance = BUDGET_TOLERANCE_M / self.model.profile.metres_per_minute
         return np.asarray(self.minutes[category] <= limit + tolerance)
 
+    def population(self, category: str) -> np.ndarray:
+        """People at each point that `category` serves (its demand group, else everyone)."""
+        return self.people.for_category(category)
+
     @property
     def counted(self) -> np.ndarray:
         """True for people inside a neighbourhood (the ones reports count)."""
@@ -463,12 +467,12 @@ class CoverageResult:
         """
         f = self.model.facilities
         counted = self.counted
-        weights = self.people.population * counted
-        total = float(weights.sum())
         table = self.neighbourhood_table()
         inhabited = table["population"] > 0
         rows = []
         for category in self.categories:
+            weights = self.population(category) * counted
+            total = float(weights.sum())
             in_category = f["category"] == category
             covered_population = float(weights[self.covered(category)].sum())
             rows.append(
@@ -518,13 +522,18 @@ class CoverageResult:
         complete = total > 0
         missing: list[list[str]] = [[] for _ in range(n)]
         for category in self.categories:
+            group = self.population(category)
+            group_total = total
+            if group is not population:
+                group_total = np.bincount(code[inside], weights=group[inside], minlength=n)
+                columns[f"{category}_population"] = group_total
             cov = self.covered(category) & inside
-            covered_pop = np.bincount(code[cov], weights=population[cov], minlength=n)
+            covered_pop = np.bincount(code[cov], weights=group[cov], minlength=n)
             with np.errstate(invalid="ignore", divide="ignore"):
-                share = np.where(total > 0, covered_pop / total, np.nan)
+                share = np.where(group_total > 0, covered_pop / group_total, np.nan)
             minutes = self.minutes[category]
             median, maximum = _weighted_median_and_max(
-                code[inside], minutes[inside], population[inside], n
+                code[inside], minutes[inside], group[inside], n
             )
             status = self.cutoffs.status(share)
             columns[f"{category}_covered_population"] = covered_pop
@@ -548,8 +557,8 @@ class CoverageResult:
         """
         f = self.model.facilities
         served = np.zeros(len(f))
-        weights = self.people.population * self.counted
         for category in self.categories:
+            weights = self.population(category) * self.counted
             rows = self.nearest[category]
             ok = self.covered(category) & (rows >= 0)
             np.add.at(served, rows[ok], weights[ok])

@@ -1,0 +1,268 @@
+"""Capacity: places per 1,000 residents within walking reach (2SFCA and enhanced 2SFCA).
+
+Method
+------
+The two-step floating catchment area method (Luo & Wang 2003) relates each facility's
+capacity to the people who can reach it, then sums for each person what the facilities
+within their reach offer:
+
+1. For each facility ``j`` with capacity ``S_j``: ``R_j = S_j / sum_k P_k W(t_kj)`` over the
+   people ``k`` within the category's threshold ``t_kj <= T`` (``P_k`` people at point
+   ``k``; walking time includes both access legs, as for coverage).
+2. For each person: ``A_k = sum_j R_j W(t_kj)`` over the facilities within reach.
+
+``A_k`` is places per resident; reports show ``1000 A_k``, places per 1,000 residents.
+Plain 2SFCA uses ``W = 1``; the enhanced variant (E2SFCA, Luo & Qi 2009) weights by
+travel-time band: by default the threshold is split into thirds weighted 1.00, 0.68 and
+0.22 (Luo & Qi's Gaussian-derived weights), a time on a band's upper edge belonging to
+that band. In plain 2SFCA the places balance: ``sum_k P_k A_k`` equals the total capacity
+of the facilities that anyone reaches.
+
+Facilities without a capacity are left out of these ratios (they still count for
+coverage); :attr:`CapacityResult.missing_capacity` says how many there were.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from circle.access import BUDGET_TOLERANCE_M, pair_distances
+from circle.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from circle.coverage import CoverageResult
+
+__all__ = [
+    "E2SFCA_BANDS",
+    "CapacityResult",
+    "DecayBands",
+    "capacity_ratios",
+    "parse_targets",
+]
+
+
+@dataclass(frozen=True)
+class DecayBands:
+    """Distance-decay weights by travel-time band, as fractions of the threshold.
+
+    Parameters
+    ----------
+    upper
+        Upper edges of the bands as fractions of the threshold, increasing, the last 1.0.
+    weights
+        Weight of each band, in (0, 1].
+    """
+
+    upper: tuple[float, ...]
+    weights: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        ok = (
+            len(self.upper) == len(self.weights) > 0
+            and all(b > a for a, b in zip((0.0, *self.upper), self.upper, strict=False))
+            and math.isclose(self.upper[-1], 1.0)
+            and all(0 < w <= 1 for w in self.weights)
+        )
+        if not ok:
+            msg = (
+                "decay bands need increasing upper edges ending at 1.0 and one weight in "
+                f"(0, 1] per band, got {self.upper} and {self.weights}."
+            )
+            raise InputError(msg)
+
+    def weight(self, minutes: np.ndarray, threshold_min: float) -> np.ndarray:
+        """Weight of each travel time (0 beyond the threshold); band edges are inclusive."""
+        fraction = np.asarray(minutes, dtype=float) / threshold_min
+        edges = np.asarray(self.upper, dtype=float)
+        tolerance = 1e-9
+        band = np.searchsorted(edges, fraction - tolerance, side="left")
+        weights = np.r_[np.asarray(self.weights, dtype=float), 0.0]
+        return np.asarray(weights[np.minimum(band, len(edges))])
+
+
+#: Luo & Qi (2009): thirds of the catchment weighted 1.00, 0.68, 0.22.
+E2SFCA_BANDS = DecayBands(upper=(1 / 3, 2 / 3, 1.0), weights=(1.0, 0.68, 0.22))
+
+
+@dataclass(frozen=True, eq=False)
+class CapacityResult:
+    """Places per 1,000 residents within walking reach, per person and per neighbourhood.
+
+    Attributes
+    ----------
+    method
+        ``"2sfca"`` or ``"e2sfca"``.
+    per_person
+        Per category, each person's places per 1,000 residents.
+    facility_ratio
+        Per category, a table of facilities with ``capacity``, ``demand`` (weighted people
+        in reach) and ``places_per_1000`` (``1000 R_j``).
+    neighbourhoods
+        Per neighbourhood (rows as ``CoverageResult.neighbourhood_table``), per category:
+        ``{c}_places_per_1000`` (population-weighted mean), and with a target
+        ``{c}_target_per_1000``, ``{c}_shortfall_places`` (places missing to reach it) and
+        ``{c}_below_target``.
+    missing_capacity
+        Per category, how many (on-network) facilities had no capacity.
+    units
+        Per category, the unit of capacity (seats, places, ...) for reports.
+    targets
+        Per category, the target in places per 1,000 residents.
+    """
+
+    method: str
+    per_person: dict[str, np.ndarray]
+    facility_ratio: dict[str, pd.DataFrame]
+    neighbourhoods: pd.DataFrame
+    missing_capacity: dict[str, int]
+    units: dict[str, str] = field(default_factory=dict)
+    targets: dict[str, float] = field(default_factory=dict)
+
+
+def parse_targets(
+    text: str | Mapping[str, float] | None, *, categories: list[str]
+) -> dict[str, float]:
+    """Read targets like ``"daycare=3.5,canteen=20"`` (places per 1,000 residents).
+
+    Raises
+    ------
+    InputError
+        Unknown category or a value that is not a positive number.
+    """
+    if text is None:
+        return {}
+    items = (
+        text.items()
+        if not isinstance(text, str)
+        else [
+            tuple(part.split("=", 1)) if "=" in part else (part, "")
+            for part in text.split(",")
+            if part.strip()
+        ]
+    )
+    targets = {}
+    for category, value in items:
+        name = str(category).strip()
+        if name not in categories:
+            msg = f"`--target` names an unknown category `{name}`; known: {', '.join(categories)}."
+            raise InputError(msg)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and number > 0):
+            msg = f"`--target {name}` must be a positive number of places per 1,000, got `{value}`."
+            raise InputError(msg)
+        targets[name] = number
+    return targets
+
+
+def capacity_ratios(
+    result: CoverageResult,
+    *,
+    method: Literal["2sfca", "e2sfca"] = "2sfca",
+    bands: DecayBands = E2SFCA_BANDS,
+    targets: Mapping[str, float] | None = None,
+    units: Mapping[str, str] | None = None,
+) -> CapacityResult:
+    """Supply-to-demand ratios (places per 1,000 residents) by 2SFCA or E2SFCA.
+
+    Parameters
+    ----------
+    result
+        A coverage result: its travel-time model, people and neighbourhoods are reused; the
+        catchment searches run from the facilities that already have searches there.
+    method
+        ``"2sfca"`` (no decay) or ``"e2sfca"`` (weights by travel-time band).
+    bands
+        Decay bands for E2SFCA.
+    targets
+        Places per 1,000 residents to reach, per category.
+    units
+        Unit of capacity per category, for reports (default ``"places"``).
+
+    Returns
+    -------
+    CapacityResult
+    """
+    if method not in ("2sfca", "e2sfca"):
+        msg = f"`method` must be 2sfca or e2sfca, not `{method}`."
+        raise InputError(msg)
+    model = result.model
+    people = result.people
+    counted = result.counted
+    table = result.neighbourhood_table()
+    area_index = pd.Index(table["area_id"])
+    code = np.full(len(people), -1, dtype=np.int64)
+    code[counted] = area_index.get_indexer(result.person_area[counted])
+    inside = code >= 0
+    per_person: dict[str, np.ndarray] = {}
+    ratios: dict[str, pd.DataFrame] = {}
+    missing: dict[str, int] = {}
+    columns: dict[str, np.ndarray] = {"area_id": table["area_id"].to_numpy()}
+    targets = dict(targets or {})
+    for category in model.categories:
+        rows = model.source_rows(category)
+        facilities = model.facilities.iloc[rows]
+        capacity = facilities["capacity"].to_numpy(float)
+        has = np.isfinite(capacity) & (capacity > 0)
+        missing[category] = int((~has).sum())
+        demand_people = result.population(category) * counted
+        access = model.by_category[category]
+        with_capacity = access.sources.subset(has)
+        budget = model.budget_m(category)
+        source, person, metres = pair_distances(
+            model.graph, with_capacity, people.snap, limit_m=budget
+        )
+        threshold = model.threshold_minutes(category)
+        minutes = model.profile.minutes(metres)
+        weight = (
+            np.ones(len(metres))
+            if method == "2sfca"
+            else bands.weight(
+                minutes, threshold + BUDGET_TOLERANCE_M / model.profile.metres_per_minute
+            )
+        )
+        k = int(has.sum())
+        demand = np.bincount(source, weights=demand_people[person] * weight, minlength=k)
+        ratio = np.divide(capacity[has], demand, out=np.zeros(k), where=demand > 0)
+        access_k = np.bincount(person, weights=ratio[source] * weight, minlength=len(people))
+        per_person[category] = 1000.0 * access_k
+        ratios[category] = pd.DataFrame(
+            {
+                "id": facilities["id"].to_numpy()[has],
+                "capacity": capacity[has],
+                "demand": demand,
+                "places_per_1000": 1000.0 * ratio,
+            }
+        )
+        n = len(table)
+        w = demand_people[inside]
+        population = np.bincount(code[inside], weights=w, minlength=n)
+        places = np.bincount(code[inside], weights=w * access_k[inside], minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns[f"{category}_places_per_1000"] = np.where(
+                population > 0, 1000.0 * places / population, np.nan
+            )
+        if category in targets:
+            target = targets[category]
+            columns[f"{category}_target_per_1000"] = np.full(n, target)
+            shortfall = np.maximum(target / 1000.0 * population - places, 0.0)
+            columns[f"{category}_shortfall_places"] = shortfall
+            columns[f"{category}_below_target"] = (population > 0) & (shortfall > 1e-9)
+    return CapacityResult(
+        method=method,
+        per_person=per_person,
+        facility_ratio=ratios,
+        neighbourhoods=pd.DataFrame(columns),
+        missing_capacity=missing,
+        units={c: (units or {}).get(c, "places") for c in model.categories},
+        targets=targets,
+    )
