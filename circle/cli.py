@@ -97,9 +97,16 @@ def input_options(func: F) -> F:
         ),
         click.option(
             "--minutes",
-            default="15",
-            show_default=True,
-            help="Walking minutes: one number, or per category `clinic=15,daycare=10`.",
+            default=None,
+            help="Walking minutes: one number, or per category `clinic=15,daycare=10` "
+            "(default 15; with --preset, these win for the categories named).",
+        ),
+        click.option(
+            "--preset",
+            type=click.Choice(["gb50180", "tdt1062"], case_sensitive=False),
+            default=None,
+            help="Life-circle thresholds per category from GB 50180-2018 (distances) or "
+            "TD/T 1062-2021 (minutes); see docs/presets.md.",
         ),
         click.option(
             "--profile",
@@ -196,6 +203,7 @@ def _load_study(options: dict[str, Any]) -> Any:
             population_field=options["population_field"],
             population_proxy=options["population_proxy"],
             minutes=options["minutes"],
+            preset=options["preset"],
             profile=options["profile"],
             speed_kmh=options["speed_kmh"],
             max_snap_m=options["max_snap_m"],
@@ -217,7 +225,8 @@ def _load_access(
     lat_field: str,
     id_field: str,
     category_field: str,
-    minutes: str,
+    minutes: str | None,
+    preset: str | None,
     profile: str,
     speed_kmh: float | None,
     max_snap_m: float,
@@ -227,6 +236,7 @@ def _load_access(
     from circle.coverage import compute_access, parse_thresholds  # noqa: PLC0415
     from circle.facilities import read_facilities  # noqa: PLC0415
     from circle.network import load_network  # noqa: PLC0415
+    from circle.presets import get_preset  # noqa: PLC0415
 
     walk = walking_profile(profile, speed_kmh=speed_kmh)
     with _status("Reading facilities"):
@@ -239,7 +249,8 @@ def _load_access(
             coords=coords.lower(),
         )
     categories = _categories(facilities["category"])
-    thresholds = parse_thresholds(minutes, categories=categories)
+    base = get_preset(preset).thresholds() if preset else None
+    thresholds = parse_thresholds(minutes, categories=categories, base=base)
     with _status(f"Building the walking network from {network_source}"):
         network = load_network(network_source)
         graph = CompactGraph(network)

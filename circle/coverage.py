@@ -105,6 +105,7 @@ def parse_thresholds(
     *,
     categories: Iterable[str] = BUILTIN_ORDER,
     option: str = "--minutes",
+    base: Mapping[str, Threshold] | None = None,
 ) -> dict[str, Threshold]:
     """Read walking-time thresholds: one number for every category, or per category.
 
@@ -117,6 +118,9 @@ def parse_thresholds(
         The categories that exist (built-ins and those in the facilities file).
     option
         The option name used in error messages.
+    base
+        Thresholds of categories that `text` does not name (e.g. from a preset); others
+        get :data:`DEFAULT_MINUTES`.
 
     Returns
     -------
@@ -135,7 +139,7 @@ def parse_thresholds(
     (10.0, 15.0)
     """
     known = list(dict.fromkeys(categories))
-    result = {c: Threshold(minutes=DEFAULT_MINUTES) for c in known}
+    result = {c: (base or {}).get(c, Threshold(minutes=DEFAULT_MINUTES)) for c in known}
     if text is None:
         return result
     if isinstance(text, (int, float)):

@@ -107,6 +107,7 @@ class Study:
         population_field: str = "population",
         population_proxy: PopulationProxy = "auto",
         minutes: str | float | Mapping[str, float | Threshold] | None = None,
+        preset: str | None = None,
         profile: str | WalkingProfile = "adult",
         speed_kmh: float | None = None,
         max_snap_m: float = DEFAULT_MAX_SNAP_M,
@@ -139,7 +140,10 @@ class Study:
             ``"auto"``: residential buildings of the ``.osm.pbf`` if it has any, else
             evenly along the network; ``"buildings"`` or ``"network"`` to choose.
         minutes
-            Thresholds: one number, ``"clinic=15,daycare=10"`` or a mapping.
+            Thresholds: one number, ``"clinic=15,daycare=10"`` or a mapping; they win
+            over the preset's for the categories they name.
+        preset
+            Life-circle preset (``"gb50180"``, ``"tdt1062"``; see :mod:`circle.presets`).
         profile
             ``"adult"``, ``"elderly"`` or a :class:`~circle.access.WalkingProfile`.
         speed_kmh
@@ -178,7 +182,14 @@ class Study:
         inputs["network"] = net.source
         graph = CompactGraph(net)
         categories = _categories(facility_table)
-        thresholds = parse_thresholds(minutes, categories=categories)
+        base = None
+        if preset is not None:
+            from circle.presets import get_preset  # noqa: PLC0415
+
+            chosen = get_preset(preset)
+            base = chosen.thresholds()
+            inputs["preset"] = f"{chosen.name}: {chosen.title}"
+        thresholds = parse_thresholds(minutes, categories=categories, base=base)
 
         people = _load_people(
             graph,
