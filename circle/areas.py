@@ -19,6 +19,7 @@ from circle.errors import InputError
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Mapping
 
     from circle.access import CompactGraph
 
@@ -30,6 +31,7 @@ __all__ = [
     "RESIDENTIAL_BUILDINGS",
     "People",
     "h3_areas",
+    "parse_population_fields",
     "people_from_buildings",
     "people_from_points",
     "people_from_polygons",
@@ -238,6 +240,7 @@ def read_population(
     path: str | os.PathLike[str],
     *,
     population_field: str = "population",
+    category_fields: Mapping[str, str] | None = None,
     lon_field: str = "lon",
     lat_field: str = "lat",
     layer: str | None = None,
@@ -251,6 +254,9 @@ def read_population(
         The file.
     population_field
         Column of people counts: numbers, zero or more.
+    category_fields
+        Demand groups: per category, another column of people counts (for example
+        ``{"canteen": "pop_65plus", "daycare": "pop_0_3"}``).
     lon_field, lat_field
         CSV coordinate columns.
     layer
@@ -261,7 +267,8 @@ def read_population(
     Returns
     -------
     geopandas.GeoDataFrame
-        ``population`` (float) and the geometry (WGS-84), rows with zero population kept.
+        ``population`` (float), ``population:<category>`` for each demand group, and the
+        geometry (WGS-84); rows with zero population are kept.
 
     Raises
     ------
@@ -277,26 +284,30 @@ def read_population(
         lat_field=lat_field,
         what="population file",
     )
-    if population_field not in frame.columns:
+    fields = {"population": population_field}
+    fields.update({f"population:{c}": f for c, f in (category_fields or {}).items()})
+    absent = [f for f in dict.fromkeys(fields.values()) if f not in frame.columns]
+    if absent:
         columns = ", ".join(str(c) for c in frame.columns if c != "geometry")
         msg = (
-            f"`{file}` has no `{population_field}` column; columns are {columns}; "
+            f"`{file}` has no `{absent[0]}` column; columns are {columns}; "
             "choose one with `--population-field`."
         )
         raise InputError(msg)
     problems = Problems(str(file), note="rows counted from 1")
-    values = pd.to_numeric(frame[population_field], errors="coerce").to_numpy(float)
-    not_number = ~np.isfinite(values)
-    if not_number.any():
-        problems.add(
-            f"{_rows(not_number)}: `{population_field}` is empty or not a number; "
-            "give a count of people (0 or more)"
-        )
-    negative = np.isfinite(values) & (values < 0)
-    if negative.any():
-        problems.add(
-            f"{_rows(negative)}: `{population_field}` is negative; people counts are 0 or more"
-        )
+    counts = {}
+    for name, column in fields.items():
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(float)
+        not_number = ~np.isfinite(values)
+        if not_number.any():
+            problems.add(
+                f"{_rows(not_number)}: `{column}` is empty or not a number; "
+                "give a count of people (0 or more)"
+            )
+        negative = np.isfinite(values) & (values < 0)
+        if negative.any():
+            problems.add(f"{_rows(negative)}: `{column}` is negative; people counts are 0 or more")
+        counts[name] = values
     geoms = frame.geometry.array
     missing = np.asarray(frame.geometry.isna() | frame.geometry.is_empty)
     if missing.any():
@@ -310,9 +321,39 @@ def read_population(
     elif {"Point"} < kinds:
         problems.add("mixes points and polygons; use one kind per file")
     problems.raise_if_any()
-    return gpd.GeoDataFrame(
-        {"population": values}, geometry=frame.geometry.to_numpy(), crs="EPSG:4326"
-    )
+    return gpd.GeoDataFrame(counts, geometry=frame.geometry.to_numpy(), crs="EPSG:4326")
+
+
+def parse_population_fields(text: str) -> tuple[str, dict[str, str]]:
+    """Read ``--population-field``: ``"pop"`` or ``"pop,canteen=pop_65plus,daycare=pop_0_3"``.
+
+    Returns
+    -------
+    field, category_fields
+        The column for everyone (``"population"`` unless a bare name is given) and the
+        demand-group column of each category named.
+
+    Examples
+    --------
+    >>> parse_population_fields("canteen=pop_65plus")
+    ('population', {'canteen': 'pop_65plus'})
+    """
+    default = "population"
+    groups: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        category, sep, column = part.partition("=")
+        if not sep:
+            default = part
+        elif not category.strip() or not column.strip():
+            msg = f"`--population-field`: `{part}` is not `category=column`."
+            raise InputError(msg)
+        else:
+            from circle.categories import normalize_category  # noqa: PLC0415
+
+            groups[normalize_category(category)] = column.strip()
+    return default, groups
 
 
 def _rows(mask: np.ndarray) -> str:
@@ -354,7 +395,19 @@ def people_from_points(
             float(points["population"].to_numpy()[off].sum()),
             max_snap_m,
         )
-    return People(geometry, points["population"].to_numpy(float), snap, source)
+    return People(
+        geometry, points["population"].to_numpy(float), snap, source, by_category=_groups(points)
+    )
+
+
+def _groups(table: pd.DataFrame, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The demand-group columns (``population:<category>``) of a population table."""
+    groups = {}
+    for column in table.columns:
+        if isinstance(column, str) and column.startswith("population:"):
+            values = table[column].to_numpy(float)
+            groups[column.split(":", 1)[1]] = values if rows is None else values[rows]
+    return groups
 
 
 def people_from_polygons(graph: CompactGraph, polygons: gpd.GeoDataFrame) -> People:
@@ -398,7 +451,8 @@ def people_from_polygons(graph: CompactGraph, polygons: gpd.GeoDataFrame) -> Peo
         piece_m[keep],
     )
     cell_length = np.bincount(cell_idx, weights=piece_m, minlength=len(cells))
-    piece_population = cell_population[cell_idx] * piece_m / cell_length[cell_idx]
+    piece_share = piece_m / cell_length[cell_idx]
+    piece_population = cell_population[cell_idx] * piece_share
 
     # Points along each piece, one per stretch of at most the sample spacing.
     count = np.maximum(np.ceil(piece_m / NETWORK_SAMPLE_SPACING_M), 1).astype(np.int64)
@@ -414,6 +468,10 @@ def people_from_polygons(graph: CompactGraph, polygons: gpd.GeoDataFrame) -> Peo
     fraction = np.divide(along, line_length, out=np.zeros(len(along)), where=line_length > 0)
     snap = Snap(edge, fraction * graph.edge_length_m[edge], np.zeros(len(edge)))
     population = piece_population[owner] / count[owner]
+    groups = {
+        category: (values[cell_idx] * piece_share)[owner] / count[owner]
+        for category, values in _groups(cells).items()
+    }
 
     empty = (cell_length == 0) & (cell_population > 0)
     if empty.any():
@@ -425,17 +483,19 @@ def people_from_polygons(graph: CompactGraph, polygons: gpd.GeoDataFrame) -> Peo
         extra = graph.snap(inside, max_snap_m=DEFAULT_MAX_SNAP_M)
         geometry = np.r_[geometry, np.asarray(inside.array, dtype=object)]
         population = np.r_[population, cell_population[empty]]
+        groups = {c: np.r_[v, _groups(cells)[c][empty]] for c, v in groups.items()}
         snap = Snap(
             np.r_[snap.edge, extra.edge],
             np.r_[snap.offset_m, extra.offset_m],
             np.r_[snap.leg_m, extra.leg_m],
         )
-    keep = population > 0
+    keep = (population > 0) | np.any([v > 0 for v in groups.values()], axis=0)
     return People(
         gpd.GeoSeries(geometry[keep], crs=graph.crs),
         population[keep],
         snap.subset(keep),
         "population polygons spread along the walkable network inside each polygon",
+        by_category={c: v[keep] for c, v in groups.items()},
     )
 
 

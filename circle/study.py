@@ -135,7 +135,9 @@ class Study:
             People: points or polygons with `population_field` (file or GeoDataFrame).
             Without it, `population_proxy` decides.
         population_field
-            Column of people counts.
+            Column of people counts; ``"pop,canteen=pop_65plus,daycare=pop_0_3"`` adds a
+            demand group per category (canteens serve the elderly, nurseries small
+            children): coverage and capacity of those categories count that column.
         population_proxy
             ``"auto"``: residential buildings of the ``.osm.pbf`` if it has any, else
             evenly along the network; ``"buildings"`` or ``"network"`` to choose.
@@ -324,8 +326,9 @@ class Study:
 
         Examples
         --------
-        >>> slower = study.scenario(profile="elderly")  # doctest: +SKIP
-        >>> slower.coverage().summary()  # doctest: +SKIP
+        ``study.scenario(profile="elderly").coverage().summary()`` gives the coverage
+        at the elderly walking speed; ``study.scenario(close=["clinic-7"])`` without that
+        clinic.
         """
         from circle.scenario import Scenario, apply_scenario  # noqa: PLC0415
 
@@ -402,12 +405,19 @@ def _load_people(
     coords: str,
 ) -> _areas.People:
     if population is not None:
+        field_name, groups = _areas.parse_population_fields(population_field)
         if isinstance(population, gpd.GeoDataFrame):
-            table = population.rename(columns={population_field: "population"})
+            renames = {field_name: "population"}
+            renames.update({column: f"population:{c}" for c, column in groups.items()})
+            missing = [c for c in renames if c not in population.columns]
+            if missing:
+                msg = f"the population GeoDataFrame has no `{missing[0]}` column."
+                raise InputError(msg)
+            table = population.rename(columns=renames)
             source = "population layer (GeoDataFrame)"
         else:
             table = _areas.read_population(
-                population, population_field=population_field, coords=coords
+                population, population_field=field_name, category_fields=groups, coords=coords
             )
             source = f"`{population}` field `{population_field}`"
         kinds = set(table.geometry.geom_type)
