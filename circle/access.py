@@ -48,6 +48,7 @@ __all__ = [
     "NodeAccess",
     "Snap",
     "WalkingProfile",
+    "check_max_snap_m",
     "nearest_facilities",
     "pair_distances",
     "walking_profile",
@@ -134,6 +135,20 @@ def walking_profile(name: str | None = None, *, speed_kmh: float | None = None) 
     return _PROFILES[(name or "adult").lower()]
 
 
+def check_max_snap_m(max_snap_m: float) -> float:
+    """Return `max_snap_m` if it is a positive, finite number of metres.
+
+    Raises
+    ------
+    InputError
+        Otherwise.
+    """
+    if not (np.isfinite(max_snap_m) and max_snap_m > 0):
+        msg = f"`max_snap_m` must be a positive number of metres, got `{max_snap_m}`."
+        raise InputError(msg)
+    return float(max_snap_m)
+
+
 @dataclass(frozen=True, eq=False)
 class Snap:
     """Where points join the network.
@@ -213,6 +228,7 @@ class CompactGraph:
         -------
         Snap
         """
+        check_max_snap_m(max_snap_m)
         geoms = np.asarray(getattr(points, "array", points), dtype=object)
         n = len(geoms)
         edge = np.full(n, -1, dtype=np.int64)

@@ -18,6 +18,7 @@ from circle.access import (
     CompactGraph,
     NodeAccess,
     WalkingProfile,
+    check_max_snap_m,
     nearest_facilities,
 )
 from circle.categories import BUILTIN_ORDER, category_label
@@ -279,9 +280,7 @@ def compute_access(
     -------
     AccessModel
     """
-    if not (math.isfinite(max_snap_m) and max_snap_m >= 0):
-        msg = f"`max_snap_m` must be zero or more metres, got `{max_snap_m}`."
-        raise InputError(msg)
+    check_max_snap_m(max_snap_m)
     projected = facilities.to_crs(graph.crs).reset_index(drop=True)
     snap = graph.snap(projected.geometry, max_snap_m=max_snap_m)
     projected = projected.assign(on_network=snap.on_network, snap_m=snap.leg_m)

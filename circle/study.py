@@ -13,7 +13,14 @@ import numpy as np
 import pandas as pd
 
 from circle import areas as _areas
-from circle.access import ADULT, DEFAULT_MAX_SNAP_M, CompactGraph, WalkingProfile, walking_profile
+from circle.access import (
+    ADULT,
+    DEFAULT_MAX_SNAP_M,
+    CompactGraph,
+    WalkingProfile,
+    check_max_snap_m,
+    walking_profile,
+)
 from circle.coverage import (
     DEFAULT_MINUTES,
     AccessModel,
@@ -168,6 +175,7 @@ class Study:
         """
         from circle.facilities import read_facilities  # noqa: PLC0415
 
+        check_max_snap_m(max_snap_m)
         walk = (
             profile
             if isinstance(profile, WalkingProfile)
