@@ -116,10 +116,10 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "value": "Value",
         "m_network": "Walking network",
         "m_facilities": "Facilities",
-        "m_facility_counts": "{used} used, {off} off-network",
+        "m_facility_counts": " ({used} used, {off} off-network)",
         "m_preset": "Preset",
         "m_areas": "Neighbourhoods",
-        "m_area_counts": "{count} neighbourhoods, {inhabited} with residents",
+        "m_area_counts": " ({count} neighbourhoods, {inhabited} with residents)",
         "m_population": "Population",
         "m_proxy": (
             "an estimate (proxy) derived from OpenStreetMap, not counted residents: "
@@ -141,7 +141,7 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "m_off_network": "Off-network facilities",
         "m_off_network_value": (
             "Facilities farther than {metres} m from any walkable way are off-network: listed "
-            "in this report, not used. People that far from any way count as not covered."
+            "in this report, not used. People who cannot join the network count as not covered."
         ),
         "m_statuses": "Neighbourhood status",
         "m_statuses_value": (
@@ -159,6 +159,10 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "m_software": "Software",
         "m_attribution": "Data attribution",
         "not_recorded": "not recorded",
+        "colon": ": ",
+        "separator": "; ",
+        "profile_adult": "adult",
+        "profile_elderly": "older people's",
         # report.md
         "title": "Walking access to community services: gap report",
         "h_method": "Inputs and method",
@@ -177,6 +181,9 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
             "Lowest covered share first, then most people not covered; at most {count}."
         ),
         "md_no_gaps": "Every neighbourhood with residents is fully covered.",
+        "md_no_facility": (
+            "No facility of this service joins the walking network: nobody is covered."
+        ),
         "md_off_intro": (
             "Farther than {metres} m from any walkable way, so not used in the results:"
         ),
@@ -226,15 +233,15 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "value": "内容",
         "m_network": "步行路网",
         "m_facilities": "设施",
-        "m_facility_counts": "使用 {used} 处，未接入路网 {off} 处",
+        "m_facility_counts": "（使用 {used} 处，未接入路网 {off} 处）",
         "m_preset": "预设标准",
         "m_areas": "社区/单元",
-        "m_area_counts": "共 {count} 个社区/单元，其中 {inhabited} 个有人口",
+        "m_area_counts": "（共 {count} 个社区/单元，其中 {inhabited} 个有人口）",
         "m_population": "人口",
         "m_proxy": "基于 OpenStreetMap 的估算（替代数据），并非实际人口统计，人数仅供参考",
         "m_groups": "{labels}：只计其服务对象（人口数据中的相应字段）",
         "m_profile": "步行",
-        "m_profile_value": "{name} 步行速度 {speed} 公里/小时（每分钟 {per_minute} 米）",
+        "m_profile_value": "{name}步行速度 {speed} 公里/小时（每分钟 {per_minute} 米）",
         "m_thresholds": "阈值",
         "m_minutes_unit": "分钟",
         "m_metres_unit": "米",
@@ -246,7 +253,7 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "m_off_network": "未接入路网的设施",
         "m_off_network_value": (
             "距任何可步行道路超过 {metres} 米的设施视为未接入路网：在报告中列出，但不参与计算。"
-            "距道路同样过远的人口计为未覆盖。"
+            "无法接入路网的人口计为未覆盖。"
         ),
         "m_statuses": "社区/单元状态",
         "m_statuses_value": (
@@ -256,12 +263,16 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "m_walking_minutes": "步行时间",
         "m_walking_minutes_value": (
             "每个社区/单元居民到最近设施的步行时间：按人口加权的中位数（至少一半居民可在此时间内"
-            "到达）和最长时间。搜索范围为各阈值的 {factor} 倍：本表中的“> N”、CSV 中的空格及 "
+            "到达）和最长时间。搜索范围为各阈值的 {factor} 倍：本表中的“> N”、CSV 中的空单元格及 "
             "GeoJSON 中的 null 表示超出该范围或无步行路线。"
         ),
         "m_software": "软件",
         "m_attribution": "数据来源",
         "not_recorded": "未记录",
+        "colon": "：",
+        "separator": "；",
+        "profile_adult": "成人",
+        "profile_elderly": "老年人",
         "title": "社区服务步行可达性缺口报告",
         "h_method": "输入数据与方法",
         "h_summary": "各类服务覆盖情况",
@@ -277,6 +288,7 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "md_max": "最长步行时间（分钟）",
         "md_worst_intro": "按覆盖率从低到高、未覆盖人口从多到少排列，最多 {count} 个。",
         "md_no_gaps": "所有有人口的社区/单元均已全部覆盖。",
+        "md_no_facility": "该类服务没有接入步行路网的设施：无人覆盖。",
         "md_off_intro": "以下设施距任何可步行道路超过 {metres} 米，未参与计算：",
         "md_no_off": "无：所有设施均接入步行路网。",
         "md_files": (
@@ -351,7 +363,7 @@ def write_report(
     lang = check_lang(lang)
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
-        msg = f"`{folder}` is a file; give `--out` a folder for the report."
+        msg = f"`out_dir` `{folder}` is a file; the report needs a folder."
         raise InputError(msg)
     tables = _Tables.from_result(result, lang)
     method = _method_rows(result, tables, lang, dict(inputs or {}))
@@ -359,7 +371,8 @@ def write_report(
     contents: dict[str, bytes | Workbook] = {
         "summary.csv": _csv_bytes(tables.summary, _SUMMARY_FORMATS),
         "neighbourhoods.csv": _csv_bytes(
-            tables.neighbourhoods.drop(columns="geometry"), tables.neighbourhood_formats
+            tables.neighbourhoods.drop(columns=tables.neighbourhoods.geometry.name),
+            tables.neighbourhood_formats,
         ),
         "neighbourhoods.geojson": _geojson_bytes(
             tables.neighbourhoods, tables.neighbourhood_formats
@@ -554,14 +567,13 @@ def _method_rows(
         (_word("m_network", lang), inputs.get("network") or unknown),
         (
             _word("m_facilities", lang),
-            f"{inputs.get('facilities') or unknown} ("
+            (inputs.get("facilities") or unknown)
             + _word(
                 "m_facility_counts",
                 lang,
                 used=int(on_network.sum()),
                 off=int((~on_network).sum()),
-            )
-            + ")",
+            ),
         ),
     ]
     if inputs.get("preset"):
@@ -570,23 +582,24 @@ def _method_rows(
     rows.append(
         (
             _word("m_areas", lang),
-            f"{result.area_kind or inputs.get('areas') or unknown} ("
+            (result.area_kind or inputs.get("areas") or unknown)
             + _word(
                 "m_area_counts",
                 lang,
                 count=len(population),
                 inhabited=int((population > 0).sum()),
-            )
-            + ")",
+            ),
         )
     )
+    separator = _word("separator", lang)
     people = result.people.source or inputs.get("population") or unknown
     if result.people.proxy:
-        people += "; " + _word("m_proxy", lang)
+        people += separator + _word("m_proxy", lang)
     groups = [c for c in result.categories if c in result.people.by_category]
     if groups:
-        labels = ", ".join(category_label(c, lang) for c in groups)
-        people += "; " + _word("m_groups", lang, labels=labels)
+        labels = "、" if lang == "zh" else ", "
+        labels = labels.join(category_label(c, lang) for c in groups)
+        people += separator + _word("m_groups", lang, labels=labels)
     rows.append((_word("m_population", lang), people))
     profile = model.profile
     rows.append(
@@ -595,14 +608,15 @@ def _method_rows(
             _word(
                 "m_profile_value",
                 lang,
-                name=profile.name,
+                name=_LABELS[lang].get(f"profile_{profile.name}", profile.name),
                 speed=f"{profile.speed_kmh:g}",
                 per_minute=f"{profile.metres_per_minute:.0f}",
             ),
         )
     )
-    thresholds = "; ".join(
-        f"{category_label(c, lang)}: "
+    thresholds = separator.join(
+        category_label(c, lang)
+        + _word("colon", lang)
         + _threshold_words(model.thresholds[c], model.threshold_minutes(c), lang)
         for c in tables.summary["category"]
     )
@@ -855,6 +869,13 @@ def _people(value: Any) -> str:
     return f"{float(value):,.0f}"
 
 
+def _area_words(name: Any, area_id: str) -> str:
+    """A neighbourhood as ``name (id)``, or its id alone where it has no other name."""
+    if isinstance(name, str) and name.strip() and name != area_id:
+        return f"{name} ({area_id})"
+    return area_id
+
+
 def _md_minutes(value: Any, horizon_min: float) -> str:
     value = float(value)
     if math.isnan(value):
@@ -895,7 +916,7 @@ def _markdown(
 ) -> str:
     w: Callable[..., str] = lambda key, **values: _word(key, lang, **values)  # noqa: E731
     lines = [f"# {w('title')}", "", f"## {w('h_method')}", ""]
-    lines += [f"- **{item}**: {value}" for item, value in method]
+    lines += [f"- **{item}**{w('colon')}{value}" for item, value in method]
     lines += ["", f"## {w('h_summary')}", ""]
     s = tables.summary
     lines += _md_table(
@@ -924,10 +945,12 @@ def _markdown(
         ],
     )
     table = tables.neighbourhoods
-    for category in s["category"]:
+    for category, used in zip(s["category"], s["facilities"], strict=True):
         label = category_label(category, lang)
         horizon = result.model.threshold_minutes(category) * HORIZON_FACTOR
         lines += ["", f"## {w('h_worst', label=label)}", ""]
+        if not used:
+            lines += [w("md_no_facility"), ""]
         worst = _worst(table, category)
         if worst.empty:
             lines.append(w("md_no_gaps"))
@@ -937,7 +960,7 @@ def _markdown(
             [w("name"), w("covered_share"), w("md_median"), w("md_max"), w("md_not_covered")],
             [
                 [
-                    row.name if isinstance(row.name, str) and row.name else row.area_id,
+                    _area_words(row.name, str(row.area_id)),
                     f"{row.share:.1%}",
                     _md_minutes(row.median, horizon),
                     _md_minutes(row.max, horizon),

@@ -93,7 +93,7 @@ def test_report_runs_on_a_tiny_network(inputs, capsys):
 def test_bad_options_exit_2_with_one_line_and_write_nothing(inputs, capsys, extra, message):
     tmp, facilities, population = inputs
     out = tmp / "report"
-    code, stdout, stderr = run(
+    code, _, stderr = run(
         [*base_args(facilities, out), "--population", str(population), *extra], capsys
     )
     assert code == 2
@@ -143,7 +143,7 @@ def test_coverage_prints_network_share(inputs, capsys):
 
 
 def test_real_console_script_gives_one_line_without_traceback(inputs):
-    tmp, facilities, population = inputs
+    tmp, facilities, _ = inputs
     result = subprocess.run(
         [sys.executable, "-m", "circle.cli", *base_args(facilities, tmp / "r"), "--minutes", "-5"],
         capture_output=True,

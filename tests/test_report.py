@@ -266,7 +266,8 @@ def test_excel_workbook(result, tmp_path):
         "no residents",
     ]
     assert fills == ["00C6EFCE", "00FFC7CE"]
-    beyond = areas.cell(row=3, column=column(areas, "childcare and elderly day care: median minutes"))
+    median = column(areas, "childcare and elderly day care: median minutes")
+    beyond = areas.cell(row=3, column=median)
     assert beyond.value == "> 6"  # beyond twice the 3-minute threshold
     facilities = book["Facilities"]
     assert [c.value for c in facilities["D"][1:]] == ["yes", "yes", "no", "yes"]
@@ -309,17 +310,16 @@ def test_markdown_report(result, tmp_path):
     assert text.startswith("# Walking access to community services: gap report\n")
     assert "- **Walking network**: street.osm" in text
     assert (
-        "| clinic / community health station | 5 min | 1 | 1 | 100 | 30 | 30.0% | 1 of 2 |"
-        in text
+        "| clinic / community health station | 5 min | 1 | 1 | 100 | 30 | 30.0% | 1 of 2 |" in text
     )
     clinic = text.split("## clinic / community health station: neighbourhoods")[1]
     # East: nobody within 5 minutes, all 70 people 8 minutes away.
-    assert clinic.split("##")[0].count("| east | 0.0% | 8.0 | 8.0 | 70 |") == 1
-    assert "| west |" not in clinic.split("##")[0]  # fully covered: not a gap
+    assert clinic.split("##")[0].count("| east (B) | 0.0% | 8.0 | 8.0 | 70 |") == 1
+    assert "| west (A) |" not in clinic.split("##")[0]  # fully covered: not a gap
     daycare = text.split("## childcare and elderly day care: neighbourhoods")[1].split("##")[0]
     # Lowest share first: east (0 %, beyond the 6-minute horizon), then west (33.3 %).
-    assert daycare.index("| east | 0.0% | > 6 | > 6 | 70 |") < daycare.index(
-        "| west | 33.3% | 4.3 | 4.3 | 20 |"
+    assert daycare.index("| east (B) | 0.0% | > 6 | > 6 | 70 |") < daycare.index(
+        "| west (A) | 33.3% | 4.3 | 4.3 | 20 |"
     )
     assert "| c2 | c2 | clinic / community health station |" in text
     assert text.rstrip().endswith(ATTRIBUTION["en"])
@@ -332,7 +332,7 @@ def test_markdown_in_chinese_and_proxy_population(result, tmp_path):
     assert text.startswith("# 社区服务步行可达性缺口报告\n")
     assert "基于 OpenStreetMap 的估算" in text
     assert "未覆盖人口" in text
-    assert "| east | 0.0% | 8.0 | 8.0 | 70 |" in text
+    assert "| east (B) | 0.0% | 8.0 | 8.0 | 70 |" in text
     assert ATTRIBUTION["zh"] in text
 
 
@@ -349,3 +349,23 @@ def test_no_gaps_and_no_off_network(result, tmp_path):
     text = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert text.count("Every neighbourhood with residents is fully covered.") == 3
     assert "None: every facility joins the walking network." in text
+
+
+def test_demand_group_population(result, tmp_path):
+    # Daycare serves only small children: 2 at x=100 (covered), 5 at x=800 (beyond reach).
+    groups = {"daycare": np.array([2.0, 0.0, 5.0])}
+    people = dataclasses.replace(result.people, by_category=groups)
+    write_report(dataclasses.replace(result, people=people), tmp_path)
+    summary = {r["category"]: r for r in read_csv(tmp_path / "summary.csv")}
+    assert (summary["daycare"]["population"], summary["daycare"]["covered_share"]) == (
+        "7",
+        "0.2857",
+    )
+    a, b, _ = read_csv(tmp_path / "neighbourhoods.csv")
+    assert (a["daycare_population"], a["daycare_covered_share"]) == ("2.0", "1.0000")
+    assert (b["daycare_population"], b["daycare_covered_share"]) == ("5.0", "0.0000")
+    text = (tmp_path / "report.md").read_text(encoding="utf-8")
+    daycare = text.split("## childcare and elderly day care: neighbourhoods")[1].split("##")[0]
+    assert "| east (B) | 0.0% | > 6 | > 6 | 5 |" in daycare
+    assert "| west (A) |" not in daycare
+    assert "childcare and elderly day care: count only the people they serve" in text
