@@ -254,6 +254,16 @@ class CompactGraph:
             leg[point_idx] = shapely.distance(geoms[point_idx], lines)
         return Snap(edge, offset, leg)
 
+    def distance_to_network(self, points: gpd.GeoSeries | np.ndarray) -> np.ndarray:
+        """Straight-line metres from each point to the nearest edge, however far."""
+        geoms = np.asarray(getattr(points, "array", points), dtype=object)
+        if len(geoms) == 0:
+            return np.zeros(0)
+        point_idx, edge_idx = self._tree.query_nearest(geoms, all_matches=False)
+        out = np.full(len(geoms), np.inf)
+        out[point_idx] = shapely.distance(geoms[point_idx], self.edge_geometry[edge_idx])
+        return out
+
 
 @dataclass(frozen=True, eq=False)
 class NodeAccess:

@@ -201,8 +201,9 @@ class AccessModel:
         The compact graph searched.
     facilities
         The facilities in the network's CRS with ``on_network`` (bool) and ``snap_m``
-        (access leg, metres) added; row ``i`` of a category's sources is the ``i``-th
-        on-network facility of that category in this table's order.
+        (metres to the nearest walkable way: the access leg) added; row ``i`` of a
+        category's sources is the ``i``-th on-network facility of that category in this
+        table's order.
     profile
         The walking profile.
     thresholds
@@ -283,7 +284,10 @@ def compute_access(
     check_max_snap_m(max_snap_m)
     projected = facilities.to_crs(graph.crs).reset_index(drop=True)
     snap = graph.snap(projected.geometry, max_snap_m=max_snap_m)
-    projected = projected.assign(on_network=snap.on_network, snap_m=snap.leg_m)
+    snap_m = snap.leg_m.copy()
+    off_rows = ~snap.on_network
+    snap_m[off_rows] = graph.distance_to_network(projected.geometry.to_numpy()[off_rows])
+    projected = projected.assign(on_network=snap.on_network, snap_m=snap_m)
     off = projected.loc[~projected["on_network"]]
     if len(off):
         logger.warning(
@@ -466,18 +470,22 @@ class CoverageResult:
             ``category, label, threshold_min, speed_kmh, facilities,
             facilities_off_network, population, covered_population, covered_share,
             neighbourhoods, uncovered_neighbourhoods``; ``covered_share`` is a fraction
-            with 4 decimals, populations are rounded to whole people.
+            with 4 decimals (NaN when the category serves nobody), populations are rounded
+            to whole people; ``neighbourhoods`` counts those where the category's people
+            live, ``uncovered_neighbourhoods`` those with status ``uncovered`` (below the
+            lower cut-off; ``partial`` ones are not counted).
         """
         f = self.model.facilities
         counted = self.counted
         table = self.neighbourhood_table()
-        inhabited = table["population"] > 0
         rows = []
         for category in self.categories:
             weights = self.population(category) * counted
             total = float(weights.sum())
             in_category = f["category"] == category
             covered_population = float(weights[self.covered(category)].sum())
+            group_column = f"{category}_population"
+            group = table[group_column] if group_column in table else table["population"]
             rows.append(
                 {
                     "category": category,
@@ -488,8 +496,8 @@ class CoverageResult:
                     "facilities_off_network": int((in_category & ~f["on_network"]).sum()),
                     "population": round(total),
                     "covered_population": round(covered_population),
-                    "covered_share": round(covered_population / total, 4) if total else 0.0,
-                    "neighbourhoods": int(inhabited.sum()),
+                    "covered_share": round(covered_population / total, 4) if total else math.nan,
+                    "neighbourhoods": int((group > 0).sum()),
                     "uncovered_neighbourhoods": int(
                         (table[f"{category}_status"] == "uncovered").sum()
                     ),
@@ -509,7 +517,8 @@ class CoverageResult:
         horizon (``HORIZON_FACTOR`` x threshold) or unreachable.
         """
         counted = self.counted
-        areas = self.areas.sort_values("area_id", kind="stable").reset_index(drop=True)
+        areas = self.areas.assign(area_id=self.areas["area_id"].astype(str))
+        areas = areas.sort_values("area_id", kind="stable").reset_index(drop=True)
         area_index = pd.Index(areas["area_id"])
         code = np.full(len(self.people), -1, dtype=np.int64)
         code[counted] = area_index.get_indexer(self.person_area[counted])
@@ -544,7 +553,8 @@ class CoverageResult:
             columns[f"{category}_median_min"] = median
             columns[f"{category}_max_min"] = maximum
             columns[f"{category}_status"] = status
-            complete &= status == "covered"
+            # A neighbourhood with nobody in a category's target group does not need it.
+            complete &= (status == "covered") | (status == "empty")
             label = category_label(category, lang)  # type: ignore[arg-type]
             for i in np.flatnonzero((status != "covered") & (status != "empty")):
                 missing[i].append(label)
@@ -555,8 +565,10 @@ class CoverageResult:
     def facility_table(self) -> pd.DataFrame:
         """One row per facility: where it joins the network and whom it serves.
 
-        ``served_population`` is the number of people for whom it is the nearest facility
-        of its category and who reach it within the threshold.
+        ``snap_m`` is the straight line to the nearest walkable way (for off-network
+        facilities, how far off they are); ``served_population`` is the number of people
+        for whom it is the nearest facility of its category and who reach it within the
+        threshold.
         """
         f = self.model.facilities
         served = np.zeros(len(f))
@@ -572,7 +584,7 @@ class CoverageResult:
                 "name": f["name"].to_numpy(),
                 "category": f["category"].to_numpy(),
                 "on_network": f["on_network"].to_numpy(),
-                "snap_m": np.where(f["on_network"], f["snap_m"], np.nan),
+                "snap_m": f["snap_m"].to_numpy(float),
                 "served_population": served,
                 "lon": lonlat.x.to_numpy(),
                 "lat": lonlat.y.to_numpy(),
@@ -625,6 +637,24 @@ def _weighted_median_and_max(
     return median, maximum
 
 
+def _known_areas(person_area: np.ndarray, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """Area ids as strings, ``None`` where the id is missing or not one of `areas`."""
+    known = set(areas["area_id"].astype(str)) if "area_id" in areas else set()
+    out = np.full(len(person_area), None, dtype=object)
+    present = np.asarray(pd.notna(person_area))
+    text = np.asarray(person_area, dtype=object)[present].astype(str)
+    valid = np.isin(text, list(known))
+    rows = np.flatnonzero(present)
+    out[rows[valid]] = text[valid]
+    if (~valid).any():
+        logger.warning(
+            "%d population points name neighbourhoods that do not exist (e.g. `%s`)",
+            int((~valid).sum()),
+            text[~valid][0],
+        )
+    return out
+
+
 def evaluate_coverage(
     model: AccessModel,
     people: People,
@@ -667,6 +697,7 @@ def evaluate_coverage(
             if len(rows)
             else np.full(len(people), -1)
         )
+    person_area = _known_areas(person_area, areas)
     outside = ~np.asarray(pd.notna(person_area))
     if outside.any():
         logger.warning(

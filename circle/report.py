@@ -326,8 +326,9 @@ def write_report(
       ``null`` in the GeoJSON (so is every number of a neighbourhood without residents).
       Statuses are the stable ids ``covered, partial, uncovered, empty``.
     - ``facilities.csv``: ``id, name, category, on_network, snap_m, served_population,
-      lon, lat``, sorted by category then id; off-network facilities have ``on_network``
-      ``false`` and an empty ``snap_m``.
+      lon, lat``, sorted by category then id; ``snap_m`` is the straight line to the
+      nearest walkable way (for off-network facilities, ``on_network`` ``false``, how far
+      off they are).
     - ``gaps.xlsx``: sheets Summary, Neighbourhoods, Facilities and Method, formatted for
       reading (headers, sheet names and statuses in `lang`).
     - ``report.md``: inputs and method in words, coverage per service, the neighbourhoods
@@ -977,12 +978,13 @@ def _markdown(
     else:
         lines += [w("md_off_intro", metres=f"{result.model.max_snap_m:g}"), ""]
         lines += _md_table(
-            [w("id"), w("facility_name"), w("service"), w("lon"), w("lat")],
+            [w("id"), w("facility_name"), w("service"), w("snap_m"), w("lon"), w("lat")],
             [
                 [
                     row.id,
                     row.name,
                     category_label(str(row.category), lang),
+                    f"{row.snap_m:.0f}",
                     f"{row.lon:.6f}",
                     f"{row.lat:.6f}",
                 ]

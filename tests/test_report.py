@@ -225,7 +225,7 @@ def test_facilities_csv_lists_off_network_facilities(result, tmp_path):
     assert [(r["id"], r["on_network"], r["snap_m"]) for r in rows] == [
         ("b1", "true", "0.0"),
         ("c1", "true", "0.0"),
-        ("c2", "false", ""),
+        ("c2", "false", "1000.0"),  # how far off the network it is
         ("d1", "true", "0.0"),
     ]
     assert [r["served_population"] for r in rows] == ["70.0", "30.0", "0.0", "10.0"]
