@@ -473,17 +473,21 @@ def nearest_facilities(
     if k == 0:
         return NodeAccess(graph, sources, np.full(n, np.inf), np.full(n, -1), limit_m)
     augmented = _augmented(graph, sources)
+    # scipy's own cut-off is loosened a little and the exact one applied here, so a node
+    # exactly at the limit is kept whatever scipy does with ties.
     dist, _, origin = dijkstra(
         augmented,
         directed=True,
         indices=n + np.arange(k),
-        limit=limit_m + BUDGET_TOLERANCE_M,
+        limit=limit_m + 2 * BUDGET_TOLERANCE_M,
         min_only=True,
         return_predecessors=True,
     )
     dist = np.asarray(dist[:n], dtype=float)
     origin = np.asarray(origin[:n], dtype=np.int64)
-    facility = np.where(origin >= 0, origin - n, -1)
+    beyond = dist > limit_m + BUDGET_TOLERANCE_M
+    dist[beyond] = np.inf
+    facility = np.where((origin >= 0) & ~beyond, origin - n, -1)
     return NodeAccess(graph, sources, dist, facility, limit_m)
 
 
@@ -568,7 +572,8 @@ def pair_distances(
     parts_s, parts_p, parts_d = [], [], []
     for first in range(0, k, batch_size):
         chunk = np.arange(first, min(first + batch_size, k))
-        dist = dijkstra(augmented, directed=True, indices=n + chunk, limit=limit)[:, :n]
+        search_limit = limit + BUDGET_TOLERANCE_M  # the exact cut-off is applied below
+        dist = dijkstra(augmented, directed=True, indices=n + chunk, limit=search_limit)[:, :n]
         row, node = np.nonzero(np.isfinite(dist) & (counts > 0)[None, :])
         d = dist[row, node]
         repeat = counts[node]

@@ -7,7 +7,7 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from circle.access import (
@@ -232,6 +232,14 @@ def random_graphs(draw):
 
 @settings(max_examples=150, deadline=None)
 @given(random_graphs())
+@example(  # a node exactly at the limit, behind a zero-length edge (found by hypothesis)
+    (
+        {0: (0.0, 0.0), 1: (1.0, 1.9850036268391023), 2: (0.0, 0.0)},
+        [(0, 1, 0.0), (0, 2, 1e-06)],
+        [(0, 0.5)],
+        0.0,
+    )
+)
 def test_engine_equals_networkx_multi_source_dijkstra(case):
     coords, edges, facilities, limit = case
     network = make_network(coords, edges)
