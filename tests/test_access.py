@@ -269,8 +269,9 @@ def test_engine_equals_networkx_multi_source_dijkstra(case):
         e = int(snap.edge[k])
         u, v, length = edges[e]
         node = ("f", k)
-        G.add_edge(node, u, length=float(snap.offset_m[k]))
-        G.add_edge(node, v, length=length - float(snap.offset_m[k]))
+        leg = float(snap.leg_m[k])  # ~0: the point lies on the edge up to rounding
+        G.add_edge(node, u, length=float(snap.offset_m[k]) + leg)
+        G.add_edge(node, v, length=length - float(snap.offset_m[k]) + leg)
         sources.add(node)
     # The engine keeps distances within BUDGET_TOLERANCE_M of the limit (float sums).
     cutoff = None if math.isinf(limit) else limit + BUDGET_TOLERANCE_M
