@@ -1,4 +1,4 @@
-"""Write gap reports: CSV, GeoJSON, Excel and Markdown."""
+"""Write gap and scenario reports: CSV, GeoJSON, Excel and Markdown."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from circle._io import atomic_path
+from circle.capacity import E2SFCA_BANDS, DecayBands
 from circle.categories import category_label
+from circle.coords import check_coords, convert_geometries, from_wgs84
 from circle.coverage import HORIZON_FACTOR, SUMMARY_COLUMNS
 from circle.errors import InputError
 from circle.i18n import ATTRIBUTION, STATUS_WORDS, Lang, check_lang
@@ -33,9 +35,19 @@ if TYPE_CHECKING:
 
     import geopandas as gpd
 
+    from circle.capacity import CapacityResult
     from circle.coverage import CoverageResult, Threshold
 
-__all__ = ["OSM_ATTRIBUTION", "REPORT_FILES", "WORST_NEIGHBOURHOODS", "write_report"]
+__all__ = [
+    "COORDINATE_SYSTEM_NAMES",
+    "OSM_ATTRIBUTION",
+    "REPORT_FILES",
+    "SCENARIO_COLUMNS",
+    "SCENARIO_FILES",
+    "WORST_NEIGHBOURHOODS",
+    "write_report",
+    "write_scenarios",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +60,26 @@ REPORT_FILES: Final[tuple[str, ...]] = (
     "gaps.xlsx",
     "report.md",
 )
+#: The files :func:`write_scenarios` writes, in the order it returns them.
+SCENARIO_FILES: Final[tuple[str, ...]] = ("scenarios.csv", "scenarios.xlsx")
+#: The columns of ``scenarios.csv``: those of :func:`circle.scenario.scenario_table`.
+SCENARIO_COLUMNS: Final[tuple[str, ...]] = (
+    "scenario",
+    "category",
+    "label",
+    "threshold_min",
+    "speed_kmh",
+    "facilities",
+    "population",
+    "covered_population",
+    "covered_share",
+    "covered_population_change",
+    "covered_share_change",
+)
 #: The attribution member of ``neighbourhoods.geojson`` (RFC 7946 allows foreign members).
 OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors, ODbL 1.0"
+#: The ``coordinate_system`` member of ``neighbourhoods.geojson`` when it is not WGS-84.
+COORDINATE_SYSTEM_NAMES: Final[dict[str, str]] = {"gcj02": "GCJ-02", "bd09": "BD-09"}
 #: Neighbourhoods listed per category in ``report.md``, largest gaps first.
 WORST_NEIGHBOURHOODS: Final = 10
 #: Decimals of longitude and latitude in GeoJSON and CSV (about 0.1 m).
@@ -59,6 +89,9 @@ PEOPLE_DECIMALS: Final = 1
 SHARE_DECIMALS: Final = 4
 MINUTES_DECIMALS: Final = 1
 METRES_DECIMALS: Final = 1
+#: Decimals of places per 1,000 residents, and of capacities and shortfalls in places.
+PLACES_PER_1000_DECIMALS: Final = 2
+PLACES_DECIMALS: Final = 1
 
 #: Light cell fills of neighbourhood statuses in ``gaps.xlsx`` (green, amber, red, grey).
 STATUS_FILLS: Final[dict[str, str]] = {
@@ -77,6 +110,12 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "sheet_neighbourhoods": "Neighbourhoods",
         "sheet_facilities": "Facilities",
         "sheet_method": "Method",
+        "sheet_scenarios": "Scenarios",
+        # Scenario columns (with the Summary ones)
+        "scenario": "Scenario",
+        "base_scenario": "base",
+        "covered_population_change": "Change in covered population",
+        "covered_share_change": "Change in covered share",
         # Summary columns
         "category": "Category id",
         "label": "Service",
@@ -100,6 +139,11 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "c_status": "{label}: status",
         "complete": "Every service covered",
         "missing": "Services not covered",
+        "c_places_per_1000": "{label}: {unit} per 1,000 residents",
+        "c_target_per_1000": "{label}: target {unit} per 1,000",
+        "c_shortfall_places": "{label}: shortfall ({unit})",
+        "c_below_target": "{label}: below target",
+        "unit_places": "places",
         # Facility columns
         "id": "Id",
         "facility_name": "Name",
@@ -109,6 +153,8 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "served_population": "Population served in time",
         "lon": "Longitude",
         "lat": "Latitude",
+        "capacity": "Capacity",
+        "places_per_1000": "Places per 1,000 residents in reach",
         "yes": "yes",
         "no": "no",
         # Method
@@ -156,6 +202,46 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
             "facility. Searches stop at {factor} times each threshold: '> N' here, an empty "
             "cell in the CSV and null in the GeoJSON mean beyond that, or no walking route."
         ),
+        "m_capacity": "Places per 1,000 residents",
+        "m_2sfca": (
+            "two-step floating catchment area (2SFCA, Luo & Wang 2003): each facility's "
+            "capacity is shared among the people who walk to it within the service's threshold; "
+            "a person's places per 1,000 residents add up the shares of every facility within "
+            "their reach; a neighbourhood's value is the population-weighted mean of its "
+            "residents'."
+        ),
+        "m_e2sfca": (
+            "enhanced two-step floating catchment area (E2SFCA, Luo & Qi 2009): as 2SFCA, but "
+            "longer walks count less, by walking time as a share of the threshold ({bands}); "
+            "a neighbourhood's value is the population-weighted mean of its residents'."
+        ),
+        "m_capacity_units": "Capacity units",
+        "m_targets": "Targets",
+        "m_target_value": "{target} {unit} per 1,000 residents",
+        "m_no_targets": "none",
+        "m_capacities": "Facility capacities",
+        "m_capacity_all": "all {total} have a capacity",
+        "m_capacity_some": (
+            "{missing} of {total} without a capacity: counted for coverage only, "
+            "not in places per 1,000"
+        ),
+        "m_capacity_none": "no capacities given: coverage only",
+        "m_capacity_no_facility": "no facility on the walking network",
+        "m_coords": "Coordinates",
+        "m_coords_value": (
+            "{name} ({tools}): longitudes and latitudes in neighbourhoods.geojson, "
+            "facilities.csv and this report are {name}, not WGS-84, for import into {tools} "
+            "tools. GeoJSON (RFC 7946) expects WGS-84: other GIS software will place these "
+            "layers up to several hundred metres off."
+        ),
+        "tools_gcj02": "Gaode/AutoNavi, Tencent",
+        "tools_bd09": "Baidu",
+        "m_scenarios": "Scenarios",
+        "m_scenarios_value": (
+            "One row per scenario and service. Changes are against the base (the scenario "
+            "named base): covered population and covered share with the scenario's edits "
+            "minus without them."
+        ),
         "m_software": "Software",
         "m_attribution": "Data attribution",
         "not_recorded": "not recorded",
@@ -188,6 +274,23 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
             "Farther than {metres} m from any walkable way, so not used in the results:"
         ),
         "md_no_off": "None: every facility joins the walking network.",
+        "h_capacity": "Places per 1,000 residents within walking reach",
+        "md_capacity_intro": (
+            "Overall: the population-weighted mean over everyone counted. Shortfall: the places "
+            "missing in the neighbourhoods below the target (a neighbourhood above the target "
+            "does not make up for another's shortfall). Facilities without a capacity are left "
+            "out of these numbers."
+        ),
+        "md_unit": "Unit",
+        "md_places_per_1000": "Places per 1,000",
+        "md_target": "Target per 1,000",
+        "md_below_target": "Neighbourhoods below target",
+        "md_shortfall": "Shortfall",
+        "md_missing_capacity": "Facilities without a capacity",
+        "md_no_capacity": "No facility has a capacity: nothing to show.",
+        "h_shortfall": "{label}: neighbourhoods with the largest shortfall",
+        "md_shortfall_intro": "Most {unit} missing first; at most {count}.",
+        "md_shortfall_unit": "Shortfall ({unit})",
         "md_files": (
             "Files: `summary.csv`, `neighbourhoods.csv`, `neighbourhoods.geojson`, "
             "`facilities.csv` and `gaps.xlsx` hold the full tables."
@@ -198,6 +301,11 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "sheet_neighbourhoods": "社区单元",
         "sheet_facilities": "设施",
         "sheet_method": "方法说明",
+        "sheet_scenarios": "情景",
+        "scenario": "情景",
+        "base_scenario": "基准",
+        "covered_population_change": "覆盖人口变化",
+        "covered_share_change": "覆盖率变化",
         "category": "类别",
         "label": "服务",
         "threshold_min": "阈值（分钟）",
@@ -219,6 +327,11 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "c_status": "{label} 状态",
         "complete": "全部服务覆盖",
         "missing": "未覆盖的服务",
+        "c_places_per_1000": "{label} 每千人{unit}",
+        "c_target_per_1000": "{label} 目标（每千人{unit}）",
+        "c_shortfall_places": "{label} 缺口（{unit}）",
+        "c_below_target": "{label} 低于目标",
+        "unit_places": "名额",
         "id": "编号",
         "facility_name": "名称",
         "service": "服务",
@@ -227,6 +340,8 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "served_population": "按时可达服务人口",
         "lon": "经度",
         "lat": "纬度",
+        "capacity": "容量",
+        "places_per_1000": "每千名可达居民名额",
         "yes": "是",
         "no": "否",
         "item": "项目",
@@ -266,6 +381,37 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
             "到达）和最长时间。搜索范围为各阈值的 {factor} 倍：本表中的“> N”、CSV 中的空单元格及 "
             "GeoJSON 中的 null 表示超出该范围或无步行路线。"
         ),
+        "m_capacity": "每千人名额",
+        "m_2sfca": (
+            "两步移动搜寻法（2SFCA，Luo & Wang 2003）：每处设施的容量由阈值内可步行到达的人口分摊；"
+            "每人的每千人名额为其可达范围内各设施份额之和；社区/单元取居民的人口加权平均。"
+        ),
+        "m_e2sfca": (
+            "增强型两步移动搜寻法（E2SFCA，Luo & Qi 2009）：同 2SFCA，但步行越远权重越低，"
+            "按步行时间占阈值的比例（{bands}）；社区/单元取居民的人口加权平均。"
+        ),
+        "m_capacity_units": "容量单位",
+        "m_targets": "目标",
+        "m_target_value": "每千人 {target} {unit}",
+        "m_no_targets": "无",
+        "m_capacities": "设施容量",
+        "m_capacity_all": "全部 {total} 处均有容量",
+        "m_capacity_some": "{total} 处中 {missing} 处缺少容量：只计入覆盖率，不计入每千人名额",
+        "m_capacity_none": "未提供容量：只计算覆盖率",
+        "m_capacity_no_facility": "无接入步行路网的设施",
+        "m_coords": "坐标系",
+        "m_coords_value": (
+            "{name}（{tools}）：neighbourhoods.geojson、facilities.csv 及本报告中的经纬度均为 "
+            "{name} 坐标，而非 WGS-84，以便导入{tools}等工具。GeoJSON 标准（RFC 7946）要求 "
+            "WGS-84：在其他 GIS 软件中这些图层会偏移最多数百米。"
+        ),
+        "tools_gcj02": "高德、腾讯",
+        "tools_bd09": "百度",
+        "m_scenarios": "情景",
+        "m_scenarios_value": (
+            "每行为一个情景中的一类服务。变化均相对于基准（名为 base 的情景）："
+            "采用该情景调整后的覆盖人口和覆盖率减去调整前的数值。"
+        ),
         "m_software": "软件",
         "m_attribution": "数据来源",
         "not_recorded": "未记录",
@@ -291,6 +437,21 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "md_no_facility": "该类服务没有接入步行路网的设施：无人覆盖。",
         "md_off_intro": "以下设施距任何可步行道路超过 {metres} 米，未参与计算：",
         "md_no_off": "无：所有设施均接入步行路网。",
+        "h_capacity": "步行可达范围内每千人名额",
+        "md_capacity_intro": (
+            "总体：所有计入人口的人口加权平均。缺口：低于目标的社区/单元所缺的名额之和"
+            "（高于目标的社区/单元不抵消其他社区/单元的缺口）。缺少容量的设施不计入这些数字。"
+        ),
+        "md_unit": "单位",
+        "md_places_per_1000": "每千人名额",
+        "md_target": "目标（每千人）",
+        "md_below_target": "低于目标的社区/单元",
+        "md_shortfall": "缺口",
+        "md_missing_capacity": "缺少容量的设施",
+        "md_no_capacity": "没有设施提供容量：无可显示内容。",
+        "h_shortfall": "{label}：缺口最大的社区/单元",
+        "md_shortfall_intro": "按所缺{unit}从多到少排列，最多 {count} 个。",
+        "md_shortfall_unit": "缺口（{unit}）",
         "md_files": (
             "完整数据见 `summary.csv`、`neighbourhoods.csv`、`neighbourhoods.geojson`、"
             "`facilities.csv` 和 `gaps.xlsx`。"
@@ -309,6 +470,8 @@ def write_report(
     *,
     lang: Lang = "en",
     inputs: Mapping[str, str] | None = None,
+    capacity: CapacityResult | None = None,
+    out_coords: str = "wgs84",
 ) -> list[Path]:
     """Write the gap report files into a folder.
 
@@ -334,6 +497,27 @@ def write_report(
     - ``report.md``: inputs and method in words, coverage per service, the neighbourhoods
       with the largest gaps, and the off-network facilities.
 
+    With `capacity`, for each service where at least one facility has a capacity, the
+    neighbourhood files get, after the service's ``{c}_status``, the columns of
+    :attr:`~circle.capacity.CapacityResult.neighbourhoods`: ``{c}_places_per_1000``
+    (2 decimals), and with a target ``{c}_target_per_1000`` (2 decimals),
+    ``{c}_shortfall_places`` (1 decimal) and ``{c}_below_target`` (true/false).
+    ``facilities.csv`` ends with ``capacity`` (1 decimal, empty where missing) and
+    ``places_per_1000`` (the facility's places per 1,000 residents in reach, ``1000 R_j``;
+    empty without a capacity, off the network, or with nobody in reach). The Method sheet
+    and ``report.md`` say the method, units, targets and how many facilities lacked a
+    capacity; ``report.md`` adds places per 1,000 per service (the population-weighted
+    mean over everyone counted), the neighbourhoods below target and the shortfall.
+    Services without any capacity get no capacity columns (their facilities count for
+    coverage only).
+
+    With `out_coords` ``"gcj02"`` or ``"bd09"``, the geometry of
+    ``neighbourhoods.geojson`` and ``lon``/``lat`` of ``facilities.csv`` (and of the
+    workbook and ``report.md``) are in that system, for import into Gaode/Baidu-based
+    tools; the GeoJSON gets a top-level ``"coordinate_system"`` member (``"GCJ-02"``,
+    ``"BD-09"``), and the Method sheet and ``report.md`` say so. RFC 7946 expects WGS-84,
+    so other GIS software will misplace such files.
+
     CSV and GeoJSON files are UTF-8 with LF line ends; their column names are the
     stable ids in every language, and the same inputs give byte-identical files.
 
@@ -348,6 +532,11 @@ def write_report(
     inputs
         What was loaded, in words (keys ``network``, ``facilities``, ``areas``,
         ``population``, ``preset``), for the method description.
+    capacity
+        Places per 1,000 residents computed from `result` (see
+        :func:`circle.capacity.capacity_ratios`); ``None`` leaves capacity out.
+    out_coords
+        {"wgs84", "gcj02", "bd09"}, any letter case: the coordinate system of the layers.
 
     Returns
     -------
@@ -357,16 +546,15 @@ def write_report(
     Raises
     ------
     InputError
-        `out_dir` exists and is not a folder.
+        `out_dir` exists and is not a folder, `out_coords` is unknown, or `capacity` was
+        computed for other neighbourhoods or people than `result`.
     ValueError
         `lang` is not ``"en"`` or ``"zh"``.
     """
     lang = check_lang(lang)
-    folder = Path(out_dir)
-    if folder.exists() and not folder.is_dir():
-        msg = f"`out_dir` `{folder}` is a file; the report needs a folder."
-        raise InputError(msg)
-    tables = _Tables.from_result(result, lang)
+    coords = check_coords(out_coords)
+    folder = _check_folder(out_dir)
+    tables = _Tables.from_result(result, lang, capacity=capacity, coords=coords)
     method = _method_rows(result, tables, lang, dict(inputs or {}))
     # Everything is built before the first file is written.
     contents: dict[str, bytes | Workbook] = {
@@ -376,15 +564,95 @@ def write_report(
             tables.neighbourhood_formats,
         ),
         "neighbourhoods.geojson": _geojson_bytes(
-            tables.neighbourhoods, tables.neighbourhood_formats
+            tables.neighbourhoods,
+            tables.neighbourhood_formats,
+            coordinate_system=COORDINATE_SYSTEM_NAMES.get(coords),
         ),
         "facilities.csv": _csv_bytes(tables.facilities, _FACILITY_FORMATS),
         "gaps.xlsx": _workbook(result, tables, method, lang),
         "report.md": _markdown(result, tables, method, lang).encode("utf-8"),
     }
+    written = _write_files(folder, REPORT_FILES, contents)
+    logger.info("wrote %d report files to %s", len(written), folder)
+    return written
+
+
+def write_scenarios(
+    table: pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    lang: Lang = "en",
+    inputs: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Write the scenario comparison into a folder: ``scenarios.csv`` and ``scenarios.xlsx``.
+
+    - ``scenarios.csv``: the rows of `table` in their order (the base first), in the
+      columns of :data:`SCENARIO_COLUMNS` with those stable ids as headers in every
+      language; ``covered_share`` and ``covered_share_change`` have 4 decimals, an empty
+      cell where a service serves nobody. UTF-8, LF line ends, byte-identical for the
+      same table.
+    - ``scenarios.xlsx``: the same table formatted for reading (headers in `lang`,
+      shares as percentages, changes signed), and a Method sheet with the inputs.
+
+    The folder is created if missing; other files in it are left alone, and each file is
+    replaced atomically.
+
+    Parameters
+    ----------
+    table
+        The comparison, as made by :func:`circle.scenario.scenario_table`.
+    out_dir
+        The folder.
+    lang
+        {"en", "zh"}: language of the workbook's headers and text.
+    inputs
+        What was loaded, in words (keys ``network``, ``facilities``, ``areas``,
+        ``population``, ``preset``), for the Method sheet.
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order of :data:`SCENARIO_FILES`.
+
+    Raises
+    ------
+    InputError
+        `table` lacks columns of :data:`SCENARIO_COLUMNS`, or `out_dir` is a file.
+    ValueError
+        `lang` is not ``"en"`` or ``"zh"``.
+    """
+    lang = check_lang(lang)
+    missing = [c for c in SCENARIO_COLUMNS if c not in table.columns]
+    if missing:
+        listed = ", ".join(f"`{c}`" for c in missing)
+        msg = f"`table` lacks the columns {listed}; make it with `circle.scenario.scenario_table`."
+        raise InputError(msg)
+    folder = _check_folder(out_dir)
+    frame = table.loc[:, list(SCENARIO_COLUMNS)].reset_index(drop=True)
+    contents: dict[str, bytes | Workbook] = {
+        "scenarios.csv": _csv_bytes(frame, _SCENARIO_FORMATS),
+        "scenarios.xlsx": _scenario_workbook(frame, dict(inputs or {}), lang),
+    }
+    written = _write_files(folder, SCENARIO_FILES, contents)
+    logger.info("wrote %d scenario files to %s", len(written), folder)
+    return written
+
+
+def _check_folder(out_dir: str | os.PathLike[str]) -> Path:
+    folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        msg = f"`out_dir` `{folder}` is a file; the report needs a folder."
+        raise InputError(msg)
+    return folder
+
+
+def _write_files(
+    folder: Path, names: Sequence[str], contents: Mapping[str, bytes | Workbook]
+) -> list[Path]:
+    """Write each file atomically, in the order of `names`."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in REPORT_FILES:
+    for name in names:
         target = folder / name
         content = contents[name]
         with atomic_path(target) as tmp:
@@ -393,7 +661,6 @@ def write_report(
             else:
                 content.save(tmp)
         written.append(target)
-    logger.info("wrote %d report files to %s", len(written), folder)
     return written
 
 
@@ -403,15 +670,29 @@ def write_report(
 
 @dataclass(frozen=True)
 class _Tables:
-    """The three tables of a report, sorted as written, with the number format of columns."""
+    """The three tables of a report, sorted as written, with the number format of columns.
+
+    `capacity_categories` are the categories where at least one facility has a capacity;
+    coordinates are in `coords`.
+    """
 
     summary: pd.DataFrame
     neighbourhoods: gpd.GeoDataFrame
     facilities: pd.DataFrame
     neighbourhood_formats: dict[str, _Format]
+    capacity: CapacityResult | None = None
+    capacity_categories: tuple[str, ...] = ()
+    coords: str = "wgs84"
 
     @classmethod
-    def from_result(cls, result: CoverageResult, lang: Lang) -> _Tables:
+    def from_result(
+        cls,
+        result: CoverageResult,
+        lang: Lang,
+        *,
+        capacity: CapacityResult | None = None,
+        coords: str = "wgs84",
+    ) -> _Tables:
         summary = (
             result.summary(lang=lang)
             .sort_values("category", kind="stable")
@@ -433,7 +714,111 @@ class _Tables:
             formats[f"{category}_covered_share"] = _SHARE
             formats[f"{category}_median_min"] = _MINUTES
             formats[f"{category}_max_min"] = _MINUTES
-        return cls(summary, table, facilities, formats)
+        categories: tuple[str, ...] = ()
+        if capacity is not None:
+            _check_capacity(result, capacity)
+            categories = tuple(
+                c
+                for c in result.categories
+                if len(capacity.facility_ratio.get(c, ()))
+                and f"{c}_places_per_1000" in capacity.neighbourhoods.columns
+            )
+            table = _with_capacity(table, capacity, categories)
+            facilities = _facility_capacities(facilities, result, capacity)
+            for category in categories:
+                formats[f"{category}_places_per_1000"] = _PLACES_PER_1000
+                formats[f"{category}_target_per_1000"] = _PLACES_PER_1000
+                formats[f"{category}_shortfall_places"] = _PLACES
+        if coords != "wgs84":
+            table = convert_geometries(table, source="wgs84", target=coords)
+            lon, lat = from_wgs84(
+                facilities["lon"].to_numpy(float), facilities["lat"].to_numpy(float), coords=coords
+            )
+            facilities = facilities.assign(lon=lon, lat=lat)
+        return cls(summary, table, facilities, formats, capacity, categories, coords)
+
+
+#: Columns of ``CapacityResult.neighbourhoods`` per category, in the order reports show them.
+_CAPACITY_SUFFIXES: Final = (
+    "_places_per_1000",
+    "_target_per_1000",
+    "_shortfall_places",
+    "_below_target",
+)
+
+
+def _check_capacity(result: CoverageResult, capacity: CapacityResult) -> None:
+    """Refuse a capacity result computed for other neighbourhoods or people."""
+    ids = capacity.neighbourhoods["area_id"].astype(str)
+    expected = set(result.areas["area_id"].astype(str))
+    lengths = {len(v) for v in capacity.per_person.values()}
+    if ids.duplicated().any() or set(ids) != expected or lengths - {len(result.people)}:
+        msg = (
+            "`capacity` was computed for other neighbourhoods or people than `result`; "
+            "compute it with `circle.capacity.capacity_ratios(result)`."
+        )
+        raise InputError(msg)
+
+
+def _with_capacity(
+    table: gpd.GeoDataFrame, capacity: CapacityResult, categories: Sequence[str]
+) -> gpd.GeoDataFrame:
+    """The neighbourhood table with each category's capacity columns after its status."""
+    cap = capacity.neighbourhoods
+    cap = cap.set_index(cap["area_id"].astype(str)).reindex(table["area_id"].astype(str))
+    after_status = {f"{c}_status": c for c in categories}
+    extra: dict[str, np.ndarray] = {}
+    order: list[str] = []
+    for column in map(str, table.columns):
+        order.append(column)
+        category = after_status.get(column)
+        if category is None:
+            continue
+        for suffix in _CAPACITY_SUFFIXES:
+            name = category + suffix
+            if name in cap.columns:
+                extra[name] = cap[name].to_numpy()
+                order.append(name)
+    return table.assign(**extra).loc[:, order]
+
+
+def _facility_capacities(
+    facilities: pd.DataFrame, result: CoverageResult, capacity: CapacityResult
+) -> pd.DataFrame:
+    """Facilities with ``capacity`` and ``places_per_1000`` (``1000 R_j``) at the end.
+
+    ``places_per_1000`` is empty (NaN) where the facility has no capacity, is off the
+    network (not used), or nobody lives within its reach (the ratio is undefined there).
+    """
+    model = result.model.facilities
+    raw = (
+        pd.to_numeric(model["capacity"], errors="coerce")
+        if "capacity" in model.columns
+        else pd.Series(np.nan, index=model.index)
+    )
+    by_key = pd.Series(raw.to_numpy(float), index=_facility_keys(model))
+    keys = _facility_keys(facilities)
+    capacities = by_key[~by_key.index.duplicated()].reindex(keys).to_numpy(float)
+    frames = [f.assign(category=c) for c, f in capacity.facility_ratio.items() if len(f)]
+    places = np.full(len(facilities), np.nan)
+    if frames:
+        ratios = pd.concat(frames, ignore_index=True)
+        values = pd.Series(
+            np.where(
+                ratios["demand"].to_numpy(float) > 0,
+                ratios["places_per_1000"].to_numpy(float),
+                np.nan,
+            ),
+            index=_facility_keys(ratios),
+        )
+        places = values[~values.index.duplicated()].reindex(keys).to_numpy(float)
+    return facilities.assign(capacity=capacities, places_per_1000=places)
+
+
+def _facility_keys(frame: pd.DataFrame) -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays(
+        [frame["category"].astype(str).to_numpy(), frame["id"].astype(str).to_numpy()]
+    )
 
 
 @dataclass(frozen=True)
@@ -448,16 +833,24 @@ _PEOPLE = _Format(PEOPLE_DECIMALS, "#,##0")
 _SHARE = _Format(SHARE_DECIMALS, "0.0%")
 _MINUTES = _Format(MINUTES_DECIMALS, "0.0")
 _COORDINATE = _Format(COORDINATE_DECIMALS, "0.000000")
+_PLACES_PER_1000 = _Format(PLACES_PER_1000_DECIMALS, "0.00")
+_PLACES = _Format(PLACES_DECIMALS, "#,##0.0")
 _FACILITY_FORMATS: Final[dict[str, _Format]] = {
     "snap_m": _Format(METRES_DECIMALS, "0.0"),
     "served_population": _PEOPLE,
     "lon": _COORDINATE,
     "lat": _COORDINATE,
+    "capacity": _PLACES,
+    "places_per_1000": _PLACES_PER_1000,
 }
 
 
 #: threshold_min and speed_kmh keep their (rounded) value; people are whole numbers.
 _SUMMARY_FORMATS: Final[dict[str, _Format]] = {"covered_share": _SHARE}
+_SCENARIO_FORMATS: Final[dict[str, _Format]] = {
+    "covered_share": _SHARE,
+    "covered_share_change": _SHARE,
+}
 
 
 def _plain(value: Any) -> Any:
@@ -521,8 +914,17 @@ def _geometry_json(geometry: shapely.Geometry | None) -> dict[str, Any] | None:
     return {"type": mapping["type"], "coordinates": _rounded_coordinates(mapping["coordinates"])}
 
 
-def _geojson_bytes(table: gpd.GeoDataFrame, formats: Mapping[str, _Format]) -> bytes:
-    """A FeatureCollection written by hand: fixed key order, one feature per line."""
+def _geojson_bytes(
+    table: gpd.GeoDataFrame,
+    formats: Mapping[str, _Format],
+    *,
+    coordinate_system: str | None = None,
+) -> bytes:
+    """A FeatureCollection written by hand: fixed key order, one feature per line.
+
+    `coordinate_system` (``"GCJ-02"``, ``"BD-09"``) becomes a top-level foreign member
+    where the coordinates are not WGS-84.
+    """
     # RFC 7946: exterior rings counterclockwise, holes clockwise.
     geometries = shapely.orient_polygons(
         np.asarray(table.geometry.array, dtype=object), exterior_cw=False
@@ -537,9 +939,10 @@ def _geojson_bytes(table: gpd.GeoDataFrame, formats: Mapping[str, _Format]) -> b
             "geometry": _geometry_json(geometry),
         }
         lines.append(json.dumps(feature, ensure_ascii=False, allow_nan=False))
-    head = json.dumps(
-        {"type": "FeatureCollection", "attribution": OSM_ATTRIBUTION}, ensure_ascii=False
-    )
+    members = {"type": "FeatureCollection", "attribution": OSM_ATTRIBUTION}
+    if coordinate_system is not None:
+        members["coordinate_system"] = coordinate_system
+    head = json.dumps(members, ensure_ascii=False)
     text = head[:-1] + ', "features": [\n' + ",\n".join(lines) + "\n]}\n"
     return text.encode("utf-8")
 
@@ -642,8 +1045,93 @@ def _method_rows(
             _word("m_walking_minutes", lang),
             _word("m_walking_minutes_value", lang, factor=f"{HORIZON_FACTOR:g}"),
         ),
+    ]
+    if tables.capacity is not None:
+        rows += _capacity_method_rows(result, tables.capacity, tables, lang)
+    if tables.coords in COORDINATE_SYSTEM_NAMES:
+        rows.append(_coords_row(tables.coords, lang))
+    rows += [
         (_word("m_software", lang), f"circle {_circle_version()}"),
         (_word("m_attribution", lang), ATTRIBUTION[lang]),
+    ]
+    return rows
+
+
+def _coords_row(coords: str, lang: Lang) -> tuple[str, str]:
+    return (
+        _word("m_coords", lang),
+        _word(
+            "m_coords_value",
+            lang,
+            name=COORDINATE_SYSTEM_NAMES[coords],
+            tools=_word(f"tools_{coords}", lang),
+        ),
+    )
+
+
+def _unit(capacity: CapacityResult, category: str, lang: Lang) -> str:
+    """The unit of capacity of `category`; the default ``places`` in `lang`."""
+    unit = capacity.units.get(category) or "places"
+    return _word("unit_places", lang) if unit == "places" else unit
+
+
+def _bands_words(bands: DecayBands) -> str:
+    """Decay bands as ``≤ 33%: 1.00, ≤ 67%: 0.68, ≤ 100%: 0.22``."""
+    return ", ".join(
+        f"≤ {upper:.0%}: {weight:.2f}"
+        for upper, weight in zip(bands.upper, bands.weights, strict=True)
+    )
+
+
+def _capacity_method_rows(
+    result: CoverageResult, capacity: CapacityResult, tables: _Tables, lang: Lang
+) -> list[tuple[str, str]]:
+    """Method, units, targets and facilities without a capacity, per category."""
+    separator = _word("separator", lang)
+    colon = _word("colon", lang)
+    if capacity.method == "e2sfca":
+        # CapacityResult does not record custom bands; a `bands` attribute wins if present.
+        bands = getattr(capacity, "bands", None)
+        bands = bands if isinstance(bands, DecayBands) else E2SFCA_BANDS
+        method = _word("m_e2sfca", lang, bands=_bands_words(bands))
+    else:
+        method = _word("m_2sfca", lang)
+    with_capacity = tables.capacity_categories
+    units = separator.join(
+        category_label(c, lang) + colon + _unit(capacity, c, lang) for c in with_capacity
+    )
+    targets = separator.join(
+        category_label(c, lang)
+        + colon
+        + _word(
+            "m_target_value",
+            lang,
+            target=f"{capacity.targets[c]:g}",
+            unit=_unit(capacity, c, lang),
+        )
+        for c in result.categories
+        if c in capacity.targets
+    )
+    used = dict(zip(tables.summary["category"], tables.summary["facilities"], strict=True))
+    counts = []
+    for category in result.categories:
+        total = int(used.get(category, 0))
+        missing = int(capacity.missing_capacity.get(category, total))
+        if total == 0:
+            words = _word("m_capacity_no_facility", lang)
+        elif category not in with_capacity:
+            words = _word("m_capacity_none", lang)
+        elif missing == 0:
+            words = _word("m_capacity_all", lang, total=total)
+        else:
+            words = _word("m_capacity_some", lang, missing=missing, total=total)
+        counts.append(category_label(category, lang) + colon + words)
+    rows = [(_word("m_capacity", lang), method)]
+    if units:
+        rows.append((_word("m_capacity_units", lang), units))
+    rows += [
+        (_word("m_targets", lang), targets or _word("m_no_targets", lang)),
+        (_word("m_capacities", lang), separator.join(counts)),
     ]
     return rows
 
@@ -751,6 +1239,8 @@ def _neighbourhood_columns(result: CoverageResult, tables: _Tables, lang: Lang) 
                 status=True,
             ),
         ]
+        if category in tables.capacity_categories and tables.capacity is not None:
+            columns += _capacity_columns(t, tables.capacity, category, lang)
     columns += [
         _Column(_word("complete", lang), [yes if c else no for c in t["complete"]]),
         _Column(_word("missing", lang), t["missing"].astype(str).tolist()),
@@ -758,19 +1248,69 @@ def _neighbourhood_columns(result: CoverageResult, tables: _Tables, lang: Lang) 
     return columns
 
 
+def _capacity_columns(
+    t: pd.DataFrame, capacity: CapacityResult, category: str, lang: Lang
+) -> list[_Column]:
+    """Places per 1,000, and with a target: the target, shortfall and below target."""
+    label = category_label(category, lang)
+    unit = _unit(capacity, category, lang)
+    yes, no = _word("yes", lang), _word("no", lang)
+    columns = [
+        _Column(
+            _word("c_places_per_1000", lang, label=label, unit=unit),
+            _numbers(t[f"{category}_places_per_1000"].tolist()),
+            "0.00",
+        )
+    ]
+    if f"{category}_target_per_1000" in t.columns:
+        columns += [
+            _Column(
+                _word("c_target_per_1000", lang, label=label, unit=unit),
+                _numbers(t[f"{category}_target_per_1000"].tolist()),
+                "0.00",
+            ),
+            _Column(
+                _word("c_shortfall_places", lang, label=label, unit=unit),
+                _numbers(t[f"{category}_shortfall_places"].tolist()),
+                "#,##0.0",
+            ),
+            _Column(
+                _word("c_below_target", lang, label=label),
+                [yes if x else no for x in t[f"{category}_below_target"]],
+            ),
+        ]
+    return columns
+
+
+def _lonlat_header(key: str, tables: _Tables, lang: Lang) -> str:
+    """``Longitude``, or ``Longitude (GCJ-02)`` where the coordinates are not WGS-84."""
+    name = COORDINATE_SYSTEM_NAMES.get(tables.coords)
+    return _word(key, lang) + (f" ({name})" if name else "")
+
+
 def _facility_columns(tables: _Tables, lang: Lang) -> list[_Column]:
     f = tables.facilities
     yes, no = _word("yes", lang), _word("no", lang)
-    return [
+    columns = [
         _Column(_word("id", lang), f["id"].astype(str).tolist()),
         _Column(_word("facility_name", lang), _numbers(f["name"].tolist())),
         _Column(_word("service", lang), [category_label(c, lang) for c in f["category"]]),
         _Column(_word("on_network", lang), [yes if x else no for x in f["on_network"]]),
         _Column(_word("snap_m", lang), _numbers(f["snap_m"].tolist()), "0.0"),
         _Column(_word("served_population", lang), _numbers(f["served_population"]), "#,##0"),
-        _Column(_word("lon", lang), _numbers(f["lon"].tolist()), "0.000000"),
-        _Column(_word("lat", lang), _numbers(f["lat"].tolist()), "0.000000"),
     ]
+    if tables.capacity is not None:
+        columns += [
+            _Column(_word("capacity", lang), _numbers(f["capacity"].tolist()), "#,##0.0"),
+            _Column(
+                _word("places_per_1000", lang), _numbers(f["places_per_1000"].tolist()), "0.00"
+            ),
+        ]
+    columns += [
+        _Column(_lonlat_header("lon", tables, lang), _numbers(f["lon"].tolist()), "0.000000"),
+        _Column(_lonlat_header("lat", tables, lang), _numbers(f["lat"].tolist()), "0.000000"),
+    ]
+    return columns
 
 
 def _display_width(value: Any, number_format: str) -> int:
@@ -781,6 +1321,12 @@ def _display_width(value: Any, number_format: str) -> int:
         text = f"{value:.1%}"
     elif isinstance(value, (int, float)) and number_format == "#,##0":
         text = f"{value:,.0f}"
+    elif isinstance(value, (int, float)) and number_format == "#,##0.0":
+        text = f"{value:,.1f}"
+    elif isinstance(value, (int, float)) and number_format == _SIGNED_SHARE:
+        text = f"{value:+.1%}"
+    elif isinstance(value, (int, float)) and number_format == _SIGNED_PEOPLE:
+        text = f"{value:+,.0f}"
     elif isinstance(value, float) and number_format.startswith("0."):
         text = f"{value:.{len(number_format) - 2}f}"
     else:
@@ -832,6 +1378,12 @@ def _workbook(
     _fill_sheet(neighbourhoods, _neighbourhood_columns(result, tables, lang), freeze="C2")
     facilities = book.create_sheet(_word("sheet_facilities", lang))
     _fill_sheet(facilities, _facility_columns(tables, lang), freeze="B2")
+    _method_sheet(book, method, lang)
+    return book
+
+
+def _method_sheet(book: Workbook, method: list[tuple[str, str]], lang: Lang) -> None:
+    """A Method sheet of (item, value) rows, values wrapped in a wide column."""
     sheet = book.create_sheet(_word("sheet_method", lang))
     _fill_sheet(
         sheet,
@@ -847,6 +1399,49 @@ def _workbook(
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = wrap
+
+
+#: Excel formats of changes: a sign on both sides of zero.
+_SIGNED_SHARE: Final = "+0.0%;-0.0%;0.0%"
+_SIGNED_PEOPLE: Final = "+#,##0;-#,##0;0"
+#: Excel formats of the scenario columns (others: General).
+_SCENARIO_EXCEL: Final[dict[str, str]] = {
+    "population": "#,##0",
+    "covered_population": "#,##0",
+    "covered_share": "0.0%",
+    "covered_population_change": _SIGNED_PEOPLE,
+    "covered_share_change": _SIGNED_SHARE,
+}
+
+
+def _scenario_workbook(table: pd.DataFrame, inputs: dict[str, str], lang: Lang) -> Workbook:
+    """The scenario table formatted for reading, and the inputs on a Method sheet."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _word("sheet_scenarios", lang)
+    base = _word("base_scenario", lang)
+    names = [base if s == "base" else str(s) for s in table["scenario"]]
+    columns = [_Column(_word("scenario", lang), names)]
+    columns += [
+        _Column(_word(c, lang), _numbers(table[c].tolist()), _SCENARIO_EXCEL.get(c, "General"))
+        for c in SCENARIO_COLUMNS[1:]
+    ]
+    _fill_sheet(sheet, columns, freeze="B2")
+    unknown = _word("not_recorded", lang)
+    method = [
+        (_word("m_network", lang), inputs.get("network") or unknown),
+        (_word("m_facilities", lang), inputs.get("facilities") or unknown),
+    ]
+    if inputs.get("preset"):
+        method.append((_word("m_preset", lang), inputs["preset"]))
+    method += [
+        (_word("m_areas", lang), inputs.get("areas") or unknown),
+        (_word("m_population", lang), inputs.get("population") or unknown),
+        (_word("m_scenarios", lang), _word("m_scenarios_value", lang)),
+        (_word("m_software", lang), f"circle {_circle_version()}"),
+        (_word("m_attribution", lang), ATTRIBUTION[lang]),
+    ]
+    _method_sheet(book, method, lang)
     return book
 
 
@@ -970,6 +1565,8 @@ def _markdown(
                 for row in worst.itertuples(index=False)
             ],
         )
+    if tables.capacity is not None:
+        lines += _md_capacity(result, tables, tables.capacity, lang)
     lines += ["", f"## {w('h_off')}", ""]
     f = tables.facilities
     off = f[~f["on_network"].to_numpy(bool)]
@@ -978,7 +1575,14 @@ def _markdown(
     else:
         lines += [w("md_off_intro", metres=f"{result.model.max_snap_m:g}"), ""]
         lines += _md_table(
-            [w("id"), w("facility_name"), w("service"), w("snap_m"), w("lon"), w("lat")],
+            [
+                w("id"),
+                w("facility_name"),
+                w("service"),
+                w("snap_m"),
+                _lonlat_header("lon", tables, lang),
+                _lonlat_header("lat", tables, lang),
+            ],
             [
                 [
                     row.id,
@@ -993,3 +1597,80 @@ def _markdown(
         )
     lines += ["", w("md_files"), "", ATTRIBUTION[lang], ""]
     return "\n".join(lines)
+
+
+def _overall_per_1000(result: CoverageResult, capacity: CapacityResult, category: str) -> float:
+    """Places per 1,000: the population-weighted mean over everyone counted (NaN if nobody)."""
+    weights = result.population(category) * result.counted
+    total = float(weights.sum())
+    if total <= 0:
+        return math.nan
+    return float((weights * capacity.per_person[category]).sum()) / total
+
+
+def _md_capacity(
+    result: CoverageResult, tables: _Tables, capacity: CapacityResult, lang: Lang
+) -> list[str]:
+    """Places per 1,000 per service, and the neighbourhoods furthest below the target."""
+    w: Callable[..., str] = lambda key, **values: _word(key, lang, **values)  # noqa: E731
+    lines = ["", f"## {w('h_capacity')}", ""]
+    categories = tables.capacity_categories
+    if not categories:
+        return [*lines, w("md_no_capacity")]
+    t = tables.neighbourhoods
+    inhabited = dict(zip(tables.summary["category"], tables.summary["neighbourhoods"], strict=True))
+    rows = []
+    for category in categories:
+        overall = _overall_per_1000(result, capacity, category)
+        row = [
+            category_label(category, lang),
+            _unit(capacity, category, lang),
+            "–" if math.isnan(overall) else f"{overall:,.2f}",
+        ]
+        if category in capacity.targets:
+            below = int(t[f"{category}_below_target"].to_numpy(bool).sum())
+            shortfall = float(t[f"{category}_shortfall_places"].to_numpy(float).sum())
+            row += [
+                f"{capacity.targets[category]:g}",
+                w("md_of", part=below, whole=inhabited.get(category, 0)),
+                f"{shortfall:,.1f}",
+            ]
+        else:
+            row += ["–", "–", "–"]
+        row.append(str(capacity.missing_capacity.get(category, 0)))
+        rows.append(row)
+    lines += [w("md_capacity_intro"), ""]
+    lines += _md_table(
+        [
+            w("label"),
+            w("md_unit"),
+            w("md_places_per_1000"),
+            w("md_target"),
+            w("md_below_target"),
+            w("md_shortfall"),
+            w("md_missing_capacity"),
+        ],
+        rows,
+    )
+    for category in categories:
+        if category not in capacity.targets:
+            continue
+        below = t[f"{category}_below_target"].to_numpy(bool)
+        if not below.any():
+            continue
+        ids = t["area_id"].astype(str).to_numpy()[below]
+        names = t["name"].to_numpy()[below]
+        places = t[f"{category}_places_per_1000"].to_numpy(float)[below]
+        shortfall = t[f"{category}_shortfall_places"].to_numpy(float)[below]
+        order = np.lexsort((ids, -shortfall))[:WORST_NEIGHBOURHOODS]
+        unit = _unit(capacity, category, lang)
+        lines += ["", f"### {w('h_shortfall', label=category_label(category, lang))}", ""]
+        lines += [w("md_shortfall_intro", unit=unit, count=WORST_NEIGHBOURHOODS), ""]
+        lines += _md_table(
+            [w("name"), w("md_places_per_1000"), w("md_shortfall_unit", unit=unit)],
+            [
+                [_area_words(names[i], ids[i]), f"{places[i]:,.2f}", f"{shortfall[i]:,.1f}"]
+                for i in order
+            ],
+        )
+    return lines
