@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import hypothesis
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,8 +91,6 @@ def andorra_pbf() -> Path:
 
 # Property tests explore new random cases on developer machines; in CI they replay a fixed
 # (derandomized) set so that a green run stays green.
-from hypothesis import settings as _hypothesis_settings  # noqa: E402
-
-_hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
-_hypothesis_settings.register_profile("dev", deadline=None)
-_hypothesis_settings.load_profile("ci" if __import__("os").environ.get("CI") else "dev")
+hypothesis.settings.register_profile("ci", derandomize=True, deadline=None)
+hypothesis.settings.register_profile("dev", deadline=None)
+hypothesis.settings.load_profile("ci" if os.environ.get("CI") else "dev")
