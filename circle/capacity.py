@@ -15,11 +15,15 @@ within their reach offer:
 Plain 2SFCA uses ``W = 1``; the enhanced variant (E2SFCA, Luo & Qi 2009) weights by
 travel-time band: by default the threshold is split into thirds weighted 1.00, 0.68 and
 0.22 (Luo & Qi's Gaussian-derived weights), a time on a band's upper edge belonging to
-that band. In plain 2SFCA the places balance: ``sum_k P_k A_k`` equals the total capacity
-of the facilities that anyone reaches.
+that band. The places balance (the same weights are used in both steps): ``sum_k P_k A_k``
+equals the total capacity of the facilities that anyone reaches.
 
 Facilities without a capacity are left out of these ratios (they still count for
-coverage); :attr:`CapacityResult.missing_capacity` says how many there were.
+coverage); :attr:`CapacityResult.missing_capacity` says how many there were. A category
+where no facility has a capacity gets no ratios at all (NaN, "unknown"), and a facility
+that nobody reaches has no ratio (NaN), rather than a misleading zero. Demand counts the
+people inside the study's neighbourhoods only: facilities near its edge look better
+supplied than they are (the usual edge effect of catchment methods).
 """
 
 from __future__ import annotations
@@ -99,8 +103,11 @@ class CapacityResult:
     ----------
     method
         ``"2sfca"`` or ``"e2sfca"``.
+    bands
+        The decay bands of E2SFCA (``None`` for 2SFCA).
     per_person
-        Per category, each person's places per 1,000 residents.
+        Per category, each person's places per 1,000 residents (NaN for a category where
+        no facility has a capacity).
     facility_ratio
         Per category, a table of facilities with ``capacity``, ``demand`` (weighted people
         in reach) and ``places_per_1000`` (``1000 R_j``).
@@ -118,6 +125,7 @@ class CapacityResult:
     """
 
     method: str
+    bands: DecayBands | None
     per_person: dict[str, np.ndarray]
     facility_ratio: dict[str, pd.DataFrame]
     neighbourhoods: pd.DataFrame
@@ -232,8 +240,12 @@ def capacity_ratios(
         )
         k = int(has.sum())
         demand = np.bincount(source, weights=demand_people[person] * weight, minlength=k)
-        ratio = np.divide(capacity[has], demand, out=np.zeros(k), where=demand > 0)
-        access_k = np.bincount(person, weights=ratio[source] * weight, minlength=len(people))
+        ratio = np.divide(capacity[has], demand, out=np.full(k, np.nan), where=demand > 0)
+        # A facility nobody reaches offers nothing to anyone: it adds 0 to every person.
+        usable = np.nan_to_num(ratio, nan=0.0)
+        access_k = np.bincount(person, weights=usable[source] * weight, minlength=len(people))
+        if k == 0:
+            access_k = np.full(len(people), np.nan)  # no capacities: unknown, not zero
         per_person[category] = 1000.0 * access_k
         ratios[category] = pd.DataFrame(
             {
@@ -259,6 +271,7 @@ def capacity_ratios(
             columns[f"{category}_below_target"] = (population > 0) & (shortfall > 1e-9)
     return CapacityResult(
         method=method,
+        bands=bands if method == "e2sfca" else None,
         per_person=per_person,
         facility_ratio=ratios,
         neighbourhoods=pd.DataFrame(columns),

@@ -120,3 +120,20 @@ def test_parse_targets():
         parse_targets("park=3", categories=["daycare"])
     with pytest.raises(InputError, match="positive number"):
         parse_targets("daycare=-1", categories=["daycare"])
+
+
+def test_unknown_is_not_zero():
+    # No facility has a capacity: the ratios are unknown (NaN), not "0 places".
+    result = street_result([("A", "daycare", 0.0, 0.0)], [np.nan], [(100.0, 10)])
+    cap = capacity_ratios(result)
+    assert np.isnan(cap.per_person["daycare"]).all()
+    assert np.isnan(cap.neighbourhoods["daycare_places_per_1000"]).all()
+    # A facility that nobody reaches has no ratio; it adds nothing to anyone.
+    result = street_result(
+        [("A", "daycare", 0.0, 0.0), ("B", "daycare", 2000.0, 0.0)], [10.0, 50.0], [(100.0, 10)]
+    )
+    cap = capacity_ratios(result)
+    ratios = cap.facility_ratio["daycare"].set_index("id")["places_per_1000"]
+    assert ratios["A"] == pytest.approx(1000.0)
+    assert np.isnan(ratios["B"])
+    assert cap.per_person["daycare"].tolist() == pytest.approx([1000.0])
