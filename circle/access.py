@@ -414,8 +414,10 @@ class EdgeReach:
         group = np.cumsum(opens) - 1
         merged_edge = edge[opens]
         merged_start = start[opens]
+        # The shifted running maximum only decides where intervals open; the ends come from
+        # the original values, so no rounding from the shift reaches the results.
         merged_end = np.zeros(opens.sum())
-        np.maximum.at(merged_end, group, shifted_end)
+        np.maximum.at(merged_end, group, end)
         return cls(merged_edge, merged_start, merged_end, edge_length_m)
 
     @property

@@ -23,7 +23,8 @@ same with ``quad_segs=4``                            0.70  coarser arcs (-0.26 %
 ``union_all`` of the lines, then one buffer          15.2  noding the lines is slow
 one buffer of the whole MultiLineString              13.0  GEOS nodes all offset curves
 grid tiles (0.5-2 km): merge + buffer, then union    0.33
-**merge lines, buffer each, union_all**          **0.23**  chosen
+``disjoint_subset_union_all`` after merging          0.19  needs shapely >= 2.1
+merge lines, buffer each, then ``union_all``         0.23  **chosen**
 ================================================  =======  ==========================
 
 ``shapely.line_merge`` first joins edges that meet end to end at nodes of degree two into
@@ -31,7 +32,8 @@ long lines (~6,000 edges become ~250-650 lines), so far fewer, larger polygons m
 union. The result differs from the reference by at most 0.8 m (Hausdorff; GEOS simplifies
 buffer input lines by 1 % of the distance) and by 0.02 % in area. ``quad_segs=4`` saves
 nothing after merging, so arcs keep GEOS's default 8 segments per quarter circle.
-``shapely.coverage_union`` does not apply: buffers overlap, and it needs a coverage.
+``shapely.disjoint_subset_union_all`` gains little and needs shapely 2.1 (circle supports
+2.0). ``shapely.coverage_union`` does not apply: buffers overlap, and it needs a coverage.
 """
 
 from __future__ import annotations
@@ -64,9 +66,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SERVICE_AREA_BUFFER_M = 50.0  # metres
-#: Interval ends within this many metres of an edge's ends (or of each other) count as the
-#: ends themselves (merged interval ends carry floating-point noise of ~1e-10 m).
+#: Interval ends within this many metres of an edge's ends count as the ends themselves
+#: (merged interval ends carry floating-point noise of ~1e-10 m).
 _END_TOLERANCE_M = BUDGET_TOLERANCE_M
+#: Intervals shorter than this (metres) are spots, drawn as points: a spot reached with
+#: exactly the budget is ``2 * BUDGET_TOLERANCE_M`` long at most.
+_SPOT_M = 1e-3
 _AREA_COLUMNS = ["category", "threshold_min", "speed_kmh", "area_km2", "geometry"]
 _FACILITY_COLUMNS = ["id", "name", "category", "area_km2", "geometry"]
 
@@ -77,9 +82,10 @@ def reachable_lines(graph: CompactGraph, reach: EdgeReach) -> np.ndarray:
     An interval covering its whole edge gives the edge's geometry; a partial interval gives
     the exact sub-line. Offsets are metres of ``edge_length_m``, turned into fractions of
     it and then into planar distances along the geometry (the two lengths may differ
-    slightly). A zero-length interval (a spot reached with exactly the budget, e.g. a
-    facility whose access leg uses the whole budget) is kept as a ``Point``, so that a
-    place reached in exactly the threshold time still shows, as it counts as reached.
+    slightly). A zero-length interval (shorter than 1 mm: a spot reached with exactly the
+    budget, e.g. where a facility's access leg uses the whole budget) is kept as a
+    ``Point``, so that a place reached in exactly the threshold time, which counts as
+    reached, still shows.
 
     Parameters
     ----------
@@ -108,7 +114,7 @@ def reachable_lines(graph: CompactGraph, reach: EdgeReach) -> np.ndarray:
     geometry_length = shapely.length(geometry[partial])
     start_d = np.clip(start_m[partial] / safe, 0.0, 1.0) * geometry_length
     end_d = np.clip(end_m[partial] / safe, 0.0, 1.0) * geometry_length
-    spot = (end_m[partial] - start_m[partial]) <= _END_TOLERANCE_M
+    spot = (end_m[partial] - start_m[partial]) < _SPOT_M
     if spot.any():
         out[partial[spot]] = shapely.line_interpolate_point(geometry[partial[spot]], start_d[spot])
     cut = ~spot
