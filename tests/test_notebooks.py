@@ -42,6 +42,12 @@ def test_notebook_runs(path, tmp_path):
         if output.output_type == "error"
     ]
     assert errors == []
-    # The last cell of each notebook shows a map: a folium map renders as HTML.
-    last = next(c for c in reversed(book.cells) if c.cell_type == "code")
-    assert any("text/html" in o.get("data", {}) for o in last.outputs)
+    # Each notebook shows a map inline: a folium map renders as an HTML iframe of Leaflet.
+    html = [
+        o["data"]["text/html"]
+        for cell in book.cells
+        if cell.cell_type == "code"
+        for o in cell.outputs
+        if "text/html" in o.get("data", {})
+    ]
+    assert any("leaflet" in h.lower() for h in html)

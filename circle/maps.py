@@ -1,0 +1,943 @@
+"""Folium maps of coverage and gaps: self-contained HTML, legend, bilingual labels.
+
+A map shows, each as a layer that can be switched on and off: per category the service
+area (the walkable area within its threshold, :func:`circle.isochrones.service_areas`)
+and the facilities; facilities that are off the walking network; and the neighbourhoods
+coloured by their worst status over the categories. A legend, a title, a summary of the
+covered population and the OpenStreetMap attribution are always shown.
+
+Maps are written as one HTML file that needs no internet: Leaflet and the other scripts
+are inlined from the copies circle ships (:mod:`circle._inline`), and there is no
+basemap unless asked for. Shapes are simplified by :data:`MAP_SIMPLIFY_M` and rounded to
+:data:`COORD_DECIMALS` decimals, so a city of ~40,000 walking nodes stays a few MB.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium.template import Template
+from folium.utilities import JsCode
+
+from circle._inline import inline_assets
+from circle._io import atomic_path
+from circle.categories import BUILTIN_ORDER, category_label
+from circle.coords import convert_geometries, from_wgs84
+from circle.coverage import HORIZON_FACTOR
+from circle.errors import InputError
+from circle.i18n import ATTRIBUTION, STATUS_WORDS
+
+if TYPE_CHECKING:
+    import os
+
+    from circle.coverage import CoverageResult
+
+__all__ = [
+    "BACKGROUND_COLOUR",
+    "COORD_DECIMALS",
+    "MAP_SIMPLIFY_M",
+    "OKABE_ITO",
+    "coverage_map",
+    "map_html",
+    "save_map",
+]
+
+logger = logging.getLogger(__name__)
+
+MAP_SIMPLIFY_M: Final = 3.0
+"""Tolerance (metres, in the network's metric CRS) of the display simplification of polygons."""
+
+COORD_DECIMALS: Final = 6
+"""Decimals of longitude/latitude kept in the map (1e-6 degree is about 0.1 m)."""
+
+BACKGROUND_COLOUR: Final = "#f2efe9"
+"""The map's background where no basemap is drawn (OpenStreetMap's land colour)."""
+
+OKABE_ITO: Final[tuple[str, ...]] = (
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+"""Category colours, safe for colour-blind readers (Okabe & Ito 2008). Built-in categories
+take the first four in :data:`circle.categories.BUILTIN_ORDER`; custom ones continue, in
+alphabetical order, and wrap around."""
+
+#: Colours on which a white glyph is hard to read get a black one.
+_DARK_GLYPH: Final = frozenset({"#E69F00", "#56B4E9", "#F0E442"})
+
+#: Font Awesome 6.2 (solid) icons of the built-in categories; all exist in the vendored CSS.
+_ICONS: Final[dict[str, str]] = {
+    "canteen": "utensils",
+    "clinic": "house-medical",
+    "daycare": "baby",
+    "gig_station": "briefcase",
+}
+_CUSTOM_ICON: Final = "circle"
+_OFF_NETWORK_ICON: Final = "link-slash"
+_OFF_NETWORK_COLOUR: Final = "#8c8c8c"
+_MARKER_PX: Final = 24
+
+#: Neighbourhood styles by worst status: a light-to-dark sequence (readable without hue).
+_STATUS_STYLE: Final[dict[str, dict[str, Any]]] = {
+    "covered": {
+        "color": "#636363",
+        "weight": 0.6,
+        "opacity": 0.6,
+        "fillColor": "#ffffff",
+        "fillOpacity": 0.05,
+    },
+    "partial": {
+        "color": "#b35806",
+        "weight": 1.0,
+        "opacity": 0.8,
+        "fillColor": "#fdb863",
+        "fillOpacity": 0.35,
+    },
+    "uncovered": {
+        "color": "#7f0000",
+        "weight": 2.5,
+        "opacity": 0.95,
+        "fillColor": "#d7301f",
+        "fillOpacity": 0.5,
+    },
+    "empty": {
+        "color": "#a0a0a0",
+        "weight": 0.5,
+        "opacity": 0.35,
+        "fillColor": "#ffffff",
+        "fillOpacity": 0.0,
+        "dashArray": "3 3",
+    },
+}
+_STATUS_ORDER: Final = ("uncovered", "partial", "covered", "empty")
+
+_SERVICE_AREA_FILL_OPACITY: Final = 0.12
+_POPULATION_CLASSES: Final = 5
+_POPULATION_COLOURS: Final = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
+
+#: Basemaps by name: tile URL, attribution, subdomains and the coordinates the tiles use.
+_BASEMAPS: Final[dict[str, tuple[str, str, str, str]]] = {
+    "osm": (
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        'Tiles © <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+        "abc",
+        "wgs84",
+    ),
+    "cartodb": (
+        "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
+        '© <a href="https://carto.com/attributions">CARTO</a>',
+        "abcd",
+        "wgs84",
+    ),
+    "gaode": (
+        (
+            "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+            "&x={x}&y={y}&z={z}"
+        ),
+        "© AutoNavi",
+        "1234",
+        "gcj02",
+    ),
+}
+
+_OSM_LINK: Final = '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+
+#: Words of the map in each language (status words come from :mod:`circle.i18n`).
+_TEXT: Final[dict[str, dict[str, str]]] = {
+    "en": {
+        "title": "Walking access to community services",
+        "title_minutes": "{minutes}-minute walk to community services",
+        "legend": "Legend",
+        "service_area": "Service area",
+        "facilities": "Facilities",
+        "off_network": "Off-network facilities (not used)",
+        "neighbourhoods": "Neighbourhoods (worst status)",
+        "paren": " ({})",
+        "population_layer": "Population density",
+        "population_unit": "people per km²",
+        "speed": "Walking speed",
+        "threshold": "threshold",
+        "minutes": "min",
+        "within": "within {minutes} min",
+        "served": "People served within {minutes} min",
+        "off_popup": (
+            "More than {max_snap} m from any walkable way ({snap} m); not used in the analysis."
+        ),
+        "covered_share": "covered",
+        "median": "median min",
+        "max": "max min",
+        "missing": "Missing",
+        "status": "Status",
+        "population": "Population",
+        "summary": "People within reach",
+        "service": "Service",
+        "status_covered": "at least {covered} of people within reach",
+        "status_partial": "{uncovered} to {covered} within reach",
+        "status_uncovered": "fewer than {uncovered} within reach",
+        "status_empty": "no residents",
+        "beyond": "more than {minutes}",
+    },
+    "zh": {
+        "title": "社区服务步行可达性",
+        "title_minutes": "{minutes} 分钟步行社区服务覆盖",
+        "legend": "图例",
+        "service_area": "服务范围",
+        "facilities": "设施",
+        "off_network": "未接入路网的设施（未使用）",
+        "neighbourhoods": "社区单元（最差状态）",
+        "paren": "（{}）",
+        "population_layer": "人口密度",
+        "population_unit": "人/平方公里",
+        "speed": "步行速度",
+        "threshold": "阈值",
+        "minutes": "分钟",
+        "within": "{minutes} 分钟内",
+        "served": "服务人口（{minutes} 分钟内）",
+        "off_popup": "距最近的步行道路超过 {max_snap} 米（{snap} 米），未纳入分析。",
+        "covered_share": "覆盖率",
+        "median": "中位数（分钟）",
+        "max": "最长（分钟）",
+        "missing": "缺少",
+        "status": "状态",
+        "population": "人口",
+        "summary": "可达人口比例",
+        "service": "服务",
+        "status_covered": "至少 {covered} 的人口可达",
+        "status_partial": "{uncovered} 至 {covered} 的人口可达",
+        "status_uncovered": "不足 {uncovered} 的人口可达",
+        "status_empty": "无常住人口",
+        "beyond": "超过 {minutes}",
+    },
+}
+
+#: Binds the popup and tooltip HTML that circle prepared (and escaped) to each feature.
+_BIND_JS: Final = JsCode(
+    "function(feature, layer) {"
+    " layer.bindPopup(feature.properties.popup, {maxWidth: 420});"
+    " layer.bindTooltip(feature.properties.tooltip, {sticky: true});"
+    " }"
+)
+
+#: Binds a tooltip only (population and service areas: nothing more to say on a click).
+_BIND_TOOLTIP_JS: Final = JsCode(
+    "function(feature, layer) { layer.bindTooltip(feature.properties.tooltip, {sticky: true}); }"
+)
+
+#: Binds a neighbourhood's popup and tooltip, built from its properties when first shown.
+_BIND_AREA_JS: Final = JsCode(
+    "function(feature, layer) {"
+    " var p = feature.properties;"
+    " layer.bindPopup(function() { return circleMaps.areaPopup(p); }, {maxWidth: 420});"
+    " layer.bindTooltip(function() { return circleMaps.areaTooltip(p); }, {sticky: true});"
+    " }"
+)
+
+#: Popup and tooltip builders of neighbourhoods; ``circleMaps.text`` is set per map. Every
+#: string they join was escaped in Python (names) or is circle's own.
+_PAGE_JS: Final = """
+var circleMaps = {text: null};
+circleMaps.areaPopup = function(p) {
+  var t = circleMaps.text, rows = "";
+  for (var i = 0; i < p.rows.length; i++) {
+    var r = p.rows[i];
+    rows += "<tr><td>" + t.labels[i] + "</td><td class='s-" + r[0] + "'>" + r[1] +
+      "</td><td>" + r[2] + "</td><td>" + r[3] + "</td></tr>";
+  }
+  return "<b>" + p.name + "</b><br>" + t.population + ": " + p.population + "<br>" +
+    t.status + ": <span class='s-" + p.status + "'>" + t.words[p.status] + "</span>" +
+    "<table class='circle-area'>" + t.head + rows + "</table>";
+};
+circleMaps.areaTooltip = function(p) {
+  var t = circleMaps.text, missing = [];
+  for (var i = 0; i < p.rows.length; i++) {
+    if (p.rows[i][0] === "uncovered" || p.rows[i][0] === "partial") {
+      missing.push(t.labels[i]);
+    }
+  }
+  var text = "<b>" + p.name + "</b>: " + t.words[p.status];
+  return missing.length ? text + "<br>" + t.missing + ": " + missing.join("; ") : text;
+};
+"""
+
+_FONTS: Final = (
+    '"Helvetica Neue", Arial, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", '
+    '"WenQuanYi Micro Hei", sans-serif'
+)
+
+_CSS: Final = f"""
+.folium-map.leaflet-container {{ background: {BACKGROUND_COLOUR}; font-family: {_FONTS}; }}
+.circle-box {{ font-family: {_FONTS}; }}
+.circle-box {{ position: fixed; z-index: 1000; background: rgba(255,255,255,0.93);
+  border-radius: 6px; box-shadow: 0 1px 5px rgba(0,0,0,0.35); padding: 6px 10px;
+  font-size: 12px; line-height: 1.35;
+  color: #222; max-width: 42vw; }}
+.circle-title {{ top: 10px; left: 50%; transform: translateX(-50%); font-size: 15px;
+  font-weight: bold; text-align: center; }}
+.circle-legend {{ bottom: 50px; left: 10px; max-height: 65vh; overflow-y: auto; }}
+.circle-summary {{ bottom: 30px; right: 10px; }}
+.circle-box h4 {{ margin: 2px 0 4px; font-size: 13px; font-weight: bold; }}
+.circle-box h5 {{ margin: 6px 0 2px; font-size: 12px; font-weight: bold; }}
+.leaflet-control-layers {{ font-size: 12px; line-height: 1.3; }}
+.leaflet-popup-content, .leaflet-tooltip {{ font-size: 12px; line-height: 1.35; }}
+.leaflet-tooltip {{ white-space: normal; width: max-content; max-width: 320px; }}
+.circle-box table, .leaflet-popup-content table {{ border-collapse: collapse; }}
+.circle-box td, .leaflet-popup-content td, .leaflet-popup-content th {{
+  padding: 1px 5px; vertical-align: middle; }}
+.leaflet-popup-content th {{ font-weight: normal; color: #555; text-align: right; }}
+.leaflet-popup-content .circle-area td + td {{ text-align: right; }}
+.circle-swatch {{ display: inline-block; width: 14px; height: 11px; border: 1px solid;
+  vertical-align: middle; }}
+.circle-badge {{ display: flex; align-items: center; justify-content: center;
+  width: {_MARKER_PX - 4}px; height: {_MARKER_PX - 4}px; border-radius: 50%;
+  border: 2px solid #fff; box-shadow: 0 0 3px rgba(0,0,0,0.6); font-size: 11px; }}
+.circle-badge.off {{ border: 2px dashed #444; }}
+.circle-legend .circle-badge {{ width: 14px; height: 14px; font-size: 8px;
+  display: inline-flex; vertical-align: middle; }}
+.circle-facility {{ background: none; border: none; }}
+.s-covered {{ color: #1a6b1a; }} .s-partial {{ color: #b35806; }}
+.s-uncovered {{ color: #b30000; font-weight: bold; }} .s-empty {{ color: #888; }}
+"""
+
+
+class _Decorations(folium.MacroElement):
+    """The fixed boxes (title, legend, summary), their CSS and the OSM attribution."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}<style>{{ this.css }}</style>
+        <script>{{ this.page_js }}
+        circleMaps.text = {{ this.page_text }};</script>{% endmacro %}
+        {% macro html(this, kwargs) %}{{ this.body }}{% endmacro %}
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.attribution }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, body: str, attribution: str, page_text: dict[str, Any]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "CircleDecorations"
+        self.css = _CSS
+        self.page_js = _PAGE_JS
+        self.page_text = _script_json(page_text)
+        self.body = body
+        self.attribution = _script_json(attribution)
+
+
+def _script_json(value: Any) -> str:
+    """`value` as a JavaScript literal that is safe inside a ``<script>`` element."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+@dataclass(frozen=True)
+class _Basemap:
+    """A tile layer: URL template, attribution, subdomains, the coordinates its tiles use."""
+
+    url: str
+    attribution: str
+    subdomains: str
+    coords: str
+
+
+def _basemap(tiles: str | None, attribution: str | None) -> _Basemap | None:
+    """Resolve the `tiles` option (see :func:`coverage_map`)."""
+    if tiles is None:
+        return None
+    if tiles in _BASEMAPS:
+        url, default_attribution, subdomains, coords = _BASEMAPS[tiles]
+        return _Basemap(url, attribution or default_attribution, subdomains, coords)
+    if "{z}" in tiles and "{x}" in tiles and "{y}" in tiles:
+        if not attribution:
+            msg = (
+                f"`tiles` is a custom tile URL ({tiles!r}) but `tiles_attribution` is missing; "
+                "give the credit line the tile provider asks for, e.g. "
+                "`tiles_attribution='© My City Survey'`."
+            )
+            raise InputError(msg)
+        return _Basemap(tiles, attribution, "abc", "wgs84")
+    msg = (
+        f"`tiles` must be None (no basemap), 'osm', 'cartodb', 'gaode' or an XYZ tile URL "
+        f"with {{z}}, {{x}} and {{y}}, not {tiles!r}."
+    )
+    raise InputError(msg)
+
+
+def _esc(value: object) -> str:
+    """`value` as text that is safe inside HTML (names come from user files)."""
+    return html.escape(str(value), quote=True)
+
+
+def _number(value: float, decimals: int = 0) -> str:
+    return f"{value:,.{decimals}f}"
+
+
+def _share(value: float) -> str:
+    return "–" if not math.isfinite(value) else f"{100 * value:.0f} %"
+
+
+def _category_colour(category: str, categories: list[str]) -> str:
+    """The Okabe-Ito colour of `category`: built-ins fixed, custom ones in turn after them."""
+    if category in BUILTIN_ORDER:
+        return OKABE_ITO[BUILTIN_ORDER.index(category)]
+    custom = sorted(c for c in categories if c not in BUILTIN_ORDER)
+    position = len(BUILTIN_ORDER) + custom.index(category)
+    return OKABE_ITO[position % len(OKABE_ITO)]
+
+
+def _badge(colour: str, icon: str, *, off: bool = False) -> str:
+    glyph = "#000" if colour in _DARK_GLYPH else "#fff"
+    extra = " off" if off else ""
+    return (
+        f'<div class="circle-badge{extra}" style="background:{colour};color:{glyph}">'
+        f'<i class="fa-solid fa-{icon}"></i></div>'
+    )
+
+
+def _display_geometries(frame: gpd.GeoDataFrame, metric_crs: Any, coords: str) -> gpd.GeoDataFrame:
+    """Simplify in the metric CRS, then lon/lat in `coords`, rounded to COORD_DECIMALS."""
+    metric = frame.to_crs(metric_crs)
+    simplified = metric.geometry.simplify(MAP_SIMPLIFY_M, preserve_topology=True)
+    lonlat = metric.set_geometry(simplified).to_crs("EPSG:4326")
+    if coords != "wgs84":
+        lonlat = convert_geometries(lonlat, source="wgs84", target=coords)
+    grid = 10.0**-COORD_DECIMALS
+    snapped = shapely.set_precision(np.asarray(lonlat.geometry.array), grid)
+    rounded = shapely.transform(snapped, lambda xy: np.round(xy, COORD_DECIMALS))
+    return lonlat.set_geometry(gpd.GeoSeries(rounded, index=lonlat.index, crs="EPSG:4326"))
+
+
+def _feature_collection(geometries: Any, properties: list[dict[str, Any]]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection; empty geometries are left out, ids are row numbers."""
+    features = [
+        {
+            "type": "Feature",
+            "id": str(i),
+            "geometry": shapely.geometry.mapping(geometry),
+            "properties": props,
+        }
+        for i, (geometry, props) in enumerate(zip(geometries, properties, strict=True))
+        if geometry is not None and not geometry.is_empty
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _minutes(value: float, horizon: float) -> str:
+    if math.isnan(value):
+        return "–"
+    if math.isinf(value):
+        return f"&gt;{horizon:g}"
+    return f"{value:.1f}"
+
+
+def _worst_status(table: pd.DataFrame, categories: list[str]) -> np.ndarray:
+    """Per neighbourhood: uncovered if any category is, else partial, covered, or empty."""
+    statuses = np.stack([table[f"{c}_status"].to_numpy(object) for c in categories])
+    worst = np.full(len(table), "empty", dtype=object)
+    for status in reversed(_STATUS_ORDER[:-1]):
+        worst[(statuses == status).any(axis=0)] = status
+    return worst
+
+
+def _neighbourhood_layer(
+    result: CoverageResult,
+    table: gpd.GeoDataFrame,
+    shapes: gpd.GeoDataFrame,
+    lang: str,
+) -> folium.GeoJson:
+    """Neighbourhoods coloured by worst status; popups and tooltips are built in the page.
+
+    Each feature carries only its escaped name, population, worst status and per category
+    ``[status, covered share, median, max]`` as short strings; ``circleMaps.areaPopup`` and
+    ``circleMaps.areaTooltip`` (see :data:`_PAGE_JS`) add the labels when opened, so the
+    words are not repeated for every neighbourhood (this halves a city's file).
+    """
+    categories = result.categories
+    horizon = {c: result.model.threshold_minutes(c) * HORIZON_FACTOR for c in categories}
+    worst = _worst_status(table, categories)
+    columns = {
+        c: (
+            table[f"{c}_status"].astype(str).to_numpy(),
+            table[f"{c}_covered_share"].to_numpy(float),
+            table[f"{c}_median_min"].to_numpy(float),
+            table[f"{c}_max_min"].to_numpy(float),
+        )
+        for c in categories
+    }
+    properties = []
+    for i, (name, population) in enumerate(
+        zip(table["name"], table["population"].to_numpy(float), strict=True)
+    ):
+        rows = []
+        for c in categories:
+            status, share, median, maximum = (column[i] for column in columns[c])
+            rows.append(
+                [
+                    str(status),
+                    _share(share),
+                    _minutes(median, horizon[c]),
+                    _minutes(maximum, horizon[c]),
+                ]
+            )
+        properties.append(
+            {
+                "status": str(worst[i]),
+                "name": _esc(name),
+                "population": _number(population),
+                "rows": rows,
+            }
+        )
+    return folium.GeoJson(
+        _feature_collection(shapes.geometry, properties),
+        name=_esc(_TEXT[lang]["neighbourhoods"]),
+        style_function=_status_style,
+        on_each_feature=_BIND_AREA_JS,
+        smooth_factor=0.5,
+    )
+
+
+def _page_text(result: CoverageResult, lang: str) -> dict[str, Any]:
+    """The words the page's popup builders use (HTML-escaped)."""
+    text = _TEXT[lang]
+    return {
+        "labels": [_esc(category_label(c, lang)) for c in result.categories],  # type: ignore[arg-type]
+        "words": {k: _esc(v) for k, v in STATUS_WORDS[lang].items()},
+        "head": (
+            f"<tr><th></th><th>{_esc(text['covered_share'])}</th>"
+            f"<th>{_esc(text['median'])}</th><th>{_esc(text['max'])}</th></tr>"
+        ),
+        "population": _esc(text["population"]),
+        "status": _esc(text["status"]),
+        "missing": _esc(text["missing"]),
+    }
+
+
+def _status_style(feature: dict[str, Any]) -> dict[str, Any]:
+    status = feature["properties"]["status"]
+    return {**_STATUS_STYLE[status], "className": f"circle-{status}"}
+
+
+def _population_layer(
+    table: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame, metric_crs: Any, lang: str
+) -> tuple[folium.GeoJson, str]:
+    """A choropleth of people per km² in quantile classes, and its legend section."""
+    text = _TEXT[lang]
+    area_km2 = table.to_crs(metric_crs).area.to_numpy() / 1e6
+    population = table["population"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        density = np.where(area_km2 > 0, population / area_km2, 0.0)
+    lived = density[density > 0]
+    if lived.size:
+        edges = np.unique(np.quantile(lived, np.linspace(0, 1, _POPULATION_CLASSES + 1)))
+    else:
+        edges = np.array([0.0, 1.0])
+    classes = np.clip(np.searchsorted(edges, density, side="right") - 1, 0, len(edges) - 2)
+    colours = [
+        _POPULATION_COLOURS[round(k * (_POPULATION_CLASSES - 1) / max(len(edges) - 2, 1))]
+        for k in range(len(edges) - 1)
+    ]
+    properties = []
+    for name, people, dens, cls in zip(table["name"], population, density, classes, strict=True):
+        tooltip = (
+            f"<b>{_esc(name)}</b><br>{_esc(text['population'])}: {_number(people)}"
+            f" ({_number(dens)} {_esc(text['population_unit'])})"
+        )
+        fill = colours[int(cls)] if people > 0 else "#ffffff"
+        properties.append({"fill": fill, "tooltip": tooltip})
+    layer = folium.GeoJson(
+        _feature_collection(shapes.geometry, properties),
+        name=_esc(text["population_layer"] + text["paren"].format(text["population_unit"])),
+        style_function=lambda f: {
+            "color": "#6b6b6b",
+            "weight": 0.3,
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": 0.6,
+        },
+        on_each_feature=_BIND_TOOLTIP_JS,
+    )
+    legend_rows = "".join(
+        f'<tr><td><span class="circle-swatch" style="background:{colour};'
+        f'border-color:#6b6b6b"></span></td>'
+        f"<td>{_number(low)} – {_number(high)}</td></tr>"
+        for colour, low, high in zip(colours, edges[:-1], edges[1:], strict=True)
+    )
+    section = (
+        f"<h5>{_esc(text['population_layer'] + text['paren'].format(text['population_unit']))}"
+        "</h5>"
+        f"<table>{legend_rows}</table>"
+    )
+    return layer, section
+
+
+def _facility_layers(
+    result: CoverageResult,
+    colours: dict[str, str],
+    coords: str,
+    lang: str,
+) -> list[folium.GeoJson]:
+    """One marker layer per category, then one layer of the off-network facilities."""
+    text = _TEXT[lang]
+    table = result.facility_table()
+    lon, lat = table["lon"].to_numpy(float), table["lat"].to_numpy(float)
+    if coords != "wgs84":
+        lon, lat = from_wgs84(lon, lat, coords=coords)
+    table = table.assign(lon=np.round(lon, COORD_DECIMALS), lat=np.round(lat, COORD_DECIMALS))
+    layers = []
+    for category in result.categories:
+        label = category_label(category, lang)  # type: ignore[arg-type]
+        minutes = f"{result.model.threshold_minutes(category):g}"
+        rows = table[(table["category"] == category) & table["on_network"]]
+        served_label = _esc(text["served"].format(minutes=minutes))
+        properties = [
+            {
+                "popup": (
+                    f"<b>{_esc(name)}</b><br>{_esc(label)}<br>"
+                    f"{served_label}: <b>{_number(served)}</b>"
+                ),
+                "tooltip": f"{_esc(name)} ({_esc(label)})",
+            }
+            for name, served in zip(rows["name"], rows["served_population"], strict=True)
+        ]
+        icon = _badge(colours[category], _ICONS.get(category, _CUSTOM_ICON))
+        layers.append(_point_layer(rows, properties, icon, name=f"{text['facilities']} · {label}"))
+    off = table[~table["on_network"]]
+    off_text = text["off_popup"]
+    properties = [
+        {
+            "popup": (
+                f"<b>{_esc(name)}</b><br>{_esc(category_label(category, lang))}<br>"  # type: ignore[arg-type]
+                + _esc(
+                    off_text.format(max_snap=f"{result.model.max_snap_m:g}", snap=f"{snap_m:,.0f}")
+                )
+            ),
+            "tooltip": f"{_esc(name)} ({_esc(category_label(category, lang))})",  # type: ignore[arg-type]
+        }
+        for name, category, snap_m in zip(off["name"], off["category"], off["snap_m"], strict=True)
+    ]
+    icon = _badge(_OFF_NETWORK_COLOUR, _OFF_NETWORK_ICON, off=True)
+    layers.append(_point_layer(off, properties, icon, name=text["off_network"]))
+    return layers
+
+
+def _point_layer(
+    rows: pd.DataFrame, properties: list[dict[str, Any]], icon_html: str, *, name: str
+) -> folium.GeoJson:
+    geometries = shapely.points(rows["lon"].to_numpy(float), rows["lat"].to_numpy(float))
+    half = _MARKER_PX // 2
+    marker = folium.Marker(
+        icon=folium.DivIcon(
+            html=icon_html,
+            icon_size=(_MARKER_PX, _MARKER_PX),
+            icon_anchor=(half, half),
+            class_name="circle-facility",
+        )
+    )
+    return folium.GeoJson(
+        _feature_collection(geometries, properties),
+        name=_esc(name),
+        marker=marker,
+        on_each_feature=_BIND_JS,
+    )
+
+
+def _service_area_layers(
+    result: CoverageResult,
+    areas: gpd.GeoDataFrame,
+    colours: dict[str, str],
+    lang: str,
+) -> list[folium.GeoJson]:
+    text = _TEXT[lang]
+    by_category = dict(zip(areas["category"], areas.geometry, strict=True))
+    layers = []
+    for category in result.categories:
+        label = category_label(category, lang)  # type: ignore[arg-type]
+        minutes = f"{result.model.threshold_minutes(category):g}"
+        name = (
+            text["service_area"]
+            + f" · {label}"
+            + text["paren"].format(f"{minutes} {text['minutes']}")
+        )
+        tooltip = f"{_esc(label)}: {_esc(text['within'].format(minutes=minutes))}"
+        geometry = by_category.get(category)
+        colour = colours[category]
+        layers.append(
+            folium.GeoJson(
+                _feature_collection([geometry], [{"tooltip": tooltip}]),
+                name=_esc(name),
+                style_function=lambda _f, colour=colour: {
+                    "color": colour,
+                    "weight": 1.5,
+                    "opacity": 0.9,
+                    "fillColor": colour,
+                    "fillOpacity": _SERVICE_AREA_FILL_OPACITY,
+                },
+                on_each_feature=_BIND_TOOLTIP_JS,
+            )
+        )
+    return layers
+
+
+def _legend_html(
+    result: CoverageResult,
+    colours: dict[str, str],
+    lang: str,
+    extra: str,
+) -> str:
+    text = _TEXT[lang]
+    words = STATUS_WORDS[lang]
+    rows = []
+    for category in result.categories:
+        label = _esc(category_label(category, lang))  # type: ignore[arg-type]
+        colour = colours[category]
+        minutes = f"{result.model.threshold_minutes(category):g}"
+        rows.append(
+            f'<tr class="circle-legend-category" data-category="{_esc(category)}">'
+            f'<td><span class="circle-swatch" style="background:{colour}40;'
+            f'border-color:{colour}"></span></td>'
+            f"<td>{_badge(colour, _ICONS.get(category, _CUSTOM_ICON))}</td>"
+            f"<td>{label}</td><td>{_esc(text['threshold'])} {minutes} "
+            f"{_esc(text['minutes'])}</td></tr>"
+        )
+    rows.append(
+        f"<tr><td></td><td>{_badge(_OFF_NETWORK_COLOUR, _OFF_NETWORK_ICON, off=True)}</td>"
+        f'<td colspan="2">{_esc(text["off_network"])}</td></tr>'
+    )
+    cut = result.cutoffs
+    shares = {"covered": f"{cut.covered:.0%}", "uncovered": f"{cut.uncovered:.0%}"}
+    status_rows = []
+    for status in _STATUS_ORDER:
+        style = _STATUS_STYLE[status]
+        fill = style["fillColor"] if style["fillOpacity"] > 0.1 else "transparent"
+        border = "dashed" if "dashArray" in style else "solid"
+        status_rows.append(
+            f'<tr><td><span class="circle-swatch" style="background:{fill};'
+            f"border-color:{style['color']};border-style:{border};"
+            f'border-width:{max(1, round(style["weight"]))}px"></span></td>'
+            f"<td>{_esc(words[status])}</td>"
+            f"<td>{_esc(text['status_' + status].format(**shares))}</td></tr>"
+        )
+    speed = f"{result.model.profile.speed_kmh:g} km/h"
+    return (
+        f'<div class="circle-box circle-legend"><h4>{_esc(text["legend"])}</h4>'
+        f"<div>{_esc(text['speed'])}: <b>{speed}</b></div>"
+        f"<h5>{_esc(text['service_area'])} / {_esc(text['facilities'])}</h5>"
+        f"<table>{''.join(rows)}</table>"
+        f"<h5>{_esc(text['neighbourhoods'])}</h5><table>{''.join(status_rows)}</table>"
+        f"{extra}</div>"
+    )
+
+
+def _summary_html(result: CoverageResult, colours: dict[str, str], lang: str) -> str:
+    text = _TEXT[lang]
+    summary = result.summary(lang=lang)
+    rows = []
+    for category, label, share, covered, population in zip(
+        summary["category"].astype(str),
+        summary["label"].astype(str),
+        summary["covered_share"].to_numpy(float),
+        summary["covered_population"].to_numpy(float),
+        summary["population"].to_numpy(float),
+        strict=True,
+    ):
+        colour = colours[category]
+        rows.append(
+            f'<tr><td><span class="circle-swatch" style="background:{colour};'
+            f'border-color:{colour}"></span></td><td>{_esc(label)}</td>'
+            f"<td><b>{_share(share)}</b></td>"
+            f"<td>{_number(covered)} / {_number(population)}</td></tr>"
+        )
+    return (
+        f'<div class="circle-box circle-summary"><h4>{_esc(text["summary"])}</h4>'
+        f"<table>{''.join(rows)}</table></div>"
+    )
+
+
+def _default_title(result: CoverageResult, lang: str) -> str:
+    minutes = {round(result.model.threshold_minutes(c), 2) for c in result.categories}
+    if len(minutes) == 1:
+        return _TEXT[lang]["title_minutes"].format(minutes=f"{minutes.pop():g}")
+    return _TEXT[lang]["title"]
+
+
+def coverage_map(
+    result: CoverageResult,
+    *,
+    service_areas: gpd.GeoDataFrame | None = None,
+    lang: str = "en",
+    tiles: str | None = None,
+    tiles_attribution: str | None = None,
+    title: str | None = None,
+    show_population: bool = False,
+) -> folium.Map:
+    """A Folium map of service areas, facilities and neighbourhood gaps.
+
+    Layers, each switchable in the layer control: per category its service area (an
+    Okabe-Ito colour) and its facilities (a badge with the category's icon; the popup gives
+    the people it serves within the threshold); the off-network facilities (grey, not used);
+    the neighbourhoods coloured by their worst status over the categories (``uncovered``
+    red with a thick outline, ``no residents`` faint), with a tooltip naming the missing
+    categories and a popup table of covered share and median and maximum walking minutes
+    per category; optionally the population density. A legend, title, summary of covered
+    shares and the OpenStreetMap attribution are always shown. Names from input files are
+    HTML-escaped. Polygons are simplified by :data:`MAP_SIMPLIFY_M` metres for display.
+
+    Parameters
+    ----------
+    result
+        The coverage to draw.
+    service_areas
+        Service-area polygons (:func:`circle.isochrones.service_areas`, any CRS); computed
+        from ``result.model`` when not given.
+    lang
+        Language of labels, {"en", "zh"}.
+    tiles
+        Basemap, {None, "osm", "cartodb", "gaode"} or an XYZ tile URL with ``{z}``,
+        ``{x}`` and ``{y}``. ``None`` (default) draws no basemap, so the map works offline
+        and where foreign tile servers are blocked. ``"gaode"`` uses AutoNavi tiles, which
+        are in GCJ-02 coordinates: every overlay is shifted to GCJ-02 to line up with them.
+    tiles_attribution
+        Credit line of the tiles; required for a custom URL.
+    title
+        Title shown at the top; default names the walking time.
+    show_population
+        Add a choropleth of people per km² per neighbourhood.
+
+    Returns
+    -------
+    folium.Map
+        Shown inline in Jupyter; write it with :func:`save_map`.
+
+    Raises
+    ------
+    InputError
+        `lang` or `tiles` is not one of the allowed values, a custom tile URL has no
+        `tiles_attribution`, or `service_areas` has no CRS.
+    """
+    if lang not in _TEXT:
+        msg = f"`lang` must be 'en' or 'zh', not {lang!r}."
+        raise InputError(msg)
+    basemap = _basemap(tiles, tiles_attribution)
+    coords = basemap.coords if basemap else "wgs84"
+    model = result.model
+    metric_crs = model.graph.crs
+    categories = result.categories
+    colours = {c: _category_colour(c, categories) for c in categories}
+
+    if service_areas is None:
+        from circle.isochrones import service_areas as compute_service_areas  # noqa: PLC0415
+
+        service_areas = compute_service_areas(model, crs=None)
+    elif service_areas.crs is None:
+        msg = "`service_areas` has no CRS; set it, e.g. `.set_crs('EPSG:4326')`."
+        raise InputError(msg)
+    areas = _display_geometries(service_areas, metric_crs, coords)
+    table = result.neighbourhood_table(lang=lang)
+    shapes = _display_geometries(table, metric_crs, coords)
+
+    west, south, east, north = shapes.total_bounds
+    if not np.isfinite([west, south, east, north]).all():
+        west, south, east, north = areas.total_bounds
+    m = folium.Map(
+        location=[(south + north) / 2, (west + east) / 2],
+        zoom_start=14,
+        tiles=None,
+        control_scale=True,
+    )
+    if basemap is not None:
+        folium.TileLayer(
+            tiles=basemap.url,
+            attr=basemap.attribution,
+            name=tiles if tiles in _BASEMAPS else "tiles",
+            subdomains=basemap.subdomains,
+            max_zoom=19,
+            overlay=False,
+            control=False,
+        ).add_to(m)
+
+    population_legend = ""
+    if show_population:
+        layer, population_legend = _population_layer(table, shapes, metric_crs, lang)
+        layer.add_to(m)
+    for layer in _service_area_layers(result, areas, colours, lang):
+        layer.add_to(m)
+    _neighbourhood_layer(result, table, shapes, lang).add_to(m)
+    for layer in _facility_layers(result, colours, coords, lang):
+        layer.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+
+    title_text = _default_title(result, lang) if title is None else title
+    body = (
+        f'<div class="circle-box circle-title">{_esc(title_text)}</div>'
+        + _legend_html(result, colours, lang, population_legend)
+        + _summary_html(result, colours, lang)
+    )
+    attribution = ATTRIBUTION[lang].replace("OpenStreetMap", _OSM_LINK, 1)
+    _Decorations(body, attribution, _page_text(result, lang)).add_to(m)
+    if np.isfinite([west, south, east, north]).all():
+        m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+def map_html(m: folium.Map, *, cdn: bool = False) -> str:
+    """The whole HTML page of `m`, self-contained unless `cdn`.
+
+    Parameters
+    ----------
+    m
+        A map, e.g. from :func:`coverage_map`.
+    cdn
+        Link Leaflet and the other scripts and stylesheets from their CDNs (a smaller page
+        that needs the internet) instead of inlining circle's copies.
+
+    Returns
+    -------
+    str
+        The page; without `cdn` it loads no script or stylesheet from the internet.
+
+    Raises
+    ------
+    circle._inline.UnvendoredAssetError
+        Without `cdn`, if the map links a script or stylesheet that circle does not ship.
+    """
+    page: str = m.get_root().render()
+    return page if cdn else inline_assets(page)
+
+
+def save_map(m: folium.Map, path: str | os.PathLike[str], *, cdn: bool = False) -> Path:
+    """Write `m` as one HTML file (atomically: readers never see half a file).
+
+    Parameters
+    ----------
+    m
+        A map, e.g. from :func:`coverage_map`.
+    path
+        The file to write; its folder is created if missing.
+    cdn
+        See :func:`map_html`.
+
+    Returns
+    -------
+    Path
+        `path`.
+    """
+    page = map_html(m, cdn=cdn)
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    logger.info("wrote map %s (%.1f MB)", target, len(page.encode("utf-8")) / 1e6)
+    return target

@@ -1,0 +1,136 @@
+"""The saved demo map works in headless Chromium with every network request blocked."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from circle.categories import category_label
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+def _require_browser() -> None:
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.is_file()]
+    if not missing:
+        return
+    reason = (
+        f"headless Chromium is not installed ({', '.join(missing)} missing); "
+        "install it with `apt-get install chromium chromium-driver`"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; under CI the browser test must run.")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def demo_result():
+    from circle.datasets import demo_facilities, helsinki_pbf
+    from circle.study import Study
+
+    return Study.load(helsinki_pbf(), demo_facilities()).coverage()
+
+
+@pytest.fixture
+def offline_driver(tmp_path):
+    _require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*"]})
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_offline_map_draws_layers_gaps_and_legend(demo_result, offline_driver, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from circle.maps import coverage_map, save_map
+
+    path = save_map(coverage_map(demo_result), tmp_path / "map.html")
+    driver = offline_driver
+    driver.get(path.resolve().as_uri())
+    WebDriverWait(driver, 20).until(
+        lambda d: d.execute_script(
+            "return typeof L !== 'undefined' && !!document.querySelector('.leaflet-container')"
+        )
+    )
+    # Nothing came from the internet, yet Leaflet is there.
+    assert driver.execute_script("return typeof L") == "object"
+    overlays = driver.find_element(By.CSS_SELECTOR, ".leaflet-control-layers-overlays").text
+    legend = driver.find_element(By.CSS_SELECTOR, ".circle-legend").text
+    for category in demo_result.categories:
+        label = category_label(category)
+        assert f"Service area · {label}" in overlays
+        assert f"Facilities · {label}" in overlays
+        assert label in legend
+    uncovered_expected = int(
+        (
+            demo_result.neighbourhood_table()[[f"{c}_status" for c in demo_result.categories]]
+            == "uncovered"
+        )
+        .any(axis=1)
+        .sum()
+    )
+    assert uncovered_expected > 0
+    drawn = driver.find_elements(By.CSS_SELECTOR, "path.circle-uncovered")
+    assert len(drawn) == uncovered_expected
+    # Facility badges are drawn with their Font Awesome glyphs (fonts are inlined data: URIs).
+    assert driver.find_elements(By.CSS_SELECTOR, ".circle-facility .fa-house-medical")
+    glyph_font = driver.execute_script(
+        "const i = document.querySelector('.circle-facility i');"
+        "return getComputedStyle(i, '::before').fontFamily;"
+    )
+    assert "Font Awesome" in glyph_font
+    attribution = driver.find_element(By.CSS_SELECTOR, ".leaflet-control-attribution").text
+    assert "OpenStreetMap contributors" in attribution
+    shot = tmp_path / "map.png"
+    driver.save_screenshot(str(shot))
+    print(f"screenshot: {shot}")
+    assert shot.stat().st_size > 10_000
+
+    # Hovering an uncovered neighbourhood names what it lacks; clicking it opens the table.
+    driver.execute_script(
+        "const path = document.querySelector('path.circle-uncovered');"
+        "const box = path.getBoundingClientRect();"
+        "const at = {bubbles: true, clientX: box.x + box.width / 2,"
+        " clientY: box.y + box.height / 2};"
+        "for (const type of ['mouseover', 'mousemove', 'click']) {"
+        "  path.dispatchEvent(new MouseEvent(type, at));"
+        "}"
+    )
+    tooltip = driver.find_element(By.CSS_SELECTOR, ".leaflet-tooltip").text
+    assert "uncovered" in tooltip
+    assert "Missing:" in tooltip
+    popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content")
+    assert "median min" in popup.text
+    rows = popup.find_elements(By.CSS_SELECTOR, "table.circle-area tr")
+    assert len(rows) == len(demo_result.categories) + 1
+    for category in demo_result.categories:
+        assert category_label(category) in popup.text
+    shot = tmp_path / "map_popup.png"
+    driver.save_screenshot(str(shot))
+    print(f"screenshot with a popup: {shot}")

@@ -1,0 +1,307 @@
+"""Maps: self-contained HTML, layers, legend, bilingual labels, escaping, basemaps, GCJ-02."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from circle._inline import external_asset_urls
+from circle.categories import category_label
+from circle.coords import wgs84_to_gcj02
+from circle.errors import InputError
+from circle.maps import COORD_DECIMALS, coverage_map, map_html, save_map
+
+EVIL = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="session")
+def demo_result():
+    from circle.datasets import demo_facilities, helsinki_pbf
+    from circle.study import Study
+
+    return Study.load(helsinki_pbf(), demo_facilities()).coverage()
+
+
+@pytest.fixture(scope="session")
+def demo_map(demo_result):
+    return coverage_map(demo_result)
+
+
+@pytest.fixture(scope="session")
+def demo_html(demo_map):
+    return map_html(demo_map)
+
+
+def legend(page: str) -> str:
+    """The legend box's HTML (plain HTML in the page body, not JSON-escaped)."""
+    match = re.search(
+        r'<div class="circle-box circle-legend">.*?</table>\s*</div>', page, re.DOTALL
+    )
+    assert match, "no legend in the page"
+    return match.group(0)
+
+
+def geojson_layers(m: folium.Map) -> dict[str, folium.GeoJson]:
+    return {
+        child.layer_name: child
+        for child in m._children.values()
+        if isinstance(child, folium.GeoJson)
+    }
+
+
+def points_of(layer: folium.GeoJson) -> np.ndarray:
+    return np.array([f["geometry"]["coordinates"] for f in layer.data["features"]])
+
+
+def test_map_is_a_folium_map_shown_inline_in_jupyter(demo_map):
+    assert isinstance(demo_map, folium.Map)
+    assert "iframe" in demo_map._repr_html_()
+
+
+def test_default_html_is_self_contained(demo_map, demo_html, tmp_path):
+    assert external_asset_urls(demo_html) == []
+    assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", demo_html)
+    assert not re.search(r"<link[^>]+href=[\"']?(https?:)?//", demo_html)
+    assert "L.map(" in demo_html
+    path = save_map(demo_map, tmp_path / "sub" / "map.html")
+    assert path == tmp_path / "sub" / "map.html"
+    written = path.read_text(encoding="utf-8")
+    assert written.startswith("<!DOCTYPE html>")
+    assert external_asset_urls(written) == []
+    assert not list(path.parent.glob(".*.tmp"))
+    # The assets add ~1.2 MB; the Helsinki demo's shapes are small.
+    assert len(demo_html.encode()) < 3_000_000
+
+
+def test_cdn_links_the_assets(demo_map):
+    page = map_html(demo_map, cdn=True)
+    urls = external_asset_urls(page)
+    assert any("leaflet" in url for url in urls)
+    assert len(page) < len(map_html(demo_map)) / 5
+
+
+def test_layers_and_legend_name_every_category(demo_result, demo_map, demo_html):
+    names = list(geojson_layers(demo_map))
+    box = legend(demo_html)
+    for category in demo_result.categories:
+        label = category_label(category)
+        assert f"Service area · {label} (15 min)" in names
+        assert f"Facilities · {label}" in names
+        assert f'data-category="{category}"' in box
+        assert label in box
+    assert "Walking speed: <b>4.5 km/h</b>" in box
+    for word in ("uncovered", "partial", "covered", "no residents"):
+        assert word in box
+    assert "Neighbourhoods (worst status)" in names
+    assert "Off-network facilities (not used)" in names
+    assert "15-minute walk to community services" in demo_html
+
+
+def test_uncovered_neighbourhoods_are_marked(demo_result, demo_map, demo_html):
+    table = demo_result.neighbourhood_table()
+    statuses = table[[f"{c}_status" for c in demo_result.categories]]
+    expected = int((statuses == "uncovered").any(axis=1).sum())
+    layer = geojson_layers(demo_map)["Neighbourhoods (worst status)"]
+    drawn = [f["properties"]["status"] for f in layer.data["features"]]
+    assert drawn.count("uncovered") == expected > 0
+    assert '"className": "circle-uncovered"' in demo_html
+    # Each feature carries a row per category; the page turns it into the popup table
+    # (tests/test_browser.py opens one).
+    feature = next(f for f in layer.data["features"] if f["properties"]["status"] == "uncovered")
+    rows = feature["properties"]["rows"]
+    assert len(rows) == len(demo_result.categories)
+    assert "uncovered" in [row[0] for row in rows]
+    assert all(row[1].endswith("%") for row in rows)
+    assert "circleMaps.areaPopup" in demo_html
+    assert "median min" in demo_html
+
+
+def test_attribution_is_always_shown(demo_html):
+    assert "attributionControl.addAttribution(" in demo_html
+    assert "OpenStreetMap<\\/a> contributors, ODbL" in demo_html
+    assert "#f2efe9" in demo_html  # no basemap: a light land colour instead
+
+
+def test_chinese_labels(demo_result):
+    page = map_html(coverage_map(demo_result, lang="zh"))
+    box = legend(page)
+    for category in demo_result.categories:
+        assert category_label(category, "zh") in box
+    for word in ("社区卫生服务站", "未覆盖", "部分覆盖", "无人口", "步行速度", "阈值", "分钟"):
+        assert word in box, word
+    assert "OpenStreetMap<\\/a> 贡献者" in page
+    assert "可达人口比例" in page  # the summary box
+    assert "15 分钟步行社区服务覆盖" in page
+
+
+def test_names_from_files_are_escaped(demo_result):
+    facilities = demo_result.model.facilities.copy()
+    facilities.loc[0, "name"] = EVIL
+    facilities.loc[1, ["on_network", "snap_m"]] = [False, 456.0]
+    areas = demo_result.areas.copy()
+    areas.loc[areas.index[0], "name"] = EVIL
+    result = dataclasses.replace(
+        demo_result,
+        model=dataclasses.replace(demo_result.model, facilities=facilities),
+        areas=areas,
+    )
+    m = coverage_map(result, title=EVIL)
+    page = map_html(m)
+    assert EVIL not in page
+    assert "alert(1)" in page
+    layers = geojson_layers(m)
+    texts = json.dumps([layer.data for layer in layers.values()])
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in texts
+    assert "<script>" not in texts
+    # The off-network facility is in its own layer, with the reason.
+    off = layers["Off-network facilities (not used)"].data["features"]
+    assert len(off) == 1
+    assert "More than 300 m from any walkable way (456 m)" in off[0]["properties"]["popup"]
+
+
+def test_show_population(demo_result):
+    m = coverage_map(demo_result, show_population=True)
+    layer = geojson_layers(m)["Population density (people per km²)"]
+    assert len(layer.data["features"]) == len(demo_result.neighbourhood_table())
+    assert "Population density" in legend(map_html(m))
+
+
+def test_shapes_are_simplified_and_rounded(demo_result, demo_map):
+    from circle.isochrones import service_areas
+
+    raw = service_areas(demo_result.model)
+    raw_vertices = int(shapely.get_num_coordinates(raw.geometry.to_numpy()).sum())
+    drawn = [
+        layer.data for name, layer in geojson_layers(demo_map).items() if "Service area" in name
+    ]
+    coords = np.concatenate(
+        [
+            shapely.get_coordinates(shapely.from_geojson(json.dumps(f["geometry"])))
+            for data in drawn
+            for f in data["features"]
+        ]
+    )
+    assert len(coords) < raw_vertices
+    np.testing.assert_array_equal(coords, np.round(coords, COORD_DECIMALS))
+
+
+def test_service_areas_can_be_given(demo_result):
+    from circle.isochrones import service_areas
+
+    areas = service_areas(demo_result.model, crs="EPSG:3857")
+    m = coverage_map(demo_result, service_areas=areas)
+    layer = geojson_layers(m)["Service area · clinic / community health station (15 min)"]
+    lon, lat = shapely.get_coordinates(
+        shapely.from_geojson(json.dumps(layer.data["features"][0]["geometry"]))
+    ).mean(axis=0)
+    assert 24.9 < lon < 25.0
+    assert 60.1 < lat < 60.2
+    with pytest.raises(InputError, match="`service_areas` has no CRS"):
+        coverage_map(
+            demo_result,
+            service_areas=gpd.GeoDataFrame(
+                areas.drop(columns="geometry"), geometry=list(areas.geometry)
+            ),
+        )
+
+
+@pytest.mark.parametrize(
+    ("tiles", "url_part", "credit"),
+    [
+        ("osm", "tile.openstreetmap.org", "OpenStreetMap"),
+        ("cartodb", "basemaps.cartocdn.com/light_all", "CARTO"),
+    ],
+)
+def test_named_tiles(demo_result, tiles, url_part, credit):
+    page = map_html(coverage_map(demo_result, tiles=tiles))
+    assert url_part in page
+    assert credit in page
+    assert external_asset_urls(page) == []  # tiles are not assets
+
+
+def test_custom_tiles_need_an_attribution(demo_result):
+    url = "https://tiles.example.org/{z}/{x}/{y}.png"
+    with pytest.raises(InputError, match="tiles_attribution"):
+        coverage_map(demo_result, tiles=url)
+    page = map_html(coverage_map(demo_result, tiles=url, tiles_attribution="© Example City"))
+    assert "tiles.example.org" in page
+    assert "Example City" in page
+
+
+@pytest.mark.parametrize("options", [{"tiles": "google"}, {"lang": "fr"}])
+def test_bad_options(demo_result, options):
+    with pytest.raises(InputError):
+        coverage_map(demo_result, **options)
+
+
+# A small street grid in Shanghai, where GCJ-02 shifts coordinates by ~500 m.
+LON0, LAT0, STEP, N = 121.47, 31.23, 0.001, 8
+
+
+@pytest.fixture(scope="module")
+def shanghai_result(tmp_path_factory):
+    from circle.study import Study
+
+    path = tmp_path_factory.mktemp("shanghai") / "grid.osm"
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
+    ident = lambda i, j: 1 + i * N + j  # noqa: E731
+    lines += [
+        f'<node id="{ident(i, j)}" lat="{LAT0 + i * STEP:.7f}" lon="{LON0 + j * STEP:.7f}"/>'
+        for i in range(N)
+        for j in range(N)
+    ]
+    for k in range(N):
+        row = "".join(f'<nd ref="{ident(k, j)}"/>' for j in range(N))
+        column = "".join(f'<nd ref="{ident(i, k)}"/>' for i in range(N))
+        lines.append(f'<way id="{100 + k}">{row}<tag k="highway" v="footway"/></way>')
+        lines.append(f'<way id="{200 + k}">{column}<tag k="highway" v="footway"/></way>')
+    lines.append("</osm>")
+    path.write_text("\n".join(lines))
+    facilities = gpd.GeoDataFrame(
+        {"id": ["c1", "k1"], "name": ["卫生站", "食堂"], "category": ["clinic", "canteen"]},
+        geometry=gpd.points_from_xy([LON0 + 0.0021, LON0 + 0.0052], [LAT0 + 0.0013, LAT0 + 0.006]),
+        crs="EPSG:4326",
+    )
+    rng = np.random.default_rng(3)
+    people = gpd.GeoDataFrame(
+        {"population": rng.integers(1, 50, 60)},
+        geometry=gpd.points_from_xy(
+            LON0 + rng.uniform(0, STEP * (N - 1), 60), LAT0 + rng.uniform(0, STEP * (N - 1), 60)
+        ),
+        crs="EPSG:4326",
+    )
+    study = Study.load(path, facilities, population=people, minutes=5)
+    return study.coverage()
+
+
+def test_gaode_tiles_shift_every_overlay_to_gcj02(shanghai_result):
+    plain = geojson_layers(coverage_map(shanghai_result, lang="zh"))
+    m = coverage_map(shanghai_result, tiles="gaode", lang="zh")
+    shifted = geojson_layers(m)
+    name = f"设施 · {category_label('clinic', 'zh')}"
+    ((lon, lat),) = points_of(plain[name])
+    ((gcj_lon, gcj_lat),) = points_of(shifted[name])
+    expected = wgs84_to_gcj02(lon, lat)
+    assert gcj_lon == pytest.approx(expected[0], abs=2e-6)
+    assert gcj_lat == pytest.approx(expected[1], abs=2e-6)
+    assert abs(gcj_lon - lon) + abs(gcj_lat - lat) > 1e-3  # hundreds of metres
+    # Polygons move by the same offset.
+    for layer_name in (name.replace("设施", "服务范围").split(" · ")[0], "社区单元"):
+        before = next(v for k, v in plain.items() if k.startswith(layer_name))
+        after = next(v for k, v in shifted.items() if k.startswith(layer_name))
+        first = [
+            shapely.get_coordinates(shapely.from_geojson(json.dumps(f["geometry"])))[0]
+            for f in (before.data["features"][0], after.data["features"][0])
+        ]
+        np.testing.assert_allclose(first[1], wgs84_to_gcj02(*first[0]), atol=2e-6)
+    page = map_html(m)
+    assert "webrd0{s}.is.autonavi.com" in page
+    assert "AutoNavi" in page
+    assert '"subdomains": "1234"' in page
