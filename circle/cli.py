@@ -626,31 +626,33 @@ def _print_scenarios(table: pd.DataFrame, *, lang: str) -> None:
 
 
 def _print_summary(summary: pd.DataFrame, *, title: str, lang: str = "en") -> None:
+    from rich import box  # noqa: PLC0415
+
     from circle.i18n import ATTRIBUTION, term  # noqa: PLC0415
 
-    table = Table(title=title)
+    table = Table(title=title, box=box.SIMPLE_HEAD)
     keys = (
         "category",
         "facilities",
-        "off_network",
         "threshold",
         "people_covered",
         "covered_share",
         "uncovered_areas",
     )
     for key in keys:
-        table.add_column(term(key, lang), justify="left" if key == "category" else "right")
+        table.add_column(
+            term(key, lang), justify="left" if key == "category" else "right", no_wrap=True
+        )
     of = term("of", lang)
     for row in _rows(summary):
+        share = row["covered_share"]
+        off = row["facilities_off_network"]
         table.add_row(
-            f"{row['category']} ({row['label']})"
-            if row["label"] != row["category"]
-            else str(row["category"]),
-            str(row["facilities"]),
-            str(row["facilities_off_network"]),
+            str(row["label"]) if lang == "zh" else str(row["category"]),
+            f"{row['facilities']}" + (f" (+{off} {term('off_network', lang)})" if off else ""),
             f"{row['threshold_min']:g} {term('minutes', lang)}",
             f"{row['covered_population']:,} {of} {row['population']:,}",
-            f"{100 * row['covered_share']:.1f}%",
+            "–" if share != share else f"{100 * share:.1f}%",  # noqa: PLR0124  (NaN)
             f"{row['uncovered_neighbourhoods']} {of} {row['neighbourhoods']}",
         )
     out_console.print(table)
