@@ -582,11 +582,15 @@ def _scenario_maps(
     study: Any, studies: list[tuple[str, Any]], out_dir: Path, *, lang: str
 ) -> list[Path]:
     from circle.maps import save_map  # noqa: PLC0415
+    from circle.scenario import compare  # noqa: PLC0415
 
-    paths = []
-    for name, variant in [("base", study), *studies]:
-        path = out_dir / "maps" / f"{_slug(name)}.html"
-        save_map(variant.map(lang=lang, title=name), path)
+    base = study.coverage()
+    paths = [out_dir / "maps" / "base.html"]
+    save_map(study.map(lang=lang, title="base"), paths[0])
+    for number, (name, variant) in enumerate(studies, start=1):
+        path = out_dir / "maps" / f"{number:02d}-{_slug(name)}.html"
+        comparison = compare(base, variant.coverage(), lang=lang)
+        save_map(variant.map(lang=lang, title=name, comparison=comparison), path)
         paths.append(path)
     return paths
 

@@ -41,7 +41,9 @@ from circle.i18n import ATTRIBUTION, STATUS_WORDS
 if TYPE_CHECKING:
     import os
 
+    from circle.capacity import CapacityResult
     from circle.coverage import CoverageResult
+    from circle.scenario import Comparison
 
 __all__ = [
     "BACKGROUND_COLOUR",
@@ -192,6 +194,17 @@ _TEXT: Final[dict[str, dict[str, str]]] = {
         "status_uncovered": "fewer than {uncovered} within reach",
         "status_empty": "no residents",
         "beyond": "more than {minutes}",
+        "changes": "Changes against the base",
+        "change_newly covered": "newly covered",
+        "change_newly uncovered": "newly uncovered",
+        "change_better": "better",
+        "change_worse": "worse",
+        "change_mixed": "better for some services, worse for others",
+        "capacity_layer": "{label}: places per 1,000 residents",
+        "capacity_unit": "{unit} per 1,000 residents",
+        "target": "target",
+        "shortfall": "places missing",
+        "below_target": "below target (dashed outline)",
     },
     "zh": {
         "title": "社区服务步行可达性",
@@ -223,6 +236,17 @@ _TEXT: Final[dict[str, dict[str, str]]] = {
         "status_uncovered": "不足 {uncovered} 的人口可达",
         "status_empty": "无常住人口",
         "beyond": "超过 {minutes}",
+        "changes": "与基准相比的变化",
+        "change_newly covered": "新增覆盖",
+        "change_newly uncovered": "新增未覆盖",
+        "change_better": "改善",
+        "change_worse": "变差",
+        "change_mixed": "部分服务改善、部分变差",
+        "capacity_layer": "{label}：每千人名额",
+        "capacity_unit": "每千人{unit}",
+        "target": "目标",
+        "shortfall": "缺口名额",
+        "below_target": "低于目标（虚线边框）",
     },
 }
 
@@ -584,6 +608,151 @@ def _population_layer(
     return layer, section
 
 
+_CHANGE_COLOURS: Final[dict[str, str]] = {
+    "newly covered": "#1a9850",
+    "better": "#91cf60",
+    "worse": "#fc8d59",
+    "newly uncovered": "#d73027",
+    "mixed": "#984ea3",
+}
+_CAPACITY_COLOURS: Final = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
+
+
+def _change_layer(
+    comparison: Comparison, metric_crs: Any, coords: str, lang: str
+) -> tuple[folium.GeoJson, str]:
+    """Neighbourhoods whose status changed in a scenario, coloured by the direction."""
+    text = _TEXT[lang]
+    changed = comparison.changed
+    rows = []
+    for area_id, group in changed.groupby("area_id", sort=True):
+        kinds = set(group["change"])
+        up = kinds <= {"newly covered", "better"}
+        down = kinds <= {"newly uncovered", "worse"}
+        if up or down:
+            ranked = ["newly covered", "better"] if up else ["newly uncovered", "worse"]
+            kind = next(k for k in ranked if k in kinds)
+        else:
+            kind = "mixed"
+        words = STATUS_WORDS[lang]
+        lines = "".join(
+            f"<br>{_esc(category_label(str(r.category), lang))}: "  # type: ignore[arg-type]
+            f"{_esc(words[r.status_base])} → {_esc(words[r.status_other])}"
+            for r in group.itertuples(index=False)
+        )
+        rows.append(
+            {
+                "area_id": area_id,
+                "fill": _CHANGE_COLOURS[kind],
+                "tooltip": f"<b>{_esc(group['name'].iloc[0])}</b>{lines}",
+                "geometry": group.geometry.iloc[0],
+            }
+        )
+    frame = gpd.GeoDataFrame(
+        rows,
+        columns=["area_id", "fill", "tooltip", "geometry"],
+        geometry="geometry",
+        crs="EPSG:4326",
+    )
+    shapes = _display_geometries(frame, metric_crs, coords) if len(frame) else frame
+    layer = folium.GeoJson(
+        _feature_collection(
+            shapes.geometry, [{"fill": r["fill"], "tooltip": r["tooltip"]} for r in rows]
+        ),
+        name=_esc(text["changes"]),
+        style_function=lambda f: {
+            "color": "#333333",
+            "weight": 1.5,
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": 0.65,
+            "className": "circle-change",
+        },
+        on_each_feature=_BIND_TOOLTIP_JS,
+    )
+    legend_rows = "".join(
+        f'<tr><td><span class="circle-swatch" style="background:{colour}"></span></td>'
+        f"<td>{_esc(text['change_' + kind])}</td></tr>"
+        for kind, colour in _CHANGE_COLOURS.items()
+    )
+    return layer, f"<h5>{_esc(text['changes'])}</h5><table>{legend_rows}</table>"
+
+
+def _capacity_layers(
+    result: CoverageResult,
+    capacity: CapacityResult,
+    table: gpd.GeoDataFrame,
+    shapes: gpd.GeoDataFrame,
+    lang: str,
+) -> list[tuple[folium.GeoJson, str]]:
+    """Per category with capacities: places per 1,000 residents in quantile classes."""
+    text = _TEXT[lang]
+    ratios = capacity.neighbourhoods.set_index("area_id").reindex(table["area_id"].astype(str))
+    layers = []
+    for category in result.categories:
+        column = f"{category}_places_per_1000"
+        values = ratios[column].to_numpy(float) if column in ratios else np.array([np.nan])
+        if not np.isfinite(values).any():
+            continue  # no capacities given for this category
+        label = category_label(category, lang)  # type: ignore[arg-type]
+        finite = values[np.isfinite(values)]
+        edges = np.unique(np.quantile(finite, np.linspace(0, 1, len(_CAPACITY_COLOURS) + 1)))
+        if len(edges) < 2:
+            edges = np.array([edges[0], edges[0] + 1.0])
+        classes = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
+        colours = [
+            _CAPACITY_COLOURS[-1 - round(k * (len(_CAPACITY_COLOURS) - 1) / max(len(edges) - 2, 1))]
+            for k in range(len(edges) - 1)
+        ]
+        target = capacity.targets.get(category)
+        below = ratios.get(f"{category}_below_target")
+        shortfall = ratios.get(f"{category}_shortfall_places")
+        properties = []
+        for i, (name, value) in enumerate(zip(table["name"], values, strict=True)):
+            tip = f"<b>{_esc(name)}</b><br>{_esc(label)}: "
+            tip += f"{_number(value, 2)}" if np.isfinite(value) else "–"
+            if target is not None and shortfall is not None and np.isfinite(shortfall.iloc[i]):
+                tip += (
+                    f"<br>{_esc(text['target'])}: {_number(target, 2)}; "
+                    f"{_esc(text['shortfall'])}: {_number(float(shortfall.iloc[i]), 1)}"
+                )
+            is_below = bool(below.iloc[i]) if below is not None else False
+            properties.append(
+                {
+                    "fill": colours[int(classes[i])] if np.isfinite(value) else "#ffffff",
+                    "opacity": 0.6 if np.isfinite(value) else 0.0,
+                    "dash": "4 3" if is_below else None,
+                    "tooltip": tip,
+                }
+            )
+        name = text["capacity_layer"].format(label=label)
+        layer = folium.GeoJson(
+            _feature_collection(shapes.geometry, properties),
+            name=_esc(name),
+            show=False,
+            style_function=lambda f: {
+                "color": "#7f0000" if f["properties"]["dash"] else "#6b6b6b",
+                "weight": 1.5 if f["properties"]["dash"] else 0.3,
+                "dashArray": f["properties"]["dash"],
+                "fillColor": f["properties"]["fill"],
+                "fillOpacity": f["properties"]["opacity"],
+            },
+            on_each_feature=_BIND_TOOLTIP_JS,
+        )
+        unit = capacity.units.get(category, "places")
+        legend_rows = "".join(
+            f'<tr><td><span class="circle-swatch" style="background:{colour}"></span></td>'
+            f"<td>{_number(low, 1)} – {_number(high, 1)}</td></tr>"
+            for colour, low, high in zip(colours, edges[:-1], edges[1:], strict=True)
+        )
+        note = f"<tr><td></td><td>{_esc(text['below_target'])}</td></tr>" if target else ""
+        section = (
+            f"<h5>{_esc(label)}: {_esc(text['capacity_unit'].format(unit=unit))}</h5>"
+            f"<table>{legend_rows}{note}</table>"
+        )
+        layers.append((layer, section))
+    return layers
+
+
 def _facility_layers(
     result: CoverageResult,
     colours: dict[str, str],
@@ -783,6 +952,8 @@ def coverage_map(
     tiles_attribution: str | None = None,
     title: str | None = None,
     show_population: bool = False,
+    comparison: Comparison | None = None,
+    capacity: CapacityResult | None = None,
 ) -> folium.Map:
     """A Folium map of service areas, facilities and neighbourhood gaps.
 
@@ -878,12 +1049,21 @@ def coverage_map(
     _neighbourhood_layer(result, table, shapes, lang).add_to(m)
     for layer in _facility_layers(result, colours, coords, lang):
         layer.add_to(m)
+    extra_legend = ""
+    if capacity is not None:
+        for layer, section in _capacity_layers(result, capacity, table, shapes, lang):
+            layer.add_to(m)
+            extra_legend += section
+    if comparison is not None:
+        layer, section = _change_layer(comparison, metric_crs, coords, lang)
+        layer.add_to(m)
+        extra_legend += section
     folium.LayerControl(collapsed=False).add_to(m)
 
     title_text = _default_title(result, lang) if title is None else title
     body = (
         f'<div class="circle-box circle-title">{_esc(title_text)}</div>'
-        + _legend_html(result, colours, lang, population_legend)
+        + _legend_html(result, colours, lang, population_legend + extra_legend)
         + _summary_html(result, colours, lang)
     )
     attribution = ATTRIBUTION[lang].replace("OpenStreetMap", _OSM_LINK, 1)

@@ -358,6 +358,15 @@ class Comparison:
         """Neighbourhoods (and categories) that became uncovered."""
         return self.changed.loc[self.changed["change"] == "newly uncovered"]
 
+    def map(self, **options: Any) -> Any:
+        """The scenario's coverage map with a layer of the neighbourhoods that changed.
+
+        Options are those of :func:`circle.maps.coverage_map`.
+        """
+        from circle.maps import coverage_map  # noqa: PLC0415
+
+        return coverage_map(self.other, comparison=self, **options)
+
 
 _RANK = {"uncovered": 0, "partial": 1, "covered": 2}
 

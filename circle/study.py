@@ -374,9 +374,16 @@ class Study:
         return areas
 
     def map(self, **options: Any) -> Any:
-        """A ``folium.Map`` of coverage and gaps (see :func:`circle.maps.coverage_map`)."""
+        """A ``folium.Map`` of coverage and gaps (see :func:`circle.maps.coverage_map`).
+
+        A layer of places per 1,000 residents is added when facilities have capacities;
+        pass ``comparison=compare(base, other)`` to add the layer of changed
+        neighbourhoods.
+        """
         from circle.maps import coverage_map  # noqa: PLC0415
 
+        if self.has_capacities and "capacity" not in options:
+            options["capacity"] = self.capacity()
         return coverage_map(self.coverage(), service_areas=self.service_areas(), **options)
 
     def scenario(self, scenario: Scenario | None = None, /, **edits: Any) -> Study:

@@ -137,3 +137,35 @@ def test_unknown_is_not_zero():
     assert ratios["A"] == pytest.approx(1000.0)
     assert np.isnan(ratios["B"])
     assert cap.per_person["daycare"].tolist() == pytest.approx([1000.0])
+
+
+def test_helsinki_report_and_map_include_capacity_when_present(helsinki_pbf, tmp_path):
+    import csv
+
+    from circle.datasets import demo_facilities
+    from circle.maps import map_html
+    from circle.study import Study
+
+    facilities = demo_facilities()
+    facilities["capacity"] = np.arange(1, len(facilities) + 1) * 10.0
+    study = Study.load(helsinki_pbf, facilities, population_proxy="network")
+    cap = study.capacity(targets="clinic=500")
+    # Balance on real data: places x residents = the capacity of the clinics anyone reaches.
+    result = study.coverage()
+    reached = cap.facility_ratio["clinic"]
+    reached = reached[reached["demand"] > 0]
+    people = result.population("clinic") * result.counted
+    assert (cap.per_person["clinic"] / 1000 * people).sum() == pytest.approx(
+        reached["capacity"].sum()
+    )
+    study.report(tmp_path, targets="clinic=500")
+    with (tmp_path / "neighbourhoods.csv").open() as f:
+        header = next(csv.reader(f))
+    assert "clinic_places_per_1000" in header
+    assert "clinic_shortfall_places" in header
+    assert "places per 1,000 residents" in map_html(study.map())
+    # Without capacities there are no capacity columns.
+    plain = Study.load(helsinki_pbf, demo_facilities(), population_proxy="network")
+    plain.report(tmp_path / "plain")
+    with (tmp_path / "plain" / "neighbourhoods.csv").open() as f:
+        assert not any("places_per_1000" in h for h in next(csv.reader(f)))

@@ -153,3 +153,96 @@ def test_real_console_script_gives_one_line_without_traceback(inputs):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("circle: error: `--minutes` must be a positive number")
+
+
+SCENARIOS = """
+[[scenario]]
+name = "elderly"
+profile = "elderly"
+
+[[scenario]]
+name = "second clinic"
+add = [{ id = "c2", category = "clinic", lon = 24.9435, lat = 60.1725 }]
+"""
+
+
+def test_scenario_command_writes_tables_and_maps(inputs, capsys):
+    tmp, facilities, population = inputs
+    scenarios = tmp / "s.toml"
+    scenarios.write_text(SCENARIOS)
+    out = tmp / "scen"
+    code, stdout, _ = run(
+        [
+            "scenario",
+            str(scenarios),
+            "--network",
+            str(TINY_OSM),
+            "--facilities",
+            str(facilities),
+            "--population",
+            str(population),
+            "--minutes",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert "second clinic" in stdout
+    rows = (out / "scenarios.csv").read_text().splitlines()
+    assert rows[0].startswith("scenario,category,label")
+    assert {r.split(",")[0] for r in rows[1:]} == {"base", "elderly", "second clinic"}
+    assert (out / "scenarios.xlsx").is_file()
+    maps = sorted(p.name for p in (out / "maps").iterdir())
+    assert maps == ["01-elderly.html", "02-second-clinic.html", "base.html"]
+    assert "Changes against the base" in (out / "maps" / "02-second-clinic.html").read_text()
+
+
+def test_scenario_file_mistake_exits_2(inputs, capsys):
+    tmp, facilities, _ = inputs
+    scenarios = tmp / "bad.toml"
+    scenarios.write_text('[[scenario]]\nname = "oops"\nclose = ["nope"]\n')
+    out = tmp / "scen"
+    code, _, stderr = run(
+        [
+            "scenario",
+            str(scenarios),
+            "--network",
+            str(TINY_OSM),
+            "--facilities",
+            str(facilities),
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 2
+    assert "scenario `oops`" in stderr
+    assert "unknown facility ids `nope`" in stderr
+    assert not out.exists()
+
+
+def test_map_command(inputs, capsys):
+    tmp, facilities, population = inputs
+    out = tmp / "maps" / "tiny.html"
+    code, _, _ = run(
+        [
+            "map",
+            "--network",
+            str(TINY_OSM),
+            "--facilities",
+            str(facilities),
+            "--population",
+            str(population),
+            "--out",
+            str(out),
+            "--lang",
+            "zh",
+        ],
+        capsys,
+    )
+    assert code == 0
+    html = out.read_text(encoding="utf-8")
+    assert "社区卫生服务站" in html
+    assert 'src="http' not in html
