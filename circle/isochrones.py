@@ -123,6 +123,9 @@ def reachable_lines(graph: CompactGraph, reach: EdgeReach) -> np.ndarray:
     return out
 
 
+_SAME_POINT_M = 1e-6  # metres
+
+
 def _sub_lines(lines: np.ndarray, start_d: np.ndarray, end_d: np.ndarray) -> np.ndarray:
     """``shapely.ops.substring(line, start, end)`` for arrays, ``start < end``, vectorised.
 
@@ -136,7 +139,8 @@ def _sub_lines(lines: np.ndarray, start_d: np.ndarray, end_d: np.ndarray) -> np.
     running = np.r_[0.0, np.cumsum(step)]
     first_vertex = np.r_[0, np.flatnonzero(owner[1:] != owner[:-1]) + 1]
     along = running - running[first_vertex][owner]
-    inner = (along > start_d[owner]) & (along < end_d[owner])
+    # Vertices within a micrometre of either end are the end itself (float sums differ).
+    inner = (along > start_d[owner] + _SAME_POINT_M) & (along < end_d[owner] - _SAME_POINT_M)
     ends = np.arange(n)
     xy = np.concatenate(
         [
