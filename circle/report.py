@@ -28,6 +28,7 @@ from circle.coords import check_coords, convert_geometries, from_wgs84
 from circle.coverage import HORIZON_FACTOR, SUMMARY_COLUMNS
 from circle.errors import InputError
 from circle.i18n import ATTRIBUTION, STATUS_WORDS, Lang, check_lang
+from circle.scenario import SCENARIO_COLUMNS
 
 if TYPE_CHECKING:
     import os
@@ -62,20 +63,6 @@ REPORT_FILES: Final[tuple[str, ...]] = (
 )
 #: The files :func:`write_scenarios` writes, in the order it returns them.
 SCENARIO_FILES: Final[tuple[str, ...]] = ("scenarios.csv", "scenarios.xlsx")
-#: The columns of ``scenarios.csv``: those of :func:`circle.scenario.scenario_table`.
-SCENARIO_COLUMNS: Final[tuple[str, ...]] = (
-    "scenario",
-    "category",
-    "label",
-    "threshold_min",
-    "speed_kmh",
-    "facilities",
-    "population",
-    "covered_population",
-    "covered_share",
-    "covered_population_change",
-    "covered_share_change",
-)
 #: The attribution member of ``neighbourhoods.geojson`` (RFC 7946 allows foreign members).
 OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors, ODbL 1.0"
 #: The ``coordinate_system`` member of ``neighbourhoods.geojson`` when it is not WGS-84.

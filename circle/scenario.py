@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from circle.study import Study
 
 __all__ = [
+    "SCENARIO_COLUMNS",
     "Comparison",
     "Scenario",
     "apply_scenario",
@@ -38,6 +39,21 @@ __all__ = [
     "load_scenarios",
     "scenario_table",
 ]
+
+#: The columns of :func:`scenario_table` (and of ``scenarios.csv``), in order.
+SCENARIO_COLUMNS: tuple[str, ...] = (
+    "scenario",
+    "category",
+    "label",
+    "threshold_min",
+    "speed_kmh",
+    "facilities",
+    "population",
+    "covered_population",
+    "covered_share",
+    "covered_population_change",
+    "covered_share_change",
+)
 
 _SCENARIO_KEYS = frozenset(
     {"name", "description", "add", "close", "move", "minutes", "profile", "speed_kmh", "areas"}
@@ -493,18 +509,4 @@ def scenario_table(
         ).round(4)
         frames.append(summary)
     table = pd.concat(frames, ignore_index=True)
-    return table[
-        [
-            "scenario",
-            "category",
-            "label",
-            "threshold_min",
-            "speed_kmh",
-            "facilities",
-            "population",
-            "covered_population",
-            "covered_share",
-            "covered_population_change",
-            "covered_share_change",
-        ]
-    ]
+    return table[list(SCENARIO_COLUMNS)]

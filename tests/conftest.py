@@ -13,6 +13,9 @@ import pandas as pd
 import pytest
 import shapely
 
+from circle.access import CompactGraph, WalkingProfile
+from circle.areas import People
+from circle.coverage import CoverageResult, Threshold, compute_access, evaluate_coverage
 from circle.network import WalkNetwork
 
 #: A metric CRS for hand-made networks (UTM 35N, where Helsinki is).
@@ -94,3 +97,55 @@ def andorra_pbf() -> Path:
 hypothesis.settings.register_profile("ci", derandomize=True, deadline=None)
 hypothesis.settings.register_profile("dev", deadline=None)
 hypothesis.settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+#: 6 km/h = 100 m per minute keeps hand arithmetic in round numbers.
+HUNDRED_M_PER_MIN = WalkingProfile("test", 6.0)
+
+
+def square(x0: float, y0: float, x1: float, y1: float) -> shapely.Polygon:
+    """A box at relative metre coordinates, in the hand-made networks' CRS."""
+    return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+
+
+def street_coverage(
+    facility_rows: Iterable[tuple[str, str, float, float]],
+    thresholds: Mapping[str, Threshold],
+    *,
+    capacities: Iterable[float] | None = None,
+) -> CoverageResult:
+    """Coverage on a 1 km street (nodes at x = 0, 500, 1000) walked at 100 m/min.
+
+    People: 10 at x=100, 20 at (400, 30), 70 at x=800. Areas: A "west" (x 0..500, 30
+    people), B "east" (x 500..1000, 70) and C "north" (empty), listed out of order.
+    """
+    network = make_network({0: (0.0, 0.0), 1: (500.0, 0.0), 2: (1000.0, 0.0)}, [(0, 1), (1, 2)])
+    graph = CompactGraph(network)
+    facilities = facilities_at(*facility_rows)
+    if capacities is not None:
+        facilities["capacity"] = list(capacities)
+    model = compute_access(
+        graph,
+        facilities,
+        profile=HUNDRED_M_PER_MIN,
+        thresholds=dict(thresholds),
+        categories=list(thresholds),
+    )
+    geometry = points((100.0, 0.0), (400.0, 30.0), (800.0, 0.0))
+    people = People(
+        geometry,
+        np.array([10.0, 20.0, 70.0]),
+        graph.snap(geometry, max_snap_m=300.0),
+        "population points (test)",
+    )
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["C", "B", "A"], "name": ["north", "east", "west"]},
+        geometry=[
+            square(0, 500, 1000, 900),
+            square(500, -100, 1000, 100),
+            square(0, -100, 500, 100),
+        ],
+        crs=METRIC_CRS,
+    ).to_crs("EPSG:4326")
+    person_area = np.array(["A", "A", "B"], dtype=object)
+    return evaluate_coverage(model, people, areas, person_area, area_kind="test polygons")

@@ -12,20 +12,13 @@ import pytest
 import shapely
 from openpyxl import load_workbook
 
-from circle.access import CompactGraph, WalkingProfile
-from circle.areas import People
-from circle.coverage import Threshold, compute_access, evaluate_coverage
+from circle.coverage import Threshold
 from circle.errors import InputError
 from circle.i18n import ATTRIBUTION
 from circle.report import OSM_ATTRIBUTION, REPORT_FILES, write_report
-from tests.conftest import METRIC_CRS, X0, Y0, facilities_at, make_network, points
+from tests.conftest import street_coverage
 
-HUNDRED_M_PER_MIN = WalkingProfile("test", 6.0)
 INPUTS = {"network": "street.osm", "facilities": "services.csv"}
-
-
-def square(x0, y0, x1, y1):
-    return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
 
 
 @pytest.fixture
@@ -40,43 +33,19 @@ def result():
 
     Areas: A "west" (x 0..500: 30 people), B "east" (x 500..1000: 70), C "north" (empty).
     """
-    network = make_network({0: (0.0, 0.0), 1: (500.0, 0.0), 2: (1000.0, 0.0)}, [(0, 1), (1, 2)])
-    graph = CompactGraph(network)
-    facilities = facilities_at(
-        ("c1", "clinic", 0.0, 0.0),
-        ("c2", "clinic", 500.0, 1000.0),
-        ("d1", "daycare", 0.0, 0.0),
-        ("b1", "bathhouse", 1000.0, 0.0),
-    )
-    model = compute_access(
-        graph,
-        facilities,
-        profile=HUNDRED_M_PER_MIN,
-        thresholds={
+    return street_coverage(
+        [
+            ("c1", "clinic", 0.0, 0.0),
+            ("c2", "clinic", 500.0, 1000.0),
+            ("d1", "daycare", 0.0, 0.0),
+            ("b1", "bathhouse", 1000.0, 0.0),
+        ],
+        {
             "clinic": Threshold(minutes=5.0),
             "daycare": Threshold(minutes=3.0),
             "bathhouse": Threshold(minutes=5.0),
         },
-        categories=["clinic", "daycare", "bathhouse"],
     )
-    geometry = points((100.0, 0.0), (400.0, 30.0), (800.0, 0.0))
-    people = People(
-        geometry,
-        np.array([10.0, 20.0, 70.0]),
-        graph.snap(geometry, max_snap_m=300.0),
-        "population points (test)",
-    )
-    areas = gpd.GeoDataFrame(
-        {"area_id": ["C", "B", "A"], "name": ["north", "east", "west"]},
-        geometry=[
-            square(0, 500, 1000, 900),
-            square(500, -100, 1000, 100),
-            square(0, -100, 500, 100),
-        ],
-        crs=METRIC_CRS,
-    ).to_crs("EPSG:4326")
-    person_area = np.array(["A", "A", "B"], dtype=object)
-    return evaluate_coverage(model, people, areas, person_area, area_kind="test polygons")
 
 
 def read_csv(path):

@@ -13,31 +13,20 @@ import shapely
 from openpyxl import load_workbook
 from pyproj import Transformer
 
-from circle.access import CompactGraph, WalkingProfile
+from circle.access import CompactGraph
 from circle.areas import People
 from circle.capacity import capacity_ratios
 from circle.coords import wgs84_to_bd09, wgs84_to_gcj02
 from circle.coverage import Threshold, compute_access, evaluate_coverage
 from circle.errors import InputError
 from circle.network import WalkNetwork
-from circle.report import (
-    REPORT_FILES,
-    SCENARIO_COLUMNS,
-    SCENARIO_FILES,
-    write_report,
-    write_scenarios,
-)
-from circle.scenario import scenario_table
-from tests.conftest import METRIC_CRS, X0, Y0, facilities_at, make_network, points
+from circle.report import REPORT_FILES, SCENARIO_FILES, write_report, write_scenarios
+from circle.scenario import SCENARIO_COLUMNS, scenario_table
+from tests.conftest import HUNDRED_M_PER_MIN, street_coverage
 
-HUNDRED_M_PER_MIN = WalkingProfile("test", 6.0)
 INPUTS = {"network": "street.osm", "facilities": "services.csv", "population": "census.csv"}
 DAYCARE = "childcare and elderly day care"
 CLINIC = "clinic / community health station"
-
-
-def square(x0, y0, x1, y1):
-    return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
 
 
 @pytest.fixture
@@ -52,41 +41,17 @@ def result():
 
     Areas: A "west" (x 0..500: 30 people), B "east" (x 500..1000: 70), C "north" (empty).
     """
-    network = make_network({0: (0.0, 0.0), 1: (500.0, 0.0), 2: (1000.0, 0.0)}, [(0, 1), (1, 2)])
-    graph = CompactGraph(network)
-    facilities = facilities_at(
-        ("c1", "clinic", 0.0, 0.0),
-        ("c2", "clinic", 500.0, 1000.0),
-        ("d1", "daycare", 0.0, 0.0),
-        ("d2", "daycare", 1000.0, 0.0),
-        ("b1", "bathhouse", 1000.0, 0.0),
-    )
-    facilities["capacity"] = [np.nan, 5.0, 6.0, np.nan, 35.0]
-    model = compute_access(
-        graph,
-        facilities,
-        profile=HUNDRED_M_PER_MIN,
-        thresholds={c: Threshold(minutes=5.0) for c in ("clinic", "daycare", "bathhouse")},
-        categories=["clinic", "daycare", "bathhouse"],
-    )
-    geometry = points((100.0, 0.0), (400.0, 30.0), (800.0, 0.0))
-    people = People(
-        geometry,
-        np.array([10.0, 20.0, 70.0]),
-        graph.snap(geometry, max_snap_m=300.0),
-        "population points (test)",
-    )
-    areas = gpd.GeoDataFrame(
-        {"area_id": ["C", "B", "A"], "name": ["north", "east", "west"]},
-        geometry=[
-            square(0, 500, 1000, 900),
-            square(500, -100, 1000, 100),
-            square(0, -100, 500, 100),
+    return street_coverage(
+        [
+            ("c1", "clinic", 0.0, 0.0),
+            ("c2", "clinic", 500.0, 1000.0),
+            ("d1", "daycare", 0.0, 0.0),
+            ("d2", "daycare", 1000.0, 0.0),
+            ("b1", "bathhouse", 1000.0, 0.0),
         ],
-        crs=METRIC_CRS,
-    ).to_crs("EPSG:4326")
-    person_area = np.array(["A", "A", "B"], dtype=object)
-    return evaluate_coverage(model, people, areas, person_area, area_kind="test polygons")
+        {c: Threshold(minutes=5.0) for c in ("clinic", "daycare", "bathhouse")},
+        capacities=[np.nan, 5.0, 6.0, np.nan, 35.0],
+    )
 
 
 @pytest.fixture
