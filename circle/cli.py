@@ -72,6 +72,15 @@ def cli(verbose: int) -> None:
 # Shared input options
 
 
+LANG_OPTION = click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    default="en",
+    show_default=True,
+    help="Language of labels in reports, maps and the terminal summary.",
+)
+
+
 def input_options(func: F) -> F:
     """Options shared by every command that evaluates coverage."""
     options = [
@@ -174,13 +183,7 @@ def area_options(func: F) -> F:
             help="Without --population: OSM residential buildings (of a .osm.pbf) or people "
             "spread evenly along the network.",
         ),
-        click.option(
-            "--lang",
-            type=click.Choice(["en", "zh"]),
-            default="en",
-            show_default=True,
-            help="Language of labels in reports, maps and the terminal summary.",
-        ),
+        LANG_OPTION,
     ]
     for option in reversed(options):
         func = option(func)
@@ -423,13 +426,7 @@ def map_command(
     show_default=True,
     help="Folder for the gap report.",
 )
-@click.option(
-    "--lang",
-    type=click.Choice(["en", "zh"]),
-    default="en",
-    show_default=True,
-    help="Language of labels.",
-)
+@LANG_OPTION
 @click.option(
     "--map",
     "map_path",
