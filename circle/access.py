@@ -485,11 +485,13 @@ def nearest_facilities(
         min_only=True,
         return_predecessors=True,
     )
-    dist = np.asarray(dist[:n], dtype=float)
-    origin = np.asarray(origin[:n], dtype=np.int64)
-    beyond = dist > limit_m + BUDGET_TOLERANCE_M
+    dist = dist[:n]
+    facility = origin[:n].astype(np.int64)
+    facility -= n  # virtual source index -> facility position; unreached nodes go below -1
+    facility[facility < 0] = -1
+    beyond = np.flatnonzero(dist > limit_m + BUDGET_TOLERANCE_M)
     dist[beyond] = np.inf
-    facility = np.where((origin >= 0) & ~beyond, origin - n, -1)
+    facility[beyond] = -1
     return NodeAccess(graph, sources, dist, facility, limit_m)
 
 
