@@ -506,13 +506,13 @@ def _augmented(graph: CompactGraph, sources: Snap) -> sp.csr_matrix:
     e = sources.edge
     weight_u = sources.leg_m + sources.offset_m
     weight_v = sources.leg_m + (graph.edge_length_m[e] - sources.offset_m)
-    extra = sp.csr_matrix(
-        (
-            np.r_[weight_u, weight_v],
-            (np.r_[np.arange(k), np.arange(k)], np.r_[graph.edge_u[e], graph.edge_v[e]]),
-        ),
-        shape=(k, n + k),
-    )
+    # On a loop way both ends are one node: one entry with the shorter way round (scipy
+    # would add duplicate entries together).
+    loop = graph.edge_u[e] == graph.edge_v[e]
+    weight_u = np.where(loop, np.minimum(weight_u, weight_v), weight_u)
+    rows = np.r_[np.arange(k), np.arange(k)[~loop]]
+    cols = np.r_[graph.edge_u[e], graph.edge_v[e][~loop]]
+    extra = sp.csr_matrix((np.r_[weight_u, weight_v[~loop]], (rows, cols)), shape=(k, n + k))
     base = graph.csr
     base = sp.csr_matrix((base.data, base.indices, base.indptr), shape=(n, n + k))
     return sp.vstack([base, extra], format="csr")
@@ -616,6 +616,8 @@ def pair_distances(
 
 def _symmetric_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> sp.csr_matrix:
     """Two-way adjacency with the shortest of parallel edges (explicit zeros are edges)."""
+    loop = u == v  # loop ways lead nowhere: no self-edges in the search matrix
+    u, v, length = u[~loop], v[~loop], length[~loop]
     rows = np.r_[u, v]
     cols = np.r_[v, u]
     weights = np.r_[length, length]

@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_BUILDING_LEVELS",
     "DEFAULT_H3_RESOLUTION",
     "FLOOR_AREA_PER_RESIDENT_M2",
+    "MIN_RESIDENTIAL_SHARE",
     "NETWORK_SAMPLE_SPACING_M",
     "RESIDENTIAL_BUILDINGS",
     "People",
@@ -63,6 +64,9 @@ RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset(
 )
 #: Storeys assumed where a residential building has no ``building:levels`` tag.
 DEFAULT_BUILDING_LEVELS = 3.0
+#: With ``population_proxy="auto"``, OSM buildings stand for homes only where at least this
+#: share of them carries a residential type (else people go evenly along the network).
+MIN_RESIDENTIAL_SHARE = 0.25
 #: Residential floor area per resident (m2), to turn floor area into residents: China's 2020
 #: census gives 41.8 m2 per urban resident; Finland's statistics about 40 m2.
 FLOOR_AREA_PER_RESIDENT_M2 = 40.0
@@ -529,6 +533,7 @@ def people_from_buildings(
     default_levels: float = DEFAULT_BUILDING_LEVELS,
     floor_area_per_resident_m2: float = FLOOR_AREA_PER_RESIDENT_M2,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    min_residential_share: float = 0.0,
 ) -> People | None:
     """A proxy from OSM residential buildings: footprint area x storeys / floor area per person.
 
@@ -548,11 +553,15 @@ def people_from_buildings(
         Residential floor area per resident.
     max_snap_m
         Buildings farther than this from every walkable way are off-network.
+    min_residential_share
+        Give up (return None) when fewer than this share of all buildings carry a
+        residential type: where most homes are a plain ``building=yes``, the tagged few
+        would stand for everyone and bias coverage toward wherever they happen to be.
 
     Returns
     -------
     People or None
-        None when the extract has no residential buildings.
+        None when the extract has no residential buildings, or too few are tagged so.
     """
     import pyrosm  # noqa: PLC0415
 
@@ -560,7 +569,19 @@ def people_from_buildings(
     if buildings is None or buildings.empty:
         return None
     kind = buildings["building"].astype(str).str.strip().str.lower()
-    homes = buildings.loc[kind.isin(RESIDENTIAL_BUILDINGS).to_numpy()]
+    residential = kind.isin(RESIDENTIAL_BUILDINGS).to_numpy()
+    share = float(residential.mean())
+    if share < min_residential_share:
+        logger.warning(
+            "only %d of %d OSM buildings (%.0f%%) are tagged with a residential type; too "
+            "few to stand for where people live (at least %.0f%% needed): not used",
+            int(residential.sum()),
+            len(kind),
+            100 * share,
+            100 * min_residential_share,
+        )
+        return None
+    homes = buildings.loc[residential]
     homes = homes.loc[homes.geometry.notna() & ~homes.geometry.is_empty]
     homes = homes.loc[homes.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     if homes.empty:

@@ -301,6 +301,15 @@ def compute_access(
     categories = list(dict.fromkeys(categories))
     all_thresholds = {c: Threshold(minutes=DEFAULT_MINUTES) for c in categories}
     all_thresholds.update(thresholds or {})
+    by_distance = sorted(c for c in categories if all_thresholds[c].metres is not None)
+    if by_distance and profile.speed_kmh != ADULT.speed_kmh:
+        logger.warning(
+            "thresholds of %s are walking distances: the %s profile (%g km/h) changes the "
+            "minutes reported for them, not who is covered",
+            ", ".join(by_distance),
+            profile.name,
+            profile.speed_kmh,
+        )
     by_category: dict[str, NodeAccess] = {}
     category_values = projected["category"].to_numpy()
     for category in categories:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -54,17 +55,46 @@ EXCLUDED_HIGHWAYS: frozenset[str] = frozenset(
         "abandoned",
         "disused",
         "escape",
-        "elevator",
+        "platform",
+        "rest_area",
+        "services",
     }
 )
 #: Values of ``foot=*`` (or of ``access=*`` when ``foot`` is absent) that forbid walking.
-NO_WALKING_ACCESS: frozenset[str] = frozenset({"no", "private", "military", "discouraged"})
+#: (``foot=discouraged`` is legal, so it is walked, as OSMnx does.)
+NO_WALKING_ACCESS: frozenset[str] = frozenset({"no", "private", "military"})
 #: ``foot=*`` values that allow walking even on ways whose general ``access`` is closed.
 _FOOT_ALLOWED: frozenset[str] = frozenset({"yes", "designated", "permissive", "official"})
 #: ``highway=*`` values that are bicycle-only unless ``foot=*`` allows walking.
 _FOOT_TAG_REQUIRED: frozenset[str] = frozenset({"cycleway"})
 #: Tags OSMnx must keep on ways so the walking rules above can be applied.
-_WAY_TAGS = ("highway", "foot", "access", "service", "area", "name")
+_WAY_TAGS = (
+    "highway",
+    "foot",
+    "access",
+    "service",
+    "area",
+    "name",
+    "sidewalk",
+    "sidewalk:both",
+    "sidewalk:left",
+    "sidewalk:right",
+)
+#: Tags of a way whose value ``separate`` means its sidewalk is mapped as its own way, so
+#: the road itself is left out (as OSMnx's ``walk`` does) and walkers use the sidewalk.
+_SEPARATE_SIDEWALK_TAGS = ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right")
+#: OSMnx's ``walk`` filter, plus cycleways that pedestrians may use (which ``walk`` drops):
+#: the same rules then run on the result (see :func:`_walkable_mask`).
+_OVERPASS_WALK_FILTERS = [
+    (
+        '["highway"]["area"!~"yes"]["access"!~"private"]'
+        '["highway"!~"abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|'
+        'proposed|raceway|razed|rest_area|services"]["foot"!~"no"]["service"!~"private"]'
+        '["sidewalk"!~"separate"]["sidewalk:both"!~"separate"]["sidewalk:left"!~"separate"]'
+        '["sidewalk:right"!~"separate"]'
+    ),
+    '["highway"="cycleway"]["foot"~"^(yes|designated|permissive|official)$"]',
+]
 _BBOX_PATTERN = re.compile(r"^\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*$")
 
 
@@ -180,8 +210,11 @@ def network_from_pbf(
 ) -> WalkNetwork:
     """Read the walking network from a local ``.osm.pbf`` extract with pyrosm (offline).
 
-    pyrosm's ``walking`` filter (which follows OSMnx's ``walk``) selects the ways; the rules
-    in :data:`EXCLUDED_HIGHWAYS` and :data:`NO_WALKING_ACCESS` are then applied on top.
+    pyrosm reads every way of the street network (its ``all`` filter); the walking rules
+    (:data:`EXCLUDED_HIGHWAYS`, :data:`NO_WALKING_ACCESS`, cycleways only where ``foot=*``
+    allows walking, private service roads and roads with separately mapped sidewalks left
+    out) then select the walkable ones. pyrosm's own ``walking`` filter would drop every
+    cycleway, including the shared foot and cycle paths common in many cities.
 
     Parameters
     ----------
@@ -199,7 +232,7 @@ def network_from_pbf(
     path = _existing_file(path)
     try:
         osm = pyrosm.OSM(str(path))
-        result = osm.get_network(network_type="walking", nodes=True)
+        result = osm.get_network(network_type="all", nodes=True)
     except Exception as exc:  # pyrosm raises many kinds on a corrupt file
         msg = f"`{path}` could not be read as an OSM PBF extract ({exc}); check the file."
         raise InputError(msg) from exc
@@ -216,9 +249,7 @@ def network_from_pbf(
             "u": edges["u"].to_numpy(np.int64),
             "v": edges["v"].to_numpy(np.int64),
             "length_m": edges["length"].to_numpy(float),
-            "highway": _tag_column(edges, "highway"),
-            "foot": _tag_column(edges, "foot"),
-            "access": _tag_column(edges, "access"),
+            **_rule_tags(edges),
         },
         geometry=edges.geometry.to_numpy(),
         crs="EPSG:4326",
@@ -278,7 +309,7 @@ def network_from_place(query: str, *, largest_component: bool = True) -> WalkNet
     import osmnx as ox  # noqa: PLC0415
 
     def download() -> nx.MultiDiGraph:
-        return ox.graph_from_place(query, network_type="walk", retain_all=True)
+        return ox.graph_from_place(query, custom_filter=_OVERPASS_WALK_FILTERS, retain_all=True)
 
     graph = _download(download, what=f"place `{query}`")
     return network_from_graph(graph, source=query, largest_component=largest_component)
@@ -322,7 +353,9 @@ def network_from_bbox(
         raise InputError(msg)
 
     def download() -> nx.MultiDiGraph:
-        return ox.graph_from_bbox((west, south, east, north), network_type="walk", retain_all=True)
+        return ox.graph_from_bbox(
+            (west, south, east, north), custom_filter=_OVERPASS_WALK_FILTERS, retain_all=True
+        )
 
     graph = _download(download, what=f"bounding box `{west},{south},{east},{north}`")
     source = f"bbox {west},{south},{east},{north}"
@@ -351,7 +384,7 @@ def network_from_polygon(polygon: BaseGeometry, *, largest_component: bool = Tru
     import osmnx as ox  # noqa: PLC0415
 
     def download() -> nx.MultiDiGraph:
-        return ox.graph_from_polygon(polygon, network_type="walk", retain_all=True)
+        return ox.graph_from_polygon(polygon, custom_filter=_OVERPASS_WALK_FILTERS, retain_all=True)
 
     graph = _download(download, what="polygon")
     return network_from_graph(graph, source="polygon", largest_component=largest_component)
@@ -401,7 +434,10 @@ def network_from_graph(
     u = edge_gdf["u"].to_numpy(np.int64)
     v = edge_gdf["v"].to_numpy(np.int64)
     key = edge_gdf["key"].to_numpy(np.int64)
-    pair = pd.DataFrame({"a": np.minimum(u, v), "b": np.maximum(u, v), "k": key})
+    # A two-way edge appears as u->v and v->u with the same key and length; parallel ways
+    # differ in length, so they are kept.
+    length_mm = np.round(edge_gdf["length"].to_numpy(float) * 1000).astype(np.int64)
+    pair = pd.DataFrame({"a": np.minimum(u, v), "b": np.maximum(u, v), "k": key, "m": length_mm})
     keep = ~pair.duplicated().to_numpy()
     edge_gdf = edge_gdf.loc[keep]
     edge_table = gpd.GeoDataFrame(
@@ -409,9 +445,7 @@ def network_from_graph(
             "u": edge_gdf["u"].to_numpy(np.int64),
             "v": edge_gdf["v"].to_numpy(np.int64),
             "length_m": edge_gdf["length"].to_numpy(float),
-            "highway": _tag_column(edge_gdf, "highway"),
-            "foot": _tag_column(edge_gdf, "foot"),
-            "access": _tag_column(edge_gdf, "access"),
+            **_rule_tags(edge_gdf),
         },
         geometry=edge_gdf.geometry.to_numpy(),
         crs="EPSG:4326",
@@ -474,7 +508,9 @@ def _finish(
     walkable = _walkable_mask(edge_table)
     if not walkable.all():
         logger.info("%s: dropped %d edges closed to walking", source, int((~walkable).sum()))
-    edges = edge_table.loc[walkable & (edge_table["u"] != edge_table["v"])]
+    # Loop ways (u == v, e.g. a cul-de-sac loop simplified by OSMnx) are kept: people and
+    # facilities can stand on them; the search matrix simply has no self-edges.
+    edges = edge_table.loc[walkable]
     if edges.empty:
         msg = f"`{source}` holds no walkable ways; check that it is the right extract or area."
         raise InputError(msg)
@@ -512,7 +548,14 @@ def _finish(
 
 
 def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:
-    """True for edges a pedestrian may use, by ``highway``, ``foot`` and ``access`` tags."""
+    """True for edges a pedestrian may use, by their OSM tags.
+
+    Left out: :data:`EXCLUDED_HIGHWAYS` (unless ``foot=*`` allows walking), ``foot=no`` /
+    ``private`` / ``military``, ``access=*`` with those values unless ``foot=*`` allows
+    walking, cycleways without a ``foot=*`` that allows walking, ``service=private``,
+    ``area=yes`` (a plaza's outline is not a way) and roads whose sidewalks are mapped as
+    separate ways (``sidewalk*=separate``).
+    """
     highway = edges["highway"].to_numpy(str)
     foot = edges["foot"].to_numpy(str)
     access = edges["access"].to_numpy(str)
@@ -521,10 +564,56 @@ def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:
     foot_forbidden = np.isin(foot, list(NO_WALKING_ACCESS))
     access_forbidden = np.isin(access, list(NO_WALKING_ACCESS)) & ~foot_allowed
     bicycle_only = np.isin(highway, list(_FOOT_TAG_REQUIRED)) & ~foot_allowed
+    private_service = edges["service"].to_numpy(str) == "private"
+    area = edges["area"].to_numpy(str) == "yes"
+    separate = np.zeros(len(edges), dtype=bool)
+    for tag in _SEPARATE_SIDEWALK_TAGS:
+        separate |= edges[tag].to_numpy(str) == "separate"
     no_highway = highway == ""
     return np.asarray(
-        ~(excluded | foot_forbidden | access_forbidden | bicycle_only | no_highway), dtype=bool
+        ~(
+            excluded
+            | foot_forbidden
+            | access_forbidden
+            | bicycle_only
+            | private_service
+            | area
+            | separate
+            | no_highway
+        ),
+        dtype=bool,
     )
+
+
+def _rule_tags(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The tag columns the walking rules read (pyrosm keeps rarer tags in ``tags`` JSON)."""
+    extra = _json_tags(frame)
+    out = {}
+    for tag in ("highway", "foot", "access", "service", "area", *_SEPARATE_SIDEWALK_TAGS):
+        column = _tag_column(frame, tag)
+        if tag not in frame.columns and extra is not None:
+            column = np.array([t.get(tag, "") for t in extra], dtype=object)
+        out[tag] = column
+    return out
+
+
+def _json_tags(frame: pd.DataFrame) -> list[dict[str, str]] | None:
+    """The ``tags`` column of pyrosm (JSON text or dicts) as dicts, or None when absent."""
+    if "tags" not in frame.columns:
+        return None
+    parsed = []
+    for value in frame["tags"].to_numpy(object):
+        if isinstance(value, dict):
+            parsed.append({str(k): str(v) for k, v in value.items()})
+        elif isinstance(value, str) and value:
+            try:
+                loaded = json.loads(value)
+            except ValueError:
+                loaded = {}
+            parsed.append({str(k): str(v) for k, v in dict(loaded).items()})
+        else:
+            parsed.append({})
+    return parsed
 
 
 def _largest_component(node_ids: np.ndarray, edges: pd.DataFrame) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import shapely
 from circle._validate import Problems
 from circle.access import WalkingProfile, walking_profile
 from circle.categories import category_label, normalize_category
+from circle.coords import check_coords, to_wgs84
 from circle.coverage import CoverageResult, Threshold, parse_thresholds
 from circle.errors import InputError
 
@@ -56,7 +58,18 @@ SCENARIO_COLUMNS: tuple[str, ...] = (
 )
 
 _SCENARIO_KEYS = frozenset(
-    {"name", "description", "add", "close", "move", "minutes", "profile", "speed_kmh", "areas"}
+    {
+        "name",
+        "description",
+        "add",
+        "close",
+        "move",
+        "minutes",
+        "profile",
+        "speed_kmh",
+        "areas",
+        "coords",
+    }
 )
 
 
@@ -85,6 +98,9 @@ class Scenario:
         Count only these neighbourhoods (ids): a sub-area of the study.
     description
         Free text for reports.
+    coords
+        {"wgs84", "gcj02", "bd09"}: system of the `add` and `move` coordinates; by
+        default the study's (``--coords``).
     """
 
     name: str
@@ -96,6 +112,7 @@ class Scenario:
     speed_kmh: float | None = None
     areas: Sequence[str] | None = None
     description: str = ""
+    coords: str | None = None
 
 
 def apply_scenario(study: Study, scenario: Scenario) -> Study:
@@ -119,6 +136,7 @@ def apply_scenario(study: Study, scenario: Scenario) -> Study:
         a bad coordinate or threshold; the message names the scenario and the field.
     """
     where = f"scenario `{scenario.name}`"
+    coords = check_coords(scenario.coords or study.coords)
     facilities = study.facilities.copy()
     ids = facilities["id"].astype(str)
     problems = Problems(where)
@@ -131,11 +149,12 @@ def apply_scenario(study: Study, scenario: Scenario) -> Study:
         geometry = facilities.geometry.to_numpy().copy()
         for facility_id, (lon, lat) in scenario.move.items():
             _check_lonlat(lon, lat, f"{where}, `move` `{facility_id}`")
-            geometry[(ids == facility_id).to_numpy()] = shapely.Point(lon, lat)
+            x, y = to_wgs84(float(lon), float(lat), coords=coords)
+            geometry[(ids == facility_id).to_numpy()] = shapely.Point(float(x), float(y))
         facilities = facilities.set_geometry(gpd.GeoSeries(geometry, crs="EPSG:4326"))
     if scenario.close:
         facilities = facilities.loc[~ids.isin(set(scenario.close)).to_numpy()]
-    added = _new_facilities(scenario.add, where=where)
+    added = _new_facilities(scenario.add, where=where, coords=coords)
     if len(added):
         clash = sorted(set(added["id"]) & set(facilities["id"].astype(str)))
         if clash:
@@ -193,7 +212,7 @@ def _check_lonlat(lon: Any, lat: Any, where: str) -> None:
 
 
 def _new_facilities(
-    add: Sequence[Mapping[str, Any]] | gpd.GeoDataFrame, *, where: str
+    add: Sequence[Mapping[str, Any]] | gpd.GeoDataFrame, *, where: str, coords: str = "wgs84"
 ) -> gpd.GeoDataFrame:
     columns = ["id", "name", "category", "capacity"]
     if isinstance(add, gpd.GeoDataFrame):
@@ -225,13 +244,14 @@ def _new_facilities(
         ):
             msg = f"{item_where}: `capacity` must be a positive number, got `{capacity}`."
             raise InputError(msg)
+        x, y = to_wgs84(float(item["lon"]), float(item["lat"]), coords=coords)
         rows.append(
             {
                 "id": str(item["id"]),
                 "name": str(item.get("name", "")),
                 "category": normalize_category(str(item["category"])),
                 "capacity": float(capacity) if capacity is not None else np.nan,
-                "geometry": shapely.Point(float(item["lon"]), float(item["lat"])),
+                "geometry": shapely.Point(float(x), float(y)),
             }
         )
     ids = [r["id"] for r in rows]
@@ -327,9 +347,20 @@ def load_scenarios(path: str | os.PathLike[str]) -> list[Scenario]:
                 speed_kmh=speed,
                 areas=table.get("areas"),
                 description=str(table.get("description", "")),
+                coords=_scenario_coords(table.get("coords"), where),
             )
         )
     return scenarios
+
+
+def _scenario_coords(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_coords(str(value))
+    except InputError as exc:
+        msg = f"{where}, `coords`: {exc}"
+        raise InputError(msg) from None
 
 
 def _check_minutes(minutes: Any, where: str) -> None:
@@ -401,6 +432,7 @@ def compare(base: CoverageResult, other: CoverageResult, *, lang: str = "en") ->
     -------
     Comparison
     """
+    base = _aligned_base(base, other)
     a = base.summary(lang=lang).set_index("category")
     b = other.summary(lang=lang).set_index("category")
     categories = [c for c in b.index if c in a.index] + [c for c in b.index if c not in a.index]
@@ -465,6 +497,28 @@ def compare(base: CoverageResult, other: CoverageResult, *, lang: str = "en") ->
     return Comparison(base=base, other=other, categories=table, changed=changed)
 
 
+def _aligned_base(base: CoverageResult, other: CoverageResult) -> CoverageResult:
+    """The base counted over the same people and neighbourhoods as `other`.
+
+    A scenario restricted to a sub-area counts fewer people; comparing it with the whole
+    study would show the people outside as "lost". When both results share their people,
+    the base is restricted the same way; otherwise they must count the same people.
+    """
+    if base.people is other.people:
+        if np.array_equal(base.counted, other.counted):
+            return base
+        area = base.person_area.astype(object).copy()
+        area[~other.counted] = None
+        kept = base.areas["area_id"].astype(str).isin(set(other.areas["area_id"].astype(str)))
+        return dataclasses.replace(base, person_area=area, areas=base.areas.loc[kept])
+    if len(base.people) != len(other.people) or not np.isclose(
+        base.people.total, other.people.total
+    ):
+        msg = "the two coverage results count different people; compare results of one study."
+        raise InputError(msg)
+    return base
+
+
 def _change_word(before: str, after: str) -> str:
     if after == "covered":
         return "newly covered"
@@ -495,10 +549,10 @@ def scenario_table(
         covered_share_change``; the base comes first as scenario ``base``.
     """
     frames = []
-    base_summary = base.summary(lang=lang).set_index("category")
     for name, result in [("base", base), *results]:
         summary = result.summary(lang=lang)
-        before = base_summary.reindex(summary["category"])
+        before = _aligned_base(base, result).summary(lang=lang).set_index("category")
+        before = before.reindex(summary["category"])
         summary.insert(0, "scenario", name)
         summary["covered_population_change"] = (
             summary["covered_population"].to_numpy()

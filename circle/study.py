@@ -21,6 +21,7 @@ from circle.access import (
     check_max_snap_m,
     walking_profile,
 )
+from circle.coords import check_coords
 from circle.coverage import (
     DEFAULT_MINUTES,
     AccessModel,
@@ -80,6 +81,8 @@ class Study:
         Status cut-offs.
     h3_resolution
         The H3 resolution when the neighbourhoods are an H3 grid, else ``None``.
+    coords
+        Coordinate system of the input files; scenario coordinates are read in it too.
     inputs
         What was loaded, in words, for reports.
     """
@@ -95,6 +98,7 @@ class Study:
     max_snap_m: float = DEFAULT_MAX_SNAP_M
     cutoffs: StatusCutoffs = field(default_factory=StatusCutoffs)
     h3_resolution: int | None = _areas.DEFAULT_H3_RESOLUTION
+    coords: str = "wgs84"
     inputs: dict[str, str] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -188,7 +192,7 @@ class Study:
         )
         inputs: dict[str, str] = {}
         if isinstance(facilities, gpd.GeoDataFrame):
-            facility_table = facilities
+            facility_table = facilities.to_crs("EPSG:4326")
             inputs["facilities"] = "a GeoDataFrame"
         else:
             facility_table = read_facilities(facilities, coords=coords, **(facility_fields or {}))
@@ -253,6 +257,7 @@ class Study:
             max_snap_m=max_snap_m,
             cutoffs=cutoffs or StatusCutoffs(),
             h3_resolution=resolution,
+            coords=check_coords(coords),
             inputs=inputs,
         )
 
@@ -511,11 +516,17 @@ def _load_people(
     is_pbf = network_source is not None and str(network_source).lower().endswith(".pbf")
     if proxy in ("auto", "buildings") and is_pbf:
         assert network_source is not None
-        from_buildings = _areas.people_from_buildings(network_source, graph, max_snap_m=max_snap_m)
+        from_buildings = _areas.people_from_buildings(
+            network_source,
+            graph,
+            max_snap_m=max_snap_m,
+            min_residential_share=_areas.MIN_RESIDENTIAL_SHARE if proxy == "auto" else 0.0,
+        )
         if from_buildings is not None:
             return from_buildings
         logger.warning(
-            "no residential buildings in %s; spreading people along the network", network_source
+            "no usable residential buildings in %s; spreading people along the network",
+            network_source,
         )
     elif proxy == "buildings":
         logger.warning(

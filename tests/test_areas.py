@@ -19,6 +19,7 @@ from circle.areas import (
     read_population,
 )
 from circle.errors import InputError
+from circle.network import load_network
 from tests.conftest import METRIC_CRS, X0, Y0, make_network
 
 
@@ -143,3 +144,16 @@ def test_read_population_errors(tmp_path):
     table = read_population(ok, population_field="pop", lon_field="x", lat_field="y")
     assert table.population.tolist() == [10.0]
     assert table.geometry.iloc[0].equals(shapely.Point(24.94, 60.17))
+
+
+def test_building_proxy_needs_enough_residential_tags(helsinki_pbf, caplog):
+    from circle.areas import people_from_buildings
+
+    graph = CompactGraph(load_network(helsinki_pbf))
+    # Central Helsinki: 32 of ~490 buildings carry a residential type (most are "yes").
+    assert people_from_buildings(helsinki_pbf, graph, min_residential_share=0.25) is None
+    assert "too few to stand for where people live" in caplog.text
+    people = people_from_buildings(helsinki_pbf, graph)
+    assert people is not None
+    assert people.proxy
+    assert len(people) == 32

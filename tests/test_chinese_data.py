@@ -142,3 +142,22 @@ def test_chinese_report_labels(shanghai, capsys):
         rows = list(csv.DictReader(f))
     assert list(rows[0])[:2] == ["category", "label"]
     assert {r["label"] for r in rows} >= {"社区卫生服务站", "长者食堂"}
+
+
+def test_scenario_coordinates_follow_the_study_coords(shanghai):
+    from circle.study import Study
+
+    study = Study.load(
+        shanghai["network"],
+        shanghai["gcj_facilities"],
+        population=shanghai["gcj_people"],
+        coords="gcj02",
+    )
+    truth = (LON0 + 0.0055, LAT0 + 0.0033)
+    lon, lat = wgs84_to_gcj02(*truth)
+    added = study.scenario(add=[{"id": "n1", "category": "canteen", "lon": lon, "lat": lat}])
+    point = added.facilities.set_index("id").geometry["n1"]
+    assert (point.x, point.y) == pytest.approx(truth, abs=1e-7)  # about 1 cm
+    moved = study.scenario(move={"c1": (lon, lat)})
+    point = moved.facilities.set_index("id").geometry["c1"]
+    assert (point.x, point.y) == pytest.approx(truth, abs=1e-7)

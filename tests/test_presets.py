@@ -40,3 +40,18 @@ def test_minutes_win_over_the_preset_for_the_categories_they_name():
 def test_unknown_preset():
     with pytest.raises(InputError, match="unknown preset `gb2000`; use one of gb50180, tdt1062"):
         get_preset("gb2000")
+
+
+def test_distance_thresholds_warn_when_the_speed_changes(caplog):
+    from circle.access import CompactGraph
+    from circle.coverage import compute_access
+    from tests.conftest import facilities_at, make_network
+
+    graph = CompactGraph(make_network({0: (0.0, 0.0), 1: (500.0, 0.0)}, [(0, 1)]))
+    thresholds = get_preset("gb50180").thresholds()
+    compute_access(graph, facilities_at(("a", "clinic", 0.0, 0.0)), thresholds=thresholds)
+    assert "walking distances" not in caplog.text
+    compute_access(
+        graph, facilities_at(("a", "clinic", 0.0, 0.0)), thresholds=thresholds, profile=ELDERLY
+    )
+    assert "are walking distances: the elderly profile" in caplog.text

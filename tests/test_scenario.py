@@ -198,3 +198,19 @@ def test_toml_mistakes_name_the_scenario_and_field(tmp_path, study, text, messag
     with pytest.raises(InputError, match=message):
         for scenario in load_scenarios(path):
             study.scenario(scenario)
+
+
+def test_sub_area_scenarios_compare_with_the_same_sub_area(study):
+    east = study.scenario(areas=["E"])
+    row = compare(study.coverage(), east.coverage()).categories.iloc[0]
+    # Same facilities, same people in E: nothing changed (not "-40 people").
+    assert (row.covered_population_base, row.covered_population, row.covered_population_change) == (
+        20,
+        20,
+        0,
+    )
+    table = scenario_table(study.coverage(), [("east only", east.coverage())])
+    assert table.covered_population_change.tolist() == [0, 0]
+    closed = study.scenario(areas=["E"], close=["b"])
+    row = compare(study.coverage(), closed.coverage()).categories.iloc[0]
+    assert row.covered_population_change == -20  # 1250 and 1500 lose b
