@@ -414,7 +414,9 @@ def _groups(table: pd.DataFrame, rows: np.ndarray | None = None) -> dict[str, np
     return groups
 
 
-def people_from_polygons(graph: CompactGraph, polygons: gpd.GeoDataFrame) -> People:
+def people_from_polygons(
+    graph: CompactGraph, polygons: gpd.GeoDataFrame, *, max_snap_m: float = DEFAULT_MAX_SNAP_M
+) -> People:
     """Spread each polygon's population along the walkable network inside it.
 
     Every edge is cut exactly at the polygon boundaries; each polygon gives its population
@@ -431,6 +433,9 @@ def people_from_polygons(graph: CompactGraph, polygons: gpd.GeoDataFrame) -> Peo
         The compact walking graph.
     polygons
         Polygons with ``population``.
+    max_snap_m
+        A polygon without walkable ways puts its people at a point inside it; farther than
+        this from every way, that point is off-network (never covered).
 
     Returns
     -------
@@ -484,7 +489,7 @@ def people_from_polygons(graph: CompactGraph, polygons: gpd.GeoDataFrame) -> Peo
             int(empty.sum()),
         )
         inside = cells.geometry[empty].representative_point().reset_index(drop=True)
-        extra = graph.snap(inside, max_snap_m=DEFAULT_MAX_SNAP_M)
+        extra = graph.snap(inside, max_snap_m=max_snap_m)
         geometry = np.r_[geometry, np.asarray(inside.array, dtype=object)]
         population = np.r_[population, cell_population[empty]]
         groups = {c: np.r_[v, _groups(cells)[c][empty]] for c, v in groups.items()}

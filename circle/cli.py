@@ -184,6 +184,12 @@ def area_options(func: F) -> F:
             "spread evenly along the network.",
         ),
         LANG_OPTION,
+        click.option(
+            "--categories",
+            default=None,
+            help="Evaluate only these categories, e.g. `clinic,daycare` (default: the four "
+            "built-in ones and any custom category in the facilities).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -211,6 +217,9 @@ def _load_study(options: dict[str, Any]) -> Any:
             speed_kmh=options["speed_kmh"],
             max_snap_m=options["max_snap_m"],
             coords=options["coords"].lower(),
+            categories=[c for c in options["categories"].split(",") if c.strip()]
+            if options["categories"]
+            else None,
             facility_fields={
                 "lon_field": options["lon_field"],
                 "lat_field": options["lat_field"],

@@ -638,8 +638,9 @@ def _weighted_median_and_max(
     totals = cumulative[group_end - 1] - before
     groups = code[group_start]
     # First position in each group whose cumulative weight reaches half the group total.
-    targets = before + totals / 2
-    pos = np.searchsorted(cumulative, targets * (1 - 1e-12), side="left")
+    # The tolerance is relative to each group's own total, not to the running sum.
+    targets = before + totals / 2 - totals * 1e-12
+    pos = np.searchsorted(cumulative, targets, side="left")
     pos = np.clip(pos, group_start, group_end - 1)
     median[groups] = minutes[pos]
     maximum[groups] = minutes[group_end - 1]

@@ -127,6 +127,7 @@ class Study:
         coords: str = "wgs84",
         facility_fields: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
+        categories: Iterable[str] | None = None,
     ) -> Study:
         """Load every input once.
 
@@ -177,6 +178,10 @@ class Study:
         labels
             Descriptions of the inputs for reports, replacing the defaults (keys
             ``network``, ``facilities``, ``areas``, ``population``).
+        categories
+            Evaluate only these categories (ids or aliases); by default the four built-in
+            ones (a built-in with no facility is reported as reached by nobody) and every
+            custom category in the facilities.
 
         Returns
         -------
@@ -200,15 +205,24 @@ class Study:
         net = network if isinstance(network, WalkNetwork) else load_network(network)
         inputs["network"] = net.source
         graph = CompactGraph(net)
-        categories = _categories(facility_table)
+        if categories is None:
+            chosen = _categories(facility_table)
+        else:
+            from circle.categories import normalize_category  # noqa: PLC0415
+
+            chosen = list(dict.fromkeys(normalize_category(str(c)) for c in categories))
+            keep = facility_table["category"].isin(chosen).to_numpy()
+            if not keep.all():
+                logger.info("%d facilities of other categories are left out", int((~keep).sum()))
+            facility_table = facility_table.loc[keep].reset_index(drop=True)
         base = None
         if preset is not None:
             from circle.presets import get_preset  # noqa: PLC0415
 
-            chosen = get_preset(preset)
-            base = chosen.thresholds()
-            inputs["preset"] = f"{chosen.name}: {chosen.title}"
-        thresholds = parse_thresholds(minutes, categories=categories, base=base)
+            life_circle = get_preset(preset)
+            base = life_circle.thresholds()
+            inputs["preset"] = f"{life_circle.name}: {life_circle.title}"
+        thresholds = parse_thresholds(minutes, categories=chosen, base=base)
 
         people = _load_people(
             graph,
@@ -508,7 +522,7 @@ def _load_people(
             return _areas.people_from_points(
                 graph, table, max_snap_m=max_snap_m, source=f"population points: {source}"
             )
-        people = _areas.people_from_polygons(graph, table)
+        people = _areas.people_from_polygons(graph, table, max_snap_m=max_snap_m)
         return replace(people, source=f"population polygons: {source}, {people.source}")
     if proxy not in ("auto", "buildings", "network"):
         msg = f"`population_proxy` must be auto, buildings or network, not `{proxy}`."

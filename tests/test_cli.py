@@ -246,3 +246,16 @@ def test_map_command(inputs, capsys):
     html = out.read_text(encoding="utf-8")
     assert "社区卫生服务站" in html
     assert 'src="http' not in html
+
+
+def test_categories_option_limits_the_evaluation(inputs, capsys):
+    tmp, facilities, population = inputs
+    out = tmp / "only-clinics"
+    code, stdout, _ = run(
+        [*base_args(facilities, out), "--population", str(population), "--categories", "诊所"],
+        capsys,
+    )
+    assert code == 0
+    rows = (out / "summary.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["clinic"]
+    assert "canteen" not in stdout
