@@ -194,6 +194,7 @@ _TEXT: Final[dict[str, dict[str, str]]] = {
         "status_uncovered": "fewer than {uncovered} within reach",
         "status_empty": "no residents",
         "beyond": "more than {minutes}",
+        "status_for": "Neighbourhoods · {label}",
         "changes": "Changes against the base",
         "change_newly covered": "newly covered",
         "change_newly uncovered": "newly uncovered",
@@ -236,6 +237,7 @@ _TEXT: Final[dict[str, dict[str, str]]] = {
         "status_uncovered": "不足 {uncovered} 的人口可达",
         "status_empty": "无常住人口",
         "beyond": "超过 {minutes}",
+        "status_for": "社区单元 · {label}",
         "changes": "与基准相比的变化",
         "change_newly covered": "新增覆盖",
         "change_newly uncovered": "新增未覆盖",
@@ -533,6 +535,44 @@ def _neighbourhood_layer(
         on_each_feature=_BIND_AREA_JS,
         smooth_factor=0.5,
     )
+
+
+def _category_status_layers(
+    result: CoverageResult, table: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame, lang: str
+) -> list[folium.GeoJson]:
+    """One layer per category, neighbourhoods coloured by that category's status (hidden).
+
+    The overall layer shows the worst status over all categories; these let a planner look
+    at one service at a time (for example when another service has no facility at all).
+    """
+    layers = []
+    words = STATUS_WORDS[lang]
+    for category in result.categories:
+        label = category_label(category, lang)  # type: ignore[arg-type]
+        statuses = table[f"{category}_status"].astype(str).to_numpy()
+        shares = table[f"{category}_covered_share"].to_numpy(float)
+        properties = [
+            {
+                "status": status,
+                "tooltip": f"<b>{_esc(name)}</b><br>{_esc(label)}: {_esc(words[status])}"
+                + (f" ({_share(share)})" if np.isfinite(share) else ""),
+            }
+            for name, status, share in zip(table["name"], statuses, shares, strict=True)
+        ]
+        layers.append(
+            folium.GeoJson(
+                _feature_collection(shapes.geometry, properties),
+                name=_esc(_TEXT[lang]["status_for"].format(label=label)),
+                show=False,
+                style_function=lambda f: {
+                    **_STATUS_STYLE[f["properties"]["status"]],
+                    "className": f"circle-category-{f['properties']['status']}",
+                },
+                on_each_feature=_BIND_TOOLTIP_JS,
+                smooth_factor=0.5,
+            )
+        )
+    return layers
 
 
 def _page_text(result: CoverageResult, lang: str) -> dict[str, Any]:
@@ -1047,6 +1087,8 @@ def coverage_map(
     for layer in _service_area_layers(result, areas, colours, lang):
         layer.add_to(m)
     _neighbourhood_layer(result, table, shapes, lang).add_to(m)
+    for layer in _category_status_layers(result, table, shapes, lang):
+        layer.add_to(m)
     for layer in _facility_layers(result, colours, coords, lang):
         layer.add_to(m)
     extra_legend = ""

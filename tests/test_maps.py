@@ -305,3 +305,25 @@ def test_gaode_tiles_shift_every_overlay_to_gcj02(shanghai_result):
     assert "webrd0{s}.is.autonavi.com" in page
     assert "AutoNavi" in page
     assert '"subdomains": "1234"' in page
+
+
+def test_one_status_layer_per_service(demo_result, demo_html):
+    # Hidden by default; each colours the neighbourhoods by that service's own status.
+    html = demo_html.replace("\\u00b7", "·")
+    for category in demo_result.categories:
+        label = category_label(category, "en")
+        assert f"Neighbourhoods · {label}" in html
+    # The clinic layer's tooltips give each neighbourhood's own clinic status.
+    table = demo_result.neighbourhood_table()
+    row = (
+        table[table.clinic_status == "partial"].iloc[0]
+        if (table.clinic_status == "partial").any()
+        else table.iloc[0]
+    )
+    words = {
+        "covered": "covered",
+        "partial": "partial",
+        "uncovered": "uncovered",
+        "empty": "no residents",
+    }
+    assert f"clinic / community health station: {words[row.clinic_status]}" in html
