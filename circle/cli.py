@@ -72,6 +72,13 @@ def cli(verbose: int) -> None:
 # Shared input options
 
 
+def _with_options(func: F, options: list[Any]) -> F:
+    """Apply click options so that they show in `--help` in the order listed."""
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 LANG_OPTION = click.option(
     "--lang",
     type=click.Choice(["en", "zh"]),
@@ -143,9 +150,7 @@ def input_options(func: F) -> F:
             "BD-09 (Baidu) are converted to WGS-84.",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _with_options(func, options)
 
 
 def area_options(func: F) -> F:
@@ -191,9 +196,7 @@ def area_options(func: F) -> F:
             "built-in ones and any custom category in the facilities).",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _with_options(func, options)
 
 
 def _load_study(options: dict[str, Any]) -> Any:
@@ -397,9 +400,7 @@ def map_options(func: F) -> F:
             "the internet to open) instead of inlining them.",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _with_options(func, options)
 
 
 @cli.command("map")
