@@ -130,7 +130,6 @@ _STATUS_STYLE: Final[dict[str, dict[str, Any]]] = {
 _STATUS_ORDER: Final = ("uncovered", "partial", "covered", "empty")
 
 _SERVICE_AREA_FILL_OPACITY: Final = 0.12
-_POPULATION_CLASSES: Final = 5
 _POPULATION_COLOURS: Final = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
 
 #: Basemaps by name: tile URL, attribution, subdomains and the coordinates the tiles use.
@@ -596,6 +595,28 @@ def _status_style(feature: dict[str, Any]) -> dict[str, Any]:
     return {**_STATUS_STYLE[status], "className": f"circle-{status}"}
 
 
+def _quantile_classes(
+    values: np.ndarray, sample: np.ndarray, palette: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Quantile class edges of `sample`, the class of each of `values`, a colour per class.
+
+    Classes that collapse (many equal values) are merged; the colours then spread over the
+    whole palette.
+    """
+    if sample.size:
+        edges = np.unique(np.quantile(sample, np.linspace(0, 1, len(palette) + 1)))
+    else:
+        edges = np.array([0.0, 1.0])
+    if len(edges) < 2:
+        edges = np.array([edges[0], edges[0] + 1.0])
+    classes = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
+    colours = [
+        palette[round(k * (len(palette) - 1) / max(len(edges) - 2, 1))]
+        for k in range(len(edges) - 1)
+    ]
+    return edges, classes, colours
+
+
 def _population_layer(
     table: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame, metric_crs: Any, lang: str
 ) -> tuple[folium.GeoJson, str]:
@@ -605,16 +626,7 @@ def _population_layer(
     population = table["population"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         density = np.where(area_km2 > 0, population / area_km2, 0.0)
-    lived = density[density > 0]
-    if lived.size:
-        edges = np.unique(np.quantile(lived, np.linspace(0, 1, _POPULATION_CLASSES + 1)))
-    else:
-        edges = np.array([0.0, 1.0])
-    classes = np.clip(np.searchsorted(edges, density, side="right") - 1, 0, len(edges) - 2)
-    colours = [
-        _POPULATION_COLOURS[round(k * (_POPULATION_CLASSES - 1) / max(len(edges) - 2, 1))]
-        for k in range(len(edges) - 1)
-    ]
+    edges, classes, colours = _quantile_classes(density, density[density > 0], _POPULATION_COLOURS)
     properties = []
     for name, people, dens, cls in zip(table["name"], population, density, classes, strict=True):
         tooltip = (
@@ -734,15 +746,10 @@ def _capacity_layers(
         if not np.isfinite(values).any():
             continue  # no capacities given for this category
         label = category_label(category, lang)  # type: ignore[arg-type]
-        finite = values[np.isfinite(values)]
-        edges = np.unique(np.quantile(finite, np.linspace(0, 1, len(_CAPACITY_COLOURS) + 1)))
-        if len(edges) < 2:
-            edges = np.array([edges[0], edges[0] + 1.0])
-        classes = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
-        colours = [
-            _CAPACITY_COLOURS[-1 - round(k * (len(_CAPACITY_COLOURS) - 1) / max(len(edges) - 2, 1))]
-            for k in range(len(edges) - 1)
-        ]
+        # Darkest where the fewest places are: the palette runs from dark to light.
+        edges, classes, colours = _quantile_classes(
+            values, values[np.isfinite(values)], _CAPACITY_COLOURS[::-1]
+        )
         target = capacity.targets.get(category)
         below = ratios.get(f"{category}_below_target")
         shortfall = ratios.get(f"{category}_shortfall_places")
