@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from circle.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "BUILTIN_ORDER",
     "CATEGORIES",
     "Category",
     "category_label",
+    "category_order_key",
+    "evaluated_categories",
     "normalize_category",
 ]
 
@@ -195,3 +200,27 @@ def category_label(category_id: str, lang: Literal["en", "zh"] = "en") -> str:
     if category is None:
         return normalized
     return category.label(lang)
+
+
+def category_order_key(category: str) -> tuple[int, str]:
+    """Sort key putting the built-in categories first (in :data:`BUILTIN_ORDER`), then the rest.
+
+    Examples
+    --------
+    >>> sorted(["park", "clinic", "canteen"], key=category_order_key)
+    ['canteen', 'clinic', 'park']
+    """
+    if category in BUILTIN_ORDER:
+        return (BUILTIN_ORDER.index(category), "")
+    return (len(BUILTIN_ORDER), category)
+
+
+def evaluated_categories(values: Iterable[str]) -> list[str]:
+    """The categories a run evaluates: the built-ins, then the custom ones in `values`.
+
+    Examples
+    --------
+    >>> evaluated_categories(["park", "clinic"])
+    ['canteen', 'clinic', 'daycare', 'gig_station', 'park']
+    """
+    return sorted(set(BUILTIN_ORDER) | set(values), key=category_order_key)

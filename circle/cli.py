@@ -248,6 +248,7 @@ def _load_access(
     coords: str,
 ) -> Any:
     from circle.access import CompactGraph, walking_profile  # noqa: PLC0415
+    from circle.categories import evaluated_categories  # noqa: PLC0415
     from circle.coverage import compute_access, parse_thresholds  # noqa: PLC0415
     from circle.facilities import read_facilities  # noqa: PLC0415
     from circle.network import load_network  # noqa: PLC0415
@@ -263,7 +264,7 @@ def _load_access(
             category_field=category_field,
             coords=coords.lower(),
         )
-    categories = _categories(facilities["category"])
+    categories = evaluated_categories(facilities["category"])
     base = get_preset(preset).thresholds() if preset else None
     thresholds = parse_thresholds(minutes, categories=categories, base=base)
     with _status(f"Building the walking network from {network_source}"):
@@ -278,12 +279,6 @@ def _load_access(
             max_snap_m=max_snap_m,
             categories=categories,
         )
-
-
-def _categories(values: pd.Series) -> list[str]:
-    from circle.categories import BUILTIN_ORDER  # noqa: PLC0415
-
-    return [*BUILTIN_ORDER, *sorted(set(values) - set(BUILTIN_ORDER))]
 
 
 class _status:

@@ -21,7 +21,12 @@ from circle.access import (
     check_max_snap_m,
     nearest_facilities,
 )
-from circle.categories import BUILTIN_ORDER, category_label
+from circle.categories import (
+    BUILTIN_ORDER,
+    category_label,
+    category_order_key,
+    evaluated_categories,
+)
 from circle.errors import InputError
 
 if TYPE_CHECKING:
@@ -224,7 +229,7 @@ class AccessModel:
     @property
     def categories(self) -> list[str]:
         """Categories in report order: built-ins first, then custom ones alphabetically."""
-        return sorted(self.by_category, key=_category_sort_key)
+        return sorted(self.by_category, key=category_order_key)
 
     def budget_m(self, category: str) -> float:
         """Walking metres allowed for `category`."""
@@ -242,12 +247,6 @@ class AccessModel:
         """Rows of :attr:`facilities` that are the sources of `category`'s search, in order."""
         f = self.facilities
         return np.flatnonzero((f["category"] == category).to_numpy() & f["on_network"].to_numpy())
-
-
-def _category_sort_key(category: str) -> tuple[int, str]:
-    if category in BUILTIN_ORDER:
-        return (BUILTIN_ORDER.index(category), "")
-    return (len(BUILTIN_ORDER), category)
 
 
 def compute_access(
@@ -297,7 +296,7 @@ def compute_access(
             ", ".join(off["id"].astype(str).head(10)),
         )
     if categories is None:
-        categories = [*BUILTIN_ORDER, *sorted(set(projected["category"]) - set(BUILTIN_ORDER))]
+        categories = evaluated_categories(projected["category"])
     categories = list(dict.fromkeys(categories))
     all_thresholds = {c: Threshold(minutes=DEFAULT_MINUTES) for c in categories}
     all_thresholds.update(thresholds or {})

@@ -24,7 +24,7 @@ from circle._read import CSV_SUFFIXES as _CSV_SUFFIXES
 from circle._read import VECTOR_SUFFIXES as _VECTOR_SUFFIXES
 from circle._read import check_ranges, read_csv_text, read_vector
 from circle._validate import Problems, check_readable_file, describe_rows, one_line
-from circle.categories import BUILTIN_ORDER, normalize_category
+from circle.categories import category_order_key, normalize_category
 from circle.coords import to_wgs84
 from circle.errors import InputError
 
@@ -709,7 +709,7 @@ def facilities_from_osm(
         return _empty_osm_facilities()
 
     tags = [_feature_tags(row) for row in pois.to_dict("records")]
-    order = sorted(mapping, key=_category_sort_key)
+    order = sorted(mapping, key=category_order_key)
     matches = [
         [category for category in order if any(_rule_matches(t, r) for r in mapping[category])]
         for t in tags
@@ -763,12 +763,6 @@ def facilities_from_osm(
         ", ".join(f"{k} {v}" for k, v in result["category"].value_counts(sort=False).items()),
     )
     return result
-
-
-def _category_sort_key(category: str) -> tuple[int, str]:
-    if category in BUILTIN_ORDER:
-        return (BUILTIN_ORDER.index(category), category)
-    return (len(BUILTIN_ORDER), category)
 
 
 def _read_pois(file: Path, mapping: TagMapping) -> gpd.GeoDataFrame | None:

@@ -21,6 +21,7 @@ from circle.access import (
     check_max_snap_m,
     walking_profile,
 )
+from circle.categories import evaluated_categories
 from circle.coords import check_coords
 from circle.coverage import (
     DEFAULT_MINUTES,
@@ -206,7 +207,7 @@ class Study:
         inputs["network"] = net.source
         graph = CompactGraph(net)
         if categories is None:
-            chosen = _categories(facility_table)
+            chosen = evaluated_categories(facility_table["category"])
         else:
             from circle.categories import normalize_category  # noqa: PLC0415
 
@@ -483,12 +484,6 @@ def _keep_areas(person_area: np.ndarray, keep: np.ndarray) -> np.ndarray:
     out = person_area.astype(object).copy()
     out[~keep] = None
     return out
-
-
-def _categories(facilities: gpd.GeoDataFrame) -> list[str]:
-    from circle.categories import BUILTIN_ORDER  # noqa: PLC0415
-
-    return [*BUILTIN_ORDER, *sorted(set(facilities["category"]) - set(BUILTIN_ORDER))]
 
 
 def _load_people(
