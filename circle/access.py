@@ -589,18 +589,10 @@ def pair_distances(
         parts_p.append(end_person[slot])
         parts_d.append(d[owner] + end_add[slot])
     # Points on a source's own edge: the direct walk along it.
-    same = pd.DataFrame({"edge": e, "point": on, "p_off": points.offset_m[on]}).merge(
-        pd.DataFrame({"edge": sources.edge, "source": np.arange(k), "s_off": sources.offset_m}),
-        on="edge",
-    )
-    if len(same):
-        parts_s.append(same["source"].to_numpy())
-        parts_p.append(same["point"].to_numpy())
-        parts_d.append(
-            (same["p_off"] - same["s_off"]).abs().to_numpy()
-            + sources.leg_m[same["source"].to_numpy()]
-            + points.leg_m[same["point"].to_numpy()]
-        )
+    same_point, same_source, along = _same_edge_pairs(e, points.offset_m[on], sources)
+    parts_s.append(same_source)
+    parts_p.append(on[same_point])
+    parts_d.append(along + points.leg_m[on[same_point]])
     source = np.concatenate(parts_s)
     point = np.concatenate(parts_p)
     distance = np.concatenate(parts_d)
@@ -628,30 +620,38 @@ def _symmetric_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> 
     return sp.csr_matrix((shortest.to_numpy(), (r, c)), shape=(n, n))
 
 
+def _same_edge_pairs(
+    edge: np.ndarray, offset: np.ndarray, sources: Snap
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (point, source) on the same edge, with the direct walk along it.
+
+    Returns the point's position in `edge`, the source's position in `sources`, and the
+    metres along the edge plus the source's access leg (the point's own leg not added).
+    """
+    pairs = pd.DataFrame({"edge": edge, "point": np.arange(len(edge)), "offset": offset}).merge(
+        pd.DataFrame(
+            {"edge": sources.edge, "source": np.arange(len(sources)), "s_off": sources.offset_m}
+        ),
+        on="edge",
+    )
+    point = pairs["point"].to_numpy()
+    source = pairs["source"].to_numpy()
+    along = (pairs["offset"] - pairs["s_off"]).abs().to_numpy() + sources.leg_m[source]
+    return point, source, along
+
+
 def _same_edge_direct(
     edge: np.ndarray, offset: np.ndarray, sources: Snap
 ) -> tuple[np.ndarray, np.ndarray]:
     """For points on edges that hold facilities: shortest direct walk along the edge."""
     best = np.full(len(edge), np.inf)
     best_facility = np.full(len(edge), -1, dtype=np.int64)
-    if len(sources) == 0:
+    point, source, along = _same_edge_pairs(edge, offset, sources)
+    if point.size == 0:
         return best, best_facility
-    points = pd.DataFrame({"edge": edge, "point": np.arange(len(edge)), "offset": offset})
-    facilities = pd.DataFrame(
-        {
-            "edge": sources.edge,
-            "facility": np.arange(len(sources)),
-            "f_offset": sources.offset_m,
-            "f_leg": sources.leg_m,
-        }
-    )
-    pairs = points.merge(facilities, on="edge", how="inner")
-    if pairs.empty:
-        return best, best_facility
-    pairs["d"] = (pairs["offset"] - pairs["f_offset"]).abs() + pairs["f_leg"]
-    pairs = pairs.sort_values(["point", "d", "facility"], kind="stable")
-    first = pairs.drop_duplicates("point")
-    idx = first["point"].to_numpy()
-    best[idx] = first["d"].to_numpy()
-    best_facility[idx] = first["facility"].to_numpy()
+    order = np.lexsort((source, along, point))
+    point, source, along = point[order], source[order], along[order]
+    first = np.r_[True, point[1:] != point[:-1]]
+    best[point[first]] = along[first]
+    best_facility[point[first]] = source[first]
     return best, best_facility
