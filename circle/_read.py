@@ -11,7 +11,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from circle._validate import Problems, describe_rows, one_line
+from circle._validate import Problems, describe_mask, one_line
 from circle.errors import InputError
 
 if TYPE_CHECKING:
@@ -109,9 +109,9 @@ def check_ranges(
         return
     parts = []
     if lon_bad.any():
-        parts.append(f"longitude outside [-180, 180] in {_rows(lon_bad, unit)}")
+        parts.append(f"longitude outside [-180, 180] in {describe_mask(lon_bad, unit=unit)}")
     if lat_bad.any():
-        parts.append(f"latitude outside [-90, 90] in {_rows(lat_bad, unit)}")
+        parts.append(f"latitude outside [-90, 90] in {describe_mask(lat_bad, unit=unit)}")
     swap_fixes = bool((np.abs(lat[bad]) <= 180).all() and (np.abs(lon[bad]) <= 90).all())
     if swap_fixes:
         fix = (
@@ -126,10 +126,6 @@ def check_ranges(
     else:
         fix = "the file declares no CRS but seems projected; save it with its CRS or in WGS-84"
     problems.add(f"{' and '.join(parts)}; {fix}")
-
-
-def _rows(mask: npt.NDArray[np.bool_], unit: str) -> str:
-    return describe_rows((np.flatnonzero(mask) + 1).tolist(), unit=unit)
 
 
 def read_table(
@@ -219,11 +215,14 @@ def _csv_points(
         numbers = pd.to_numeric(raw, errors="coerce").to_numpy(float)
         empty = (raw == "").to_numpy()
         if empty.any():
-            problems.add(f"empty `{field}` in {_rows(empty, 'row')}; fill in the {role}")
+            problems.add(
+                f"empty `{field}` in {describe_mask(empty, unit='row')}; fill in the {role}"
+            )
         bad = ~empty & ~np.isfinite(numbers)
         if bad.any():
             problems.add(
-                f"`{field}` is not a number in {_rows(bad, 'row')} (e.g. {raw[bad].iloc[0]!r}); "
+                f"`{field}` is not a number in {describe_mask(bad, unit='row')} "
+                f"(e.g. {raw[bad].iloc[0]!r}); "
                 f"write decimal degrees such as {example}"
             )
         values.append(numbers)

@@ -7,6 +7,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+import numpy as np
+
 from circle.errors import InputError
 
 if TYPE_CHECKING:
@@ -16,6 +18,7 @@ __all__ = [
     "MAX_LISTED",
     "Problems",
     "check_readable_file",
+    "describe_mask",
     "describe_rows",
     "one_line",
 ]
@@ -62,6 +65,17 @@ def describe_rows(
     rest = len(items) - max_listed
     more = f" and {rest} more" if rest > 0 else ""
     return f"{unit}s {listed}{more}"
+
+
+def describe_mask(mask: np.ndarray, *, unit: str = "row") -> str:
+    """Name the rows where `mask` is True, counted from 1 (see :func:`describe_rows`).
+
+    Examples
+    --------
+    >>> describe_mask(np.array([False, True, True]), unit="feature")
+    'features 2, 3'
+    """
+    return describe_rows((np.flatnonzero(mask) + 1).tolist(), unit=unit)
 
 
 def check_readable_file(path: str | os.PathLike[str], *, what: str = "file") -> Path:

@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 
 from circle._read import read_table
-from circle._validate import Problems, check_readable_file, describe_rows
+from circle._validate import Problems, check_readable_file, describe_mask
 from circle.access import DEFAULT_MAX_SNAP_M, Snap
 from circle.errors import InputError
 
@@ -198,21 +198,31 @@ def read_areas(
     ids = frame[id_field]
     empty_id = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
     if empty_id.any():
-        problems.add(f"{_features(empty_id)}: `{id_field}` is empty; give every area an id")
+        problems.add(
+            f"{describe_mask(empty_id, unit='feature')}: `{id_field}` is empty; "
+            "give every area an id"
+        )
     id_text = ids.astype(str).str.strip()
     duplicated = id_text.duplicated(keep=False).to_numpy() & ~empty_id
     if duplicated.any():
         names = ", ".join(sorted(set(id_text[duplicated]))[:5])
-        problems.add(f"{_features(duplicated)}: duplicate ids ({names}); ids must be unique")
+        problems.add(
+            f"{describe_mask(duplicated, unit='feature')}: duplicate ids ({names}); "
+            "ids must be unique"
+        )
     geoms = frame.geometry.array
     missing = np.asarray(frame.geometry.isna() | frame.geometry.is_empty)
     if missing.any():
-        problems.add(f"{_features(missing)}: no geometry; draw the area or remove the row")
+        problems.add(
+            f"{describe_mask(missing, unit='feature')}: no geometry; "
+            "draw the area or remove the row"
+        )
     kinds = np.asarray(frame.geometry.geom_type.fillna(""))
     not_polygon = ~missing & ~np.isin(kinds, ["Polygon", "MultiPolygon"])
     if not_polygon.any():
         problems.add(
-            f"{_features(not_polygon)}: not a polygon ({kinds[not_polygon][0]}); "
+            f"{describe_mask(not_polygon, unit='feature')}: "
+            f"not a polygon ({kinds[not_polygon][0]}); "
             "areas must be polygons"
         )
     invalid = ~missing & ~not_polygon & ~shapely.is_valid(geoms)
@@ -220,7 +230,8 @@ def read_areas(
         first = int(np.flatnonzero(invalid)[0])
         reason = shapely.is_valid_reason(geoms[first])
         problems.add(
-            f"{_features(invalid)}: invalid polygon ({reason}); repair it, e.g. with QGIS "
+            f"{describe_mask(invalid, unit='feature')}: invalid polygon ({reason}); "
+            "repair it, e.g. with QGIS "
             "'Fix geometries' or shapely.make_valid"
         )
     problems.raise_if_any()
@@ -230,10 +241,6 @@ def read_areas(
         geometry=frame.geometry.to_numpy(),
         crs="EPSG:4326",
     )
-
-
-def _features(mask: np.ndarray) -> str:
-    return describe_rows((np.flatnonzero(mask) + 1).tolist(), unit="feature")
 
 
 # ---------------------------------------------------------------------------------------
@@ -305,20 +312,22 @@ def read_population(
         not_number = ~np.isfinite(values)
         if not_number.any():
             problems.add(
-                f"{_rows(not_number)}: `{column}` is empty or not a number; "
+                f"{describe_mask(not_number)}: `{column}` is empty or not a number; "
                 "give a count of people (0 or more)"
             )
         negative = np.isfinite(values) & (values < 0)
         if negative.any():
-            problems.add(f"{_rows(negative)}: `{column}` is negative; people counts are 0 or more")
+            problems.add(
+                f"{describe_mask(negative)}: `{column}` is negative; people counts are 0 or more"
+            )
         counts[name] = values
     geoms = frame.geometry.array
     missing = np.asarray(frame.geometry.isna() | frame.geometry.is_empty)
     if missing.any():
-        problems.add(f"{_rows(missing)}: no geometry")
+        problems.add(f"{describe_mask(missing)}: no geometry")
     invalid = ~missing & ~shapely.is_valid(geoms)
     if invalid.any():
-        problems.add(f"{_rows(invalid)}: invalid geometry; repair it")
+        problems.add(f"{describe_mask(invalid)}: invalid geometry; repair it")
     kinds = set(frame.geometry.geom_type.dropna())
     if kinds - {"Point", "Polygon", "MultiPolygon"}:
         problems.add(f"geometries must be points or polygons, found {sorted(kinds)}")
@@ -358,10 +367,6 @@ def parse_population_fields(text: str) -> tuple[str, dict[str, str]]:
 
             groups[normalize_category(category)] = column.strip()
     return default, groups
-
-
-def _rows(mask: np.ndarray) -> str:
-    return describe_rows((np.flatnonzero(mask) + 1).tolist(), unit="row")
 
 
 def people_from_points(

@@ -23,7 +23,7 @@ from circle._io import atomic_path
 from circle._read import CSV_SUFFIXES as _CSV_SUFFIXES
 from circle._read import VECTOR_SUFFIXES as _VECTOR_SUFFIXES
 from circle._read import check_ranges, read_csv_text, read_vector
-from circle._validate import Problems, check_readable_file, describe_rows, one_line
+from circle._validate import Problems, check_readable_file, describe_mask, describe_rows, one_line
 from circle.categories import category_order_key, normalize_category
 from circle.coords import to_wgs84
 from circle.errors import InputError
@@ -340,17 +340,13 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, float | np.floating) and math.isnan(value)
 
 
-def _rows(mask: npt.NDArray[np.bool_], unit: str) -> str:
-    return describe_rows((np.flatnonzero(mask) + 1).tolist(), unit=unit)
-
-
 def _check_categories(
     series: pd.Series[Any], problems: Problems, *, unit: str
 ) -> npt.NDArray[np.object_]:
     texts, missing = _texts(series)
     if missing.any():
         problems.add(
-            f"empty `{series.name}` in {_rows(missing, unit)}; fill in a category "
+            f"empty `{series.name}` in {describe_mask(missing, unit=unit)}; fill in a category "
             f"({_CATEGORY_HINT})"
         )
     lookup = {text: normalize_category(text) for text in set(texts[~missing])}
@@ -365,7 +361,8 @@ def _check_ids(
     texts, missing = _texts(frame[column])
     if missing.any():
         problems.add(
-            f"empty `{column}` in {_rows(missing, unit)}; give every facility an id, or "
+            f"empty `{column}` in {describe_mask(missing, unit=unit)}; "
+            "give every facility an id, or "
             "remove the id column to number the rows automatically"
         )
     positions: dict[str, list[int]] = {}
@@ -396,14 +393,15 @@ def _check_capacity(
     if not_number.any():
         example = texts[not_number][0]
         problems.add(
-            f"`{column}` is not a number in {_rows(not_number, unit)} (e.g. {example!r}); "
+            f"`{column}` is not a number in {describe_mask(not_number, unit=unit)} "
+            f"(e.g. {example!r}); "
             "write a positive number such as 40, or leave it empty"
         )
     not_positive = ~missing & np.isfinite(numbers) & (numbers <= 0)
     if not_positive.any():
         example = texts[not_positive][0]
         problems.add(
-            f"`{column}` is not a positive number in {_rows(not_positive, unit)} "
+            f"`{column}` is not a positive number in {describe_mask(not_positive, unit=unit)} "
             f"(e.g. {example!r}); write a number above 0, or leave it empty if unknown"
         )
     numbers[missing] = np.nan
@@ -420,13 +418,13 @@ def _check_csv_coordinates(
         numbers = _numbers(texts)
         if missing.any():
             problems.add(
-                f"empty `{column}` in {_rows(missing, 'row')}; fill in the "
+                f"empty `{column}` in {describe_mask(missing, unit='row')}; fill in the "
                 f"{'longitude' if role == 'lon' else 'latitude'} in decimal degrees"
             )
         bad = ~missing & ~np.isfinite(numbers)
         if bad.any():
             problems.add(
-                f"`{column}` is not a number in {_rows(bad, 'row')} "
+                f"`{column}` is not a number in {describe_mask(bad, unit='row')} "
                 f"(e.g. {texts[bad][0]!r}); write decimal degrees such as "
                 f"{'116.397' if role == 'lon' else '39.909'}"
             )
@@ -442,7 +440,7 @@ def _check_vector_geometry(
     missing = shapely.is_missing(geometry) | shapely.is_empty(geometry)
     if missing.any():
         problems.add(
-            f"missing or empty geometry in {_rows(missing, 'feature')}; give each "
+            f"missing or empty geometry in {describe_mask(missing, unit='feature')}; give each "
             "facility a location"
         )
     present = ~missing
@@ -457,7 +455,7 @@ def _check_vector_geometry(
     invalid = present & (~finite | ~shapely.is_valid(geometry))
     if invalid.any():
         problems.add(
-            f"invalid geometry in {_rows(invalid, 'feature')}; repair it (in QGIS: "
+            f"invalid geometry in {describe_mask(invalid, unit='feature')}; repair it (in QGIS: "
             "Vector > Geometry Tools > Fix Geometries) or replace it with a point"
         )
     usable = present & ~invalid
