@@ -448,6 +448,8 @@ class CoverageResult:
     nearest: dict[str, np.ndarray] = field(repr=False)
     cutoffs: StatusCutoffs = StatusCutoffs()
     area_kind: str = ""
+    # Neighbourhood tables by language, built once (summary, reports and maps all read it).
+    _tables: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def categories(self) -> list[str]:
@@ -524,6 +526,11 @@ class CoverageResult:
         half of them reach the service) and the maximum; ``inf`` where beyond the search
         horizon (``HORIZON_FACTOR`` x threshold) or unreachable.
         """
+        if lang not in self._tables:
+            self._tables[lang] = self._neighbourhood_table(lang)
+        return self._tables[lang].copy()
+
+    def _neighbourhood_table(self, lang: str) -> gpd.GeoDataFrame:
         counted = self.counted
         areas = self.areas.assign(area_id=self.areas["area_id"].astype(str))
         areas = areas.sort_values("area_id", kind="stable").reset_index(drop=True)
