@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+import pandas as pd
 
 from circle.errors import InputError
 
@@ -17,9 +19,11 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_LISTED",
     "Problems",
+    "cell_text",
     "check_readable_file",
     "describe_mask",
     "describe_rows",
+    "is_missing_value",
     "one_line",
 ]
 
@@ -188,3 +192,17 @@ class Problems:
         """Issue one `UserWarning` listing the problems, if any were recorded."""
         if self._messages:
             warnings.warn(self.message(), UserWarning, stacklevel=stacklevel + 1)
+
+
+def cell_text(value: Any) -> str:
+    """A table cell as stripped text (``3.0`` as ``"3"``)."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def is_missing_value(value: Any) -> bool:
+    """True for None, pandas NA and NaN."""
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, float | np.floating) and math.isnan(value)

@@ -33,6 +33,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from circle.errors import InputError
+from circle.walking import check_max_snap_m
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -40,113 +41,17 @@ if TYPE_CHECKING:
     from circle.network import WalkNetwork
 
 __all__ = [
-    "ADULT",
-    "DEFAULT_MAX_SNAP_M",
-    "ELDERLY",
     "CompactGraph",
     "EdgeReach",
     "NodeAccess",
     "Snap",
-    "WalkingProfile",
-    "check_max_snap_m",
     "nearest_facilities",
     "pair_distances",
-    "walking_profile",
 ]
 
-#: Points farther than this from every walkable edge are off-network (metres).
-DEFAULT_MAX_SNAP_M = 300.0
 #: Distances within this many metres of a budget count as inside it (floating-point sums of
 #: edge lengths must not push a time that equals the threshold just past it).
 BUDGET_TOLERANCE_M = 1e-6
-
-
-@dataclass(frozen=True)
-class WalkingProfile:
-    """A walking speed, named for reports.
-
-    Parameters
-    ----------
-    name
-        Short name shown in reports, e.g. ``"adult"``.
-    speed_kmh
-        Walking speed in km/h, positive.
-    """
-
-    name: str
-    speed_kmh: float
-
-    def __post_init__(self) -> None:
-        if not (np.isfinite(self.speed_kmh) and self.speed_kmh > 0):
-            msg = f"walking speed must be a positive number of km/h, got `{self.speed_kmh}`."
-            raise InputError(msg)
-
-    @property
-    def metres_per_minute(self) -> float:
-        """The speed in metres per minute."""
-        return self.speed_kmh * 1000.0 / 60.0
-
-    def metres(self, minutes: float) -> float:
-        """Distance walked in `minutes`."""
-        return minutes * self.metres_per_minute
-
-    def minutes(self, metres: np.ndarray | float) -> np.ndarray:
-        """Minutes needed to walk `metres` (array in, array out; ``inf`` stays ``inf``)."""
-        return np.asarray(metres, dtype=float) / self.metres_per_minute
-
-
-#: Adults: 4.5 km/h (1.25 m/s), the planning speed commonly used for 15-minute-city walking
-#: isochrones and close to the ~1.3 m/s mean walking speed of adults in field studies.
-ADULT = WalkingProfile("adult", 4.5)
-#: Older people: 0.9 m/s (3.24 km/h), the 15th-percentile walking speed of pedestrians over
-#: 65 measured at US signalised crossings (Fitzpatrick, Brewer & Turner, "Another look at
-#: pedestrian walking speed", Transportation Research Record 1982, 2006; TRB paper 06-1826),
-#: the figure behind the MUTCD's slower crossing-time guidance.
-ELDERLY = WalkingProfile("elderly", 0.9 * 3.6)
-_PROFILES = {"adult": ADULT, "elderly": ELDERLY}
-
-
-def walking_profile(name: str | None = None, *, speed_kmh: float | None = None) -> WalkingProfile:
-    """Return a named walking profile, or a custom one for `speed_kmh`.
-
-    Parameters
-    ----------
-    name
-        ``{"adult", "elderly"}``, or ``None`` with `speed_kmh`.
-    speed_kmh
-        A custom speed; wins over `name`'s speed but keeps `name` for reports.
-
-    Returns
-    -------
-    WalkingProfile
-
-    Examples
-    --------
-    >>> walking_profile("elderly").speed_kmh
-    3.24
-    >>> walking_profile(speed_kmh=4.0)
-    WalkingProfile(name='custom', speed_kmh=4.0)
-    """
-    if name is not None and name.lower() not in _PROFILES:
-        msg = f"unknown walking profile `{name}`; use one of {sorted(_PROFILES)} or a speed."
-        raise InputError(msg)
-    if speed_kmh is not None:
-        return WalkingProfile(name or "custom", float(speed_kmh))
-    return _PROFILES[(name or "adult").lower()]
-
-
-def check_max_snap_m(max_snap_m: float) -> float:
-    """Return `max_snap_m` if it is a positive, finite number of metres.
-
-    Raises
-    ------
-    InputError
-        Otherwise.
-    """
-    if not (np.isfinite(max_snap_m) and max_snap_m > 0):
-        msg = f"`max_snap_m` must be a positive number of metres, got `{max_snap_m}`."
-        raise InputError(msg)
-    return float(max_snap_m)
 
 
 @dataclass(frozen=True, eq=False)

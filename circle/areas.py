@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from circle._options import parse_key_values
 from circle._read import read_table
 from circle._validate import Problems, check_readable_file, describe_mask
-from circle.access import DEFAULT_MAX_SNAP_M, Snap
+from circle.access import Snap
 from circle.errors import InputError
+from circle.walking import DEFAULT_MAX_SNAP_M
 
 if TYPE_CHECKING:
     import os
@@ -31,6 +33,8 @@ __all__ = [
     "NETWORK_SAMPLE_SPACING_M",
     "RESIDENTIAL_BUILDINGS",
     "People",
+    "areas_from_frame",
+    "assign_areas",
     "h3_areas",
     "parse_population_fields",
     "people_from_buildings",
@@ -184,9 +188,46 @@ def read_areas(
     """
     file = check_readable_file(path, what="areas file")
     frame = read_table(file, layer=layer, coords=coords, what="areas file")
+    return areas_from_frame(frame, id_field=id_field, name_field=name_field, source=str(file))
+
+
+def areas_from_frame(
+    frame: pd.DataFrame,
+    *,
+    id_field: str = "id",
+    name_field: str = "name",
+    source: str = "the areas GeoDataFrame",
+) -> gpd.GeoDataFrame:
+    """Check neighbourhood polygons given in Python the way :func:`read_areas` checks a file.
+
+    Parameters
+    ----------
+    frame
+        Polygons with an id column (`id_field`; ``area_id`` is accepted too) and optionally
+        names; without a CRS, WGS-84 is assumed. It is not modified.
+    id_field, name_field
+        Columns of ids and names.
+    source
+        How messages name the table.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``area_id`` (str), ``name`` (str) and the polygon (WGS-84), in row order.
+
+    Raises
+    ------
+    InputError
+        No geometry, a missing id column, empty/duplicate ids, missing or invalid polygons.
+    """
+    file = source
     if not isinstance(frame, gpd.GeoDataFrame):
         msg = f"`{file}` has no geometry; neighbourhoods must be polygons (GeoJSON, GPKG, SHP)."
         raise InputError(msg)
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    if id_field not in frame.columns and id_field == "id" and "area_id" in frame.columns:
+        id_field = "area_id"
     if id_field not in frame.columns:
         msg = (
             f"`{file}` has no `{id_field}` column; columns are "
@@ -194,7 +235,7 @@ def read_areas(
             "choose one with `--area-id-field`."
         )
         raise InputError(msg)
-    problems = Problems(str(file), note="features counted from 1")
+    problems = Problems(file, note="features counted from 1")
     ids = frame[id_field]
     empty_id = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
     if empty_id.any():
@@ -235,9 +276,9 @@ def read_areas(
             "'Fix geometries' or shapely.make_valid"
         )
     problems.raise_if_any()
-    names = frame[name_field].astype(str) if name_field in frame.columns else id_text
+    area_names = frame[name_field].astype(str) if name_field in frame.columns else id_text
     return gpd.GeoDataFrame(
-        {"area_id": id_text.to_numpy(), "name": names.fillna("").to_numpy()},
+        {"area_id": id_text.to_numpy(), "name": area_names.fillna("").to_numpy()},
         geometry=frame.geometry.to_numpy(),
         crs="EPSG:4326",
     )
@@ -351,22 +392,19 @@ def parse_population_fields(text: str) -> tuple[str, dict[str, str]]:
     >>> parse_population_fields("canteen=pop_65plus")
     ('population', {'canteen': 'pop_65plus'})
     """
-    default = "population"
-    groups: dict[str, str] = {}
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        category, sep, column = part.partition("=")
-        if not sep:
-            default = part
-        elif not category.strip() or not column.strip():
-            msg = f"`--population-field`: `{part}` is not `category=column`."
-            raise InputError(msg)
-        else:
-            from circle.categories import normalize_category  # noqa: PLC0415
-
-            groups[normalize_category(category)] = column.strip()
-    return default, groups
+    parsed = parse_key_values(
+        text,
+        option="--population-field",
+        example="pop,canteen=pop_65plus,daycare=pop_0_3",
+        allow_bare=True,
+    )
+    if len(parsed.bare) > 1:
+        msg = (
+            f"`--population-field {text}` names {len(parsed.bare)} columns for everyone; "
+            "give one, then `category=column` pairs."
+        )
+        raise InputError(msg)
+    return (parsed.bare[0] if parsed.bare else "population"), parsed.pairs
 
 
 def people_from_points(

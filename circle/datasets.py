@@ -45,7 +45,8 @@ def demo_facilities(path: str | Path | None = None) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
     """
-    from circle.facilities import facilities_from_osm, read_facilities  # noqa: PLC0415
+    from circle.facilities import read_facilities  # noqa: PLC0415
+    from circle.osm_tags import facilities_from_osm  # noqa: PLC0415
 
     if path is not None:
         return read_facilities(path)

@@ -1,67 +1,61 @@
-"""Bilingual (English / Chinese) words shared by the terminal summary, reports and maps."""
+"""Every word circle writes for people, in English and Chinese, read from ``circle/_locales``.
+
+The words live in one TOML file per language (``_locales/en.toml``, ``_locales/zh.toml``),
+in sections by where they are used (``report``, ``map``, ``cli``, ...); both files have the
+same keys (a test checks it). Computed tables carry stable ids (category ``clinic``,
+status ``uncovered``); the presentation layers translate them with the functions here.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import sys
+from functools import cache
+from importlib.resources import files
+from typing import TYPE_CHECKING, Final, Literal
 
-__all__ = ["ATTRIBUTION", "STATUS_WORDS", "TERMS", "Lang", "check_lang", "term"]
+from circle.categories import CATEGORIES, normalize_category
+from circle.errors import InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    import pandas as pd
+
+__all__ = [
+    "LANGS",
+    "OSM_CREDIT",
+    "Lang",
+    "attribution",
+    "category_label",
+    "category_labels",
+    "check_lang",
+    "status_word",
+    "term",
+    "with_labels",
+    "word",
+    "words",
+]
 
 Lang = Literal["en", "zh"]
 
-#: Required wherever OSM-derived data or maps are shown.
-ATTRIBUTION = {
-    "en": "Map data © OpenStreetMap contributors, ODbL 1.0.",
-    "zh": "地图数据 © OpenStreetMap 贡献者，ODbL 1.0 许可。",
-}
+#: The OpenStreetMap credit in machine-readable outputs (the GeoJSON ``attribution`` member);
+#: :func:`attribution` gives it in words.
+OSM_CREDIT: Final = "© OpenStreetMap contributors, ODbL 1.0"
 
-#: Neighbourhood statuses.
-STATUS_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "covered": "covered",
-        "partial": "partial",
-        "uncovered": "uncovered",
-        "empty": "no residents",
-    },
-    "zh": {"covered": "覆盖", "partial": "部分覆盖", "uncovered": "未覆盖", "empty": "无人口"},
-}
+#: The languages circle writes.
+LANGS: Final[tuple[Lang, ...]] = ("en", "zh")
 
-#: Column headings and other short terms, by stable key.
-TERMS: dict[str, dict[str, str]] = {
-    "en": {
-        "category": "category",
-        "label": "service",
-        "facilities": "facilities",
-        "off_network": "off-network",
-        "threshold": "threshold",
-        "minutes": "min",
-        "people_covered": "covered",
-        "covered_share": "share",
-        "uncovered_areas": "uncovered",
-        "network_in_reach": "network in reach",
-        "of": "/",
-        "population": "population",
-        "speed": "walking speed",
-        "population_source": "population",
-        "report_written": "Report written to",
-    },
-    "zh": {
-        "category": "类别",
-        "label": "服务",
-        "facilities": "设施数",
-        "off_network": "未接入路网",
-        "threshold": "阈值",
-        "minutes": "分钟",
-        "people_covered": "覆盖人口",
-        "covered_share": "覆盖率",
-        "uncovered_areas": "未覆盖",
-        "network_in_reach": "可达路网",
-        "of": "/",
-        "population": "人口",
-        "speed": "步行速度",
-        "population_source": "人口数据",
-        "report_written": "报告已写入",
-    },
-}
+
+@cache
+def _locale(lang: Lang) -> dict[str, dict[str, str]]:
+    text = files("circle").joinpath("_locales", f"{lang}.toml").read_text(encoding="utf-8")
+    data: dict[str, dict[str, str]] = tomllib.loads(text)
+    return data
 
 
 def check_lang(lang: str) -> Lang:
@@ -69,23 +63,90 @@ def check_lang(lang: str) -> Lang:
 
     Raises
     ------
-    ValueError
+    InputError
         Any other value.
+
+    Examples
+    --------
+    >>> check_lang("zh")
+    'zh'
     """
     if lang == "en":
         return "en"
     if lang == "zh":
         return "zh"
     msg = f"`lang` must be en or zh, not `{lang}`."
-    raise ValueError(msg)
+    raise InputError(msg)
 
 
-def term(key: str, lang: str = "en") -> str:
-    """The word for `key` in `lang` (English where no translation exists).
+def words(section: str, lang: Lang) -> Mapping[str, str]:
+    """All words of one section (``"report"``, ``"map"``, ``"cli"``, ...) in `lang`."""
+    return _locale(check_lang(lang))[section]
+
+
+def word(key: str, lang: Lang, **values: object) -> str:
+    """The word for ``"section.key"`` in `lang`, with ``{name}`` fields filled from `values`.
+
+    Examples
+    --------
+    >>> word("term.covered_share", "zh")
+    '覆盖率'
+    >>> word("map.within", "en", minutes=15)
+    'within 15 min'
+    """
+    section, _, name = key.partition(".")
+    text = words(section, lang)[name]
+    return text.format(**values) if values else text
+
+
+def term(key: str, lang: Lang = "en") -> str:
+    """A short column heading of the terminal summary (section ``term``).
 
     Examples
     --------
     >>> term("covered_share", "zh")
     '覆盖率'
     """
-    return TERMS.get(lang, TERMS["en"]).get(key, TERMS["en"].get(key, key))
+    return word(f"term.{key}", lang)
+
+
+def attribution(lang: Lang = "en") -> str:
+    """The OpenStreetMap credit, required wherever OSM-derived data or maps are shown."""
+    return word("attribution.text", lang)
+
+
+def status_word(status: str, lang: Lang = "en") -> str:
+    """A neighbourhood status id (``covered, partial, uncovered, empty``) in words."""
+    return word(f"status.{status}", lang)
+
+
+def category_label(category: str, lang: Lang = "en") -> str:
+    """The human label of a category id or alias; custom categories label as themselves.
+
+    Examples
+    --------
+    >>> category_label("clinic", "zh")
+    '社区卫生服务站'
+    >>> category_label("library")
+    'library'
+    """
+    labels = words("category", lang)
+    normalized = normalize_category(category)
+    return labels[normalized] if normalized in CATEGORIES else normalized
+
+
+def category_labels(categories: Iterable[str], lang: Lang, *, separator: str = "; ") -> str:
+    """Several category labels joined by `separator`."""
+    return separator.join(category_label(c, lang) for c in categories)
+
+
+def with_labels(table: pd.DataFrame, lang: Lang, *, after: str = "category") -> pd.DataFrame:
+    """A copy of `table` with a ``label`` column (the category in words) after `after`."""
+    out = table.copy()
+    labels = [category_label(str(c), lang) for c in out["category"]]
+    if "label" in out.columns:
+        out["label"] = labels
+    else:
+        position = list(out.columns).index(after) + 1
+        out.insert(position, "label", labels)
+    return out

@@ -32,18 +32,20 @@ from folium.utilities import JsCode
 
 from circle._inline import inline_assets
 from circle._io import atomic_path
-from circle.categories import BUILTIN_ORDER, category_label
+from circle.categories import BUILTIN_ORDER
+from circle.comparison import CHANGES, area_change
 from circle.coords import convert_geometries, from_wgs84
-from circle.coverage import HORIZON_FACTOR
+from circle.coverage import HORIZON_FACTOR, STATUSES, worst_status
 from circle.errors import InputError
-from circle.i18n import ATTRIBUTION, STATUS_WORDS
+from circle.i18n import attribution, category_label, check_lang, status_word, with_labels, words
 
 if TYPE_CHECKING:
     import os
 
     from circle.capacity import CapacityResult
+    from circle.comparison import Comparison
     from circle.coverage import CoverageResult
-    from circle.scenario import Comparison
+    from circle.i18n import Lang
 
 __all__ = [
     "BACKGROUND_COLOUR",
@@ -158,98 +160,6 @@ _BASEMAPS: Final[dict[str, tuple[str, str, str, str]]] = {
 }
 
 _OSM_LINK: Final = '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
-
-#: Words of the map in each language (status words come from :mod:`circle.i18n`).
-_TEXT: Final[dict[str, dict[str, str]]] = {
-    "en": {
-        "title": "Walking access to community services",
-        "title_minutes": "{minutes}-minute walk to community services",
-        "legend": "Legend",
-        "service_area": "Service area",
-        "facilities": "Facilities",
-        "off_network": "Off-network facilities (not used)",
-        "neighbourhoods": "Neighbourhoods (worst status)",
-        "paren": " ({})",
-        "population_layer": "Population density",
-        "population_unit": "people per km²",
-        "speed": "Walking speed",
-        "threshold": "threshold",
-        "minutes": "min",
-        "within": "within {minutes} min",
-        "served": "People served within {minutes} min",
-        "off_popup": (
-            "More than {max_snap} m from any walkable way ({snap} m); not used in the analysis."
-        ),
-        "covered_share": "covered",
-        "median": "median min",
-        "max": "max min",
-        "missing": "Missing",
-        "status": "Status",
-        "population": "Population",
-        "summary": "People within reach",
-        "service": "Service",
-        "status_covered": "at least {covered} of people within reach",
-        "status_partial": "{uncovered} to {covered} within reach",
-        "status_uncovered": "fewer than {uncovered} within reach",
-        "status_empty": "no residents",
-        "beyond": "more than {minutes}",
-        "status_for": "Neighbourhoods · {label}",
-        "changes": "Changes against the base",
-        "change_newly covered": "newly covered",
-        "change_newly uncovered": "newly uncovered",
-        "change_better": "better",
-        "change_worse": "worse",
-        "change_mixed": "better for some services, worse for others",
-        "capacity_layer": "{label}: places per 1,000 residents",
-        "capacity_unit": "{unit} per 1,000 residents",
-        "target": "target",
-        "shortfall": "places missing",
-        "below_target": "below target (dashed outline)",
-    },
-    "zh": {
-        "title": "社区服务步行可达性",
-        "title_minutes": "{minutes} 分钟步行社区服务覆盖",
-        "legend": "图例",
-        "service_area": "服务范围",
-        "facilities": "设施",
-        "off_network": "未接入路网的设施（未使用）",
-        "neighbourhoods": "社区单元（最差状态）",
-        "paren": "（{}）",
-        "population_layer": "人口密度",
-        "population_unit": "人/平方公里",
-        "speed": "步行速度",
-        "threshold": "阈值",
-        "minutes": "分钟",
-        "within": "{minutes} 分钟内",
-        "served": "服务人口（{minutes} 分钟内）",
-        "off_popup": "距最近的步行道路超过 {max_snap} 米（{snap} 米），未纳入分析。",
-        "covered_share": "覆盖率",
-        "median": "中位数（分钟）",
-        "max": "最长（分钟）",
-        "missing": "缺少",
-        "status": "状态",
-        "population": "人口",
-        "summary": "可达人口比例",
-        "service": "服务",
-        "status_covered": "至少 {covered} 的人口可达",
-        "status_partial": "{uncovered} 至 {covered} 的人口可达",
-        "status_uncovered": "不足 {uncovered} 的人口可达",
-        "status_empty": "无常住人口",
-        "beyond": "超过 {minutes}",
-        "status_for": "社区单元 · {label}",
-        "changes": "与基准相比的变化",
-        "change_newly covered": "新增覆盖",
-        "change_newly uncovered": "新增未覆盖",
-        "change_better": "改善",
-        "change_worse": "变差",
-        "change_mixed": "部分服务改善、部分变差",
-        "capacity_layer": "{label}：每千人名额",
-        "capacity_unit": "每千人{unit}",
-        "target": "目标",
-        "shortfall": "缺口名额",
-        "below_target": "低于目标（虚线边框）",
-    },
-}
 
 #: Binds the popup and tooltip HTML that circle prepared (and escaped) to each feature.
 _BIND_JS: Final = JsCode(
@@ -470,20 +380,11 @@ def _minutes(value: float, horizon: float) -> str:
     return f"{value:.1f}"
 
 
-def _worst_status(table: pd.DataFrame, categories: list[str]) -> np.ndarray:
-    """Per neighbourhood: uncovered if any category is, else partial, covered, or empty."""
-    statuses = np.stack([table[f"{c}_status"].to_numpy(object) for c in categories])
-    worst = np.full(len(table), "empty", dtype=object)
-    for status in reversed(_STATUS_ORDER[:-1]):
-        worst[(statuses == status).any(axis=0)] = status
-    return worst
-
-
 def _neighbourhood_layer(
     result: CoverageResult,
     table: gpd.GeoDataFrame,
     shapes: gpd.GeoDataFrame,
-    lang: str,
+    lang: Lang,
 ) -> folium.GeoJson:
     """Neighbourhoods coloured by worst status; popups and tooltips are built in the page.
 
@@ -494,7 +395,7 @@ def _neighbourhood_layer(
     """
     categories = result.categories
     horizon = {c: result.model.threshold_minutes(c) * HORIZON_FACTOR for c in categories}
-    worst = _worst_status(table, categories)
+    worst = worst_status(table, categories)
     columns = {
         c: (
             table[f"{c}_status"].astype(str).to_numpy(),
@@ -529,7 +430,7 @@ def _neighbourhood_layer(
         )
     return folium.GeoJson(
         _feature_collection(shapes.geometry, properties),
-        name=_esc(_TEXT[lang]["neighbourhoods"]),
+        name=_esc(words("map", lang)["neighbourhoods"]),
         style_function=_status_style,
         on_each_feature=_BIND_AREA_JS,
         smooth_factor=0.5,
@@ -537,7 +438,7 @@ def _neighbourhood_layer(
 
 
 def _category_status_layers(
-    result: CoverageResult, table: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame, lang: str
+    result: CoverageResult, table: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame, lang: Lang
 ) -> list[folium.GeoJson]:
     """One layer per category, neighbourhoods coloured by that category's status (hidden).
 
@@ -545,15 +446,15 @@ def _category_status_layers(
     at one service at a time (for example when another service has no facility at all).
     """
     layers = []
-    words = STATUS_WORDS[lang]
     for category in result.categories:
-        label = category_label(category, lang)  # type: ignore[arg-type]
+        label = category_label(category, lang)
         statuses = table[f"{category}_status"].astype(str).to_numpy()
         shares = table[f"{category}_covered_share"].to_numpy(float)
         properties = [
             {
                 "status": status,
-                "tooltip": f"<b>{_esc(name)}</b><br>{_esc(label)}: {_esc(words[status])}"
+                "tooltip": f"<b>{_esc(name)}</b><br>{_esc(label)}: "
+                f"{_esc(status_word(status, lang))}"
                 + (f" ({_share(share)})" if np.isfinite(share) else ""),
             }
             for name, status, share in zip(table["name"], statuses, shares, strict=True)
@@ -561,7 +462,7 @@ def _category_status_layers(
         layers.append(
             folium.GeoJson(
                 _feature_collection(shapes.geometry, properties),
-                name=_esc(_TEXT[lang]["status_for"].format(label=label)),
+                name=_esc(words("map", lang)["status_for"].format(label=label)),
                 show=False,
                 style_function=lambda f: {
                     **_STATUS_STYLE[f["properties"]["status"]],
@@ -574,12 +475,12 @@ def _category_status_layers(
     return layers
 
 
-def _page_text(result: CoverageResult, lang: str) -> dict[str, Any]:
+def _page_text(result: CoverageResult, lang: Lang) -> dict[str, Any]:
     """The words the page's popup builders use (HTML-escaped)."""
-    text = _TEXT[lang]
+    text = words("map", lang)
     return {
-        "labels": [_esc(category_label(c, lang)) for c in result.categories],  # type: ignore[arg-type]
-        "words": {k: _esc(v) for k, v in STATUS_WORDS[lang].items()},
+        "labels": [_esc(category_label(c, lang)) for c in result.categories],
+        "words": {s: _esc(status_word(s, lang)) for s in STATUSES},
         "head": (
             f"<tr><th></th><th>{_esc(text['covered_share'])}</th>"
             f"<th>{_esc(text['median'])}</th><th>{_esc(text['max'])}</th></tr>"
@@ -618,10 +519,10 @@ def _quantile_classes(
 
 
 def _population_layer(
-    table: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame, metric_crs: Any, lang: str
+    table: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame, metric_crs: Any, lang: Lang
 ) -> tuple[folium.GeoJson, str]:
     """A choropleth of people per km² in quantile classes, and its legend section."""
-    text = _TEXT[lang]
+    text = words("map", lang)
     area_km2 = table.to_crs(metric_crs).area.to_numpy() / 1e6
     population = table["population"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -660,36 +561,24 @@ def _population_layer(
     return layer, section
 
 
-_CHANGE_COLOURS: Final[dict[str, str]] = {
-    "newly covered": "#1a9850",
-    "better": "#91cf60",
-    "worse": "#fc8d59",
-    "newly uncovered": "#d73027",
-    "mixed": "#984ea3",
-}
+_CHANGE_COLOURS: Final[dict[str, str]] = dict(
+    zip(CHANGES, ("#1a9850", "#91cf60", "#fc8d59", "#d73027", "#984ea3"), strict=True)
+)
 _CAPACITY_COLOURS: Final = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
 
 
 def _change_layer(
-    comparison: Comparison, metric_crs: Any, coords: str, lang: str
+    comparison: Comparison, metric_crs: Any, coords: str, lang: Lang
 ) -> tuple[folium.GeoJson, str]:
     """Neighbourhoods whose status changed in a scenario, coloured by the direction."""
-    text = _TEXT[lang]
+    text = words("map", lang)
     changed = comparison.changed
     rows = []
     for area_id, group in changed.groupby("area_id", sort=True):
-        kinds = set(group["change"])
-        up = kinds <= {"newly covered", "better"}
-        down = kinds <= {"newly uncovered", "worse"}
-        if up or down:
-            ranked = ["newly covered", "better"] if up else ["newly uncovered", "worse"]
-            kind = next(k for k in ranked if k in kinds)
-        else:
-            kind = "mixed"
-        words = STATUS_WORDS[lang]
+        kind = area_change(group["change"])
         lines = "".join(
-            f"<br>{_esc(category_label(str(r.category), lang))}: "  # type: ignore[arg-type]
-            f"{_esc(words[r.status_base])} → {_esc(words[r.status_other])}"
+            f"<br>{_esc(category_label(str(r.category), lang))}: "
+            f"{_esc(status_word(r.status_base, lang))} → {_esc(status_word(r.status_other, lang))}"
             for r in group.itertuples(index=False)
         )
         rows.append(
@@ -734,10 +623,10 @@ def _capacity_layers(
     capacity: CapacityResult,
     table: gpd.GeoDataFrame,
     shapes: gpd.GeoDataFrame,
-    lang: str,
+    lang: Lang,
 ) -> list[tuple[folium.GeoJson, str]]:
     """Per category with capacities: places per 1,000 residents in quantile classes."""
-    text = _TEXT[lang]
+    text = words("map", lang)
     ratios = capacity.neighbourhoods.set_index("area_id").reindex(table["area_id"].astype(str))
     layers = []
     for category in result.categories:
@@ -745,7 +634,7 @@ def _capacity_layers(
         values = ratios[column].to_numpy(float) if column in ratios else np.array([np.nan])
         if not np.isfinite(values).any():
             continue  # no capacities given for this category
-        label = category_label(category, lang)  # type: ignore[arg-type]
+        label = category_label(category, lang)
         # Darkest where the fewest places are: the palette runs from dark to light.
         edges, classes, colours = _quantile_classes(
             values, values[np.isfinite(values)], _CAPACITY_COLOURS[::-1]
@@ -804,10 +693,10 @@ def _facility_layers(
     result: CoverageResult,
     colours: dict[str, str],
     coords: str,
-    lang: str,
+    lang: Lang,
 ) -> list[folium.GeoJson]:
     """One marker layer per category, then one layer of the off-network facilities."""
-    text = _TEXT[lang]
+    text = words("map", lang)
     table = result.facility_table()
     lon, lat = table["lon"].to_numpy(float), table["lat"].to_numpy(float)
     if coords != "wgs84":
@@ -815,7 +704,7 @@ def _facility_layers(
     table = table.assign(lon=np.round(lon, COORD_DECIMALS), lat=np.round(lat, COORD_DECIMALS))
     layers = []
     for category in result.categories:
-        label = category_label(category, lang)  # type: ignore[arg-type]
+        label = category_label(category, lang)
         minutes = f"{result.model.threshold_minutes(category):g}"
         rows = table[(table["category"] == category) & table["on_network"]]
         served_label = _esc(text["served"].format(minutes=minutes))
@@ -836,12 +725,12 @@ def _facility_layers(
     properties = [
         {
             "popup": (
-                f"<b>{_esc(name)}</b><br>{_esc(category_label(category, lang))}<br>"  # type: ignore[arg-type]
+                f"<b>{_esc(name)}</b><br>{_esc(category_label(category, lang))}<br>"
                 + _esc(
                     off_text.format(max_snap=f"{result.model.max_snap_m:g}", snap=f"{snap_m:,.0f}")
                 )
             ),
-            "tooltip": f"{_esc(name)} ({_esc(category_label(category, lang))})",  # type: ignore[arg-type]
+            "tooltip": f"{_esc(name)} ({_esc(category_label(category, lang))})",
         }
         for name, category, snap_m in zip(off["name"], off["category"], off["snap_m"], strict=True)
     ]
@@ -875,13 +764,13 @@ def _service_area_layers(
     result: CoverageResult,
     areas: gpd.GeoDataFrame,
     colours: dict[str, str],
-    lang: str,
+    lang: Lang,
 ) -> list[folium.GeoJson]:
-    text = _TEXT[lang]
+    text = words("map", lang)
     by_category = dict(zip(areas["category"], areas.geometry, strict=True))
     layers = []
     for category in result.categories:
-        label = category_label(category, lang)  # type: ignore[arg-type]
+        label = category_label(category, lang)
         minutes = f"{result.model.threshold_minutes(category):g}"
         name = (
             text["service_area"]
@@ -911,14 +800,13 @@ def _service_area_layers(
 def _legend_html(
     result: CoverageResult,
     colours: dict[str, str],
-    lang: str,
+    lang: Lang,
     extra: str,
 ) -> str:
-    text = _TEXT[lang]
-    words = STATUS_WORDS[lang]
+    text = words("map", lang)
     rows = []
     for category in result.categories:
-        label = _esc(category_label(category, lang))  # type: ignore[arg-type]
+        label = _esc(category_label(category, lang))
         colour = colours[category]
         minutes = f"{result.model.threshold_minutes(category):g}"
         rows.append(
@@ -944,7 +832,7 @@ def _legend_html(
             f'<tr><td><span class="circle-swatch" style="background:{fill};'
             f"border-color:{style['color']};border-style:{border};"
             f'border-width:{max(1, round(style["weight"]))}px"></span></td>'
-            f"<td>{_esc(words[status])}</td>"
+            f"<td>{_esc(status_word(status, lang))}</td>"
             f"<td>{_esc(text['status_' + status].format(**shares))}</td></tr>"
         )
     speed = f"{result.model.profile.speed_kmh:g} km/h"
@@ -958,9 +846,9 @@ def _legend_html(
     )
 
 
-def _summary_html(result: CoverageResult, colours: dict[str, str], lang: str) -> str:
-    text = _TEXT[lang]
-    summary = result.summary(lang=lang)
+def _summary_html(result: CoverageResult, colours: dict[str, str], lang: Lang) -> str:
+    text = words("map", lang)
+    summary = with_labels(result.summary(), lang)
     rows = []
     for category, label, share, covered, population in zip(
         summary["category"].astype(str),
@@ -983,18 +871,18 @@ def _summary_html(result: CoverageResult, colours: dict[str, str], lang: str) ->
     )
 
 
-def _default_title(result: CoverageResult, lang: str) -> str:
+def _default_title(result: CoverageResult, lang: Lang) -> str:
     minutes = {round(result.model.threshold_minutes(c), 2) for c in result.categories}
     if len(minutes) == 1:
-        return _TEXT[lang]["title_minutes"].format(minutes=f"{minutes.pop():g}")
-    return _TEXT[lang]["title"]
+        return words("map", lang)["title_minutes"].format(minutes=f"{minutes.pop():g}")
+    return words("map", lang)["title"]
 
 
 def coverage_map(
     result: CoverageResult,
+    service_areas: gpd.GeoDataFrame,
     *,
-    service_areas: gpd.GeoDataFrame | None = None,
-    lang: str = "en",
+    lang: Lang = "en",
     tiles: str | None = None,
     tiles_attribution: str | None = None,
     title: str | None = None,
@@ -1019,8 +907,7 @@ def coverage_map(
     result
         The coverage to draw.
     service_areas
-        Service-area polygons (:func:`circle.isochrones.service_areas`, any CRS); computed
-        from ``result.model`` when not given.
+        Service-area polygons (:func:`circle.isochrones.service_areas`, any CRS).
     lang
         Language of labels, {"en", "zh"}.
     tiles
@@ -1046,9 +933,7 @@ def coverage_map(
         `lang` or `tiles` is not one of the allowed values, a custom tile URL has no
         `tiles_attribution`, or `service_areas` has no CRS.
     """
-    if lang not in _TEXT:
-        msg = f"`lang` must be 'en' or 'zh', not {lang!r}."
-        raise InputError(msg)
+    lang = check_lang(lang)
     basemap = _basemap(tiles, tiles_attribution)
     coords = basemap.coords if basemap else "wgs84"
     model = result.model
@@ -1056,15 +941,11 @@ def coverage_map(
     categories = result.categories
     colours = {c: _category_colour(c, categories) for c in categories}
 
-    if service_areas is None:
-        from circle.isochrones import service_areas as compute_service_areas  # noqa: PLC0415
-
-        service_areas = compute_service_areas(model, crs=None)
-    elif service_areas.crs is None:
+    if service_areas.crs is None:
         msg = "`service_areas` has no CRS; set it, e.g. `.set_crs('EPSG:4326')`."
         raise InputError(msg)
     areas = _display_geometries(service_areas, metric_crs, coords)
-    table = result.neighbourhood_table(lang=lang)
+    table = result.neighbourhood_table()
     shapes = _display_geometries(table, metric_crs, coords)
 
     west, south, east, north = shapes.total_bounds
@@ -1115,8 +996,8 @@ def coverage_map(
         + _legend_html(result, colours, lang, population_legend + extra_legend)
         + _summary_html(result, colours, lang)
     )
-    attribution = ATTRIBUTION[lang].replace("OpenStreetMap", _OSM_LINK, 1)
-    _Decorations(body, attribution, _page_text(result, lang)).add_to(m)
+    credit = attribution(lang).replace("OpenStreetMap", _OSM_LINK, 1)
+    _Decorations(body, credit, _page_text(result, lang)).add_to(m)
     if np.isfinite([west, south, east, north]).all():
         m.fit_bounds([[south, west], [north, east]])
     return m

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from circle.coverage import Threshold
 from circle.errors import InputError
+from circle.walking import Threshold
 
 __all__ = ["PRESETS", "Preset", "PresetValue", "get_preset"]
 

@@ -1,8 +1,7 @@
-"""Scenario edits (add, close, move facilities; thresholds; walking speed) and comparisons."""
+"""Scenarios: edits to a study (facilities added, closed, moved; thresholds; speed); TOML files."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 from dataclasses import dataclass, field
@@ -15,11 +14,16 @@ import pandas as pd
 import shapely
 
 from circle._validate import Problems
-from circle.access import WalkingProfile, walking_profile
-from circle.categories import category_label, normalize_category
+from circle.categories import normalize_category
 from circle.coords import check_coords, to_wgs84
-from circle.coverage import CoverageResult, Threshold, parse_thresholds
 from circle.errors import InputError
+from circle.walking import (
+    DEFAULT_MINUTES,
+    Threshold,
+    WalkingProfile,
+    parse_thresholds,
+    walking_profile,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,34 +32,9 @@ else:  # pragma: no cover - Python 3.10
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
-    from circle.study import Study
-
-__all__ = [
-    "SCENARIO_COLUMNS",
-    "Comparison",
-    "Scenario",
-    "apply_scenario",
-    "compare",
-    "load_scenarios",
-    "scenario_table",
-]
-
-#: The columns of :func:`scenario_table` (and of ``scenarios.csv``), in order.
-SCENARIO_COLUMNS: tuple[str, ...] = (
-    "scenario",
-    "category",
-    "label",
-    "threshold_min",
-    "speed_kmh",
-    "facilities",
-    "population",
-    "covered_population",
-    "covered_share",
-    "covered_population_change",
-    "covered_share_change",
-)
+__all__ = ["Scenario", "load_scenarios"]
 
 _SCENARIO_KEYS = frozenset(
     {
@@ -114,91 +93,101 @@ class Scenario:
     description: str = ""
     coords: str | None = None
 
+    @property
+    def where(self) -> str:
+        """The scenario, for messages."""
+        return f"scenario `{self.name}`"
 
-def apply_scenario(study: Study, scenario: Scenario) -> Study:
-    """A new study with the scenario's edits; the network and people are shared.
+    def edit_facilities(self, facilities: gpd.GeoDataFrame, *, coords: str) -> gpd.GeoDataFrame:
+        """`facilities` (WGS-84) with this scenario's moves, closures and additions.
 
-    Parameters
-    ----------
-    study
-        The base study.
-    scenario
-        The edits.
+        Parameters
+        ----------
+        facilities
+            The study's facilities: ``id, name, category, capacity``, geometry.
+        coords
+            {"wgs84", "gcj02", "bd09"}: the system of the `add` and `move` coordinates
+            when the scenario does not name one.
 
-    Returns
-    -------
-    Study
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            A new table; `facilities` is not modified.
 
-    Raises
-    ------
-    InputError
-        An unknown facility id, a duplicate new id, an unknown category in the thresholds,
-        a bad coordinate or threshold; the message names the scenario and the field.
-    """
-    where = f"scenario `{scenario.name}`"
-    coords = check_coords(scenario.coords or study.coords)
-    facilities = study.facilities.copy()
-    ids = facilities["id"].astype(str)
-    problems = Problems(where)
-    unknown = [i for i in [*scenario.close, *scenario.move] if i not in set(ids)]
-    if unknown:
-        listed = ", ".join(f"`{i}`" for i in unknown[:5])
-        problems.add(f"`close`/`move` name unknown facility ids {listed}; check the ids")
-    problems.raise_if_any()
-    if scenario.move:
-        geometry = facilities.geometry.to_numpy().copy()
-        for facility_id, (lon, lat) in scenario.move.items():
-            _check_lonlat(lon, lat, f"{where}, `move` `{facility_id}`")
-            x, y = to_wgs84(float(lon), float(lat), coords=coords)
-            geometry[(ids == facility_id).to_numpy()] = shapely.Point(float(x), float(y))
-        facilities = facilities.set_geometry(gpd.GeoSeries(geometry, crs="EPSG:4326"))
-    if scenario.close:
-        facilities = facilities.loc[~ids.isin(set(scenario.close)).to_numpy()]
-    added = _new_facilities(scenario.add, where=where, coords=coords)
-    if len(added):
-        clash = sorted(set(added["id"]) & set(facilities["id"].astype(str)))
-        if clash:
-            msg = f"{where}: `add` reuses existing facility ids {', '.join(clash[:5])}."
-            raise InputError(msg)
-        facilities = pd.concat([facilities, added], ignore_index=True)
-    facilities = gpd.GeoDataFrame(facilities.reset_index(drop=True), crs="EPSG:4326")
+        Raises
+        ------
+        InputError
+            An unknown facility id, a duplicate new id, a bad coordinate or capacity; the
+            message names the scenario and the field.
+        """
+        where = self.where
+        coords = check_coords(self.coords or coords)
+        table = facilities.copy()
+        ids = table["id"].astype(str)
+        problems = Problems(where)
+        unknown = [i for i in [*self.close, *self.move] if i not in set(ids)]
+        if unknown:
+            listed = ", ".join(f"`{i}`" for i in unknown[:5])
+            problems.add(f"`close`/`move` name unknown facility ids {listed}; check the ids")
+        problems.raise_if_any()
+        if self.move:
+            geometry = table.geometry.to_numpy().copy()
+            for facility_id, (lon, lat) in self.move.items():
+                _check_lonlat(lon, lat, f"{where}, `move` `{facility_id}`")
+                x, y = to_wgs84(float(lon), float(lat), coords=coords)
+                geometry[(ids == facility_id).to_numpy()] = shapely.Point(float(x), float(y))
+            table = table.set_geometry(gpd.GeoSeries(geometry, crs="EPSG:4326"))
+        if self.close:
+            table = table.loc[~ids.isin(set(self.close)).to_numpy()]
+        added = _new_facilities(self.add, where=where, coords=coords)
+        if len(added):
+            clash = sorted(set(added["id"]) & set(table["id"].astype(str)))
+            if clash:
+                msg = f"{where}: `add` reuses existing facility ids {', '.join(clash[:5])}."
+                raise InputError(msg)
+            table = pd.concat([table, added], ignore_index=True)
+        return gpd.GeoDataFrame(table.reset_index(drop=True), crs="EPSG:4326")
 
-    profile: WalkingProfile | None = None
-    if isinstance(scenario.profile, WalkingProfile):
-        profile = scenario.profile
-    elif scenario.profile is not None or scenario.speed_kmh is not None:
+    def edit_profile(self) -> WalkingProfile | None:
+        """The scenario's walking profile, or ``None`` when it keeps the study's.
+
+        Raises
+        ------
+        InputError
+            An unknown profile or a bad speed.
+        """
+        if isinstance(self.profile, WalkingProfile):
+            return self.profile
+        if self.profile is None and self.speed_kmh is None:
+            return None
         try:
-            profile = walking_profile(scenario.profile, speed_kmh=scenario.speed_kmh)
+            return walking_profile(self.profile, speed_kmh=self.speed_kmh)
         except InputError as exc:
-            msg = f"{where}, `profile`/`speed_kmh`: {exc}"
+            msg = f"{self.where}, `profile`/`speed_kmh`: {exc}"
             raise InputError(msg) from None
-    thresholds: dict[str, Threshold] | None = None
-    if scenario.minutes is not None:
-        categories = [*study.categories, *sorted(set(facilities["category"]))]
-        base = {c: study.thresholds.get(c, Threshold(minutes=15.0)) for c in categories}
+
+    def edit_thresholds(
+        self, thresholds: Mapping[str, Threshold], categories: Sequence[str]
+    ) -> dict[str, Threshold] | None:
+        """The thresholds of `categories` with this scenario's changes, or ``None``.
+
+        Categories the scenario does not name keep theirs (from `thresholds`, else
+        :data:`~circle.walking.DEFAULT_MINUTES`).
+
+        Raises
+        ------
+        InputError
+            An unknown category or a bad number.
+        """
+        if self.minutes is None:
+            return None
+        known = list(dict.fromkeys(categories))
+        base = {c: thresholds.get(c, Threshold(minutes=DEFAULT_MINUTES)) for c in known}
         try:
-            parsed = parse_thresholds(scenario.minutes, categories=categories, option="minutes")
+            return parse_thresholds(self.minutes, categories=known, option="minutes", base=base)
         except InputError as exc:
-            msg = f"{where}: {exc}"
+            msg = f"{self.where}: {exc}"
             raise InputError(msg) from None
-        given = _given_categories(scenario.minutes, categories)
-        thresholds = {c: parsed[c] if c in given else base[c] for c in categories}
-    new = study.with_settings(facilities=facilities, profile=profile, thresholds=thresholds)
-    if scenario.areas is not None:
-        new = new.restricted_to(scenario.areas)
-    return new
-
-
-def _given_categories(
-    minutes: str | float | Mapping[str, float], categories: list[str]
-) -> set[str]:
-    if isinstance(minutes, (int, float)):
-        return set(categories)
-    if isinstance(minutes, str):
-        if "=" not in minutes:
-            return set(categories)
-        return {part.partition("=")[0].strip() for part in minutes.split(",") if part.strip()}
-    return set(minutes)
 
 
 def _check_lonlat(lon: Any, lat: Any, where: str) -> None:
@@ -370,197 +359,3 @@ def _check_minutes(minutes: Any, where: str) -> None:
             field_name = "minutes" if key == "minutes" else f"minutes.{key}"
             msg = f"{where}, `{field_name}`: must be a positive number of minutes, got `{value}`."
             raise InputError(msg)
-
-
-# ---------------------------------------------------------------------------------------
-# Comparing
-
-
-@dataclass(frozen=True, eq=False)
-class Comparison:
-    """How a scenario changes coverage against a base.
-
-    Attributes
-    ----------
-    base, other
-        The two coverage results.
-    categories
-        Per category: covered population and share in both, and the change.
-    changed
-        Neighbourhoods whose status changed for a category: ``area_id``, ``name``,
-        ``category``, ``status_base``, ``status_other``, ``change`` (``newly covered``,
-        ``newly uncovered``, ``better``, ``worse``).
-    """
-
-    base: CoverageResult
-    other: CoverageResult
-    categories: pd.DataFrame
-    changed: gpd.GeoDataFrame
-
-    def newly_covered(self) -> gpd.GeoDataFrame:
-        """Neighbourhoods (and categories) that became covered."""
-        return self.changed.loc[self.changed["change"] == "newly covered"]
-
-    def newly_uncovered(self) -> gpd.GeoDataFrame:
-        """Neighbourhoods (and categories) that became uncovered."""
-        return self.changed.loc[self.changed["change"] == "newly uncovered"]
-
-    def map(self, **options: Any) -> Any:
-        """The scenario's coverage map with a layer of the neighbourhoods that changed.
-
-        Options are those of :func:`circle.maps.coverage_map`.
-        """
-        from circle.maps import coverage_map  # noqa: PLC0415
-
-        return coverage_map(self.other, comparison=self, **options)
-
-
-_RANK = {"uncovered": 0, "partial": 1, "covered": 2}
-
-
-def compare(base: CoverageResult, other: CoverageResult, *, lang: str = "en") -> Comparison:
-    """Compare a scenario's coverage with a base's, per category and per neighbourhood.
-
-    Parameters
-    ----------
-    base, other
-        Coverage results over the same people and neighbourhoods.
-    lang
-        {"en", "zh"} for category labels.
-
-    Returns
-    -------
-    Comparison
-    """
-    base = _aligned_base(base, other)
-    a = base.summary(lang=lang).set_index("category")
-    b = other.summary(lang=lang).set_index("category")
-    categories = [c for c in b.index if c in a.index] + [c for c in b.index if c not in a.index]
-    rows = []
-    for category in categories:
-        before = a.loc[category] if category in a.index else None
-        after = b.loc[category]
-        base_pop = int(before["covered_population"]) if before is not None else 0
-        base_share = float(before["covered_share"]) if before is not None else 0.0
-        rows.append(
-            {
-                "category": category,
-                "label": category_label(category, lang),  # type: ignore[arg-type]
-                "population": int(after["population"]),
-                "covered_population_base": base_pop,
-                "covered_population": int(after["covered_population"]),
-                "covered_population_change": int(after["covered_population"]) - base_pop,
-                "covered_share_base": base_share,
-                "covered_share": float(after["covered_share"]),
-                "covered_share_change": round(float(after["covered_share"]) - base_share, 4),
-            }
-        )
-    table = pd.DataFrame(rows)
-    ta = base.neighbourhood_table(lang=lang).set_index("area_id")
-    tb = other.neighbourhood_table(lang=lang).set_index("area_id")
-    common = tb.index.intersection(ta.index)
-    changes = []
-    for category in categories:
-        column = f"{category}_status"
-        if column not in ta.columns or column not in tb.columns:
-            continue
-        before_status = ta.loc[common, column]
-        after_status = tb.loc[common, column]
-        differs = (before_status != after_status) & (after_status != "empty")
-        for area_id in common[differs.to_numpy()]:
-            s0, s1 = str(before_status[area_id]), str(after_status[area_id])
-            changes.append(
-                {
-                    "area_id": area_id,
-                    "name": tb.loc[area_id, "name"],
-                    "category": category,
-                    "status_base": s0,
-                    "status_other": s1,
-                    "change": _change_word(s0, s1),
-                    "geometry": tb.loc[area_id, "geometry"],
-                }
-            )
-    changed = gpd.GeoDataFrame(
-        changes,
-        columns=[
-            "area_id",
-            "name",
-            "category",
-            "status_base",
-            "status_other",
-            "change",
-            "geometry",
-        ],
-        geometry="geometry",
-        crs="EPSG:4326",
-    )
-    return Comparison(base=base, other=other, categories=table, changed=changed)
-
-
-def _aligned_base(base: CoverageResult, other: CoverageResult) -> CoverageResult:
-    """The base counted over the same people and neighbourhoods as `other`.
-
-    A scenario restricted to a sub-area counts fewer people; comparing it with the whole
-    study would show the people outside as "lost". When both results share their people,
-    the base is restricted the same way; otherwise they must count the same people.
-    """
-    if base.people is other.people:
-        if np.array_equal(base.counted, other.counted):
-            return base
-        area = base.person_area.astype(object).copy()
-        area[~other.counted] = None
-        kept = base.areas["area_id"].astype(str).isin(set(other.areas["area_id"].astype(str)))
-        return dataclasses.replace(base, person_area=area, areas=base.areas.loc[kept])
-    if len(base.people) != len(other.people) or not np.isclose(
-        base.people.total, other.people.total
-    ):
-        msg = "the two coverage results count different people; compare results of one study."
-        raise InputError(msg)
-    return base
-
-
-def _change_word(before: str, after: str) -> str:
-    if after == "covered":
-        return "newly covered"
-    if after == "uncovered":
-        return "newly uncovered"
-    return "better" if _RANK.get(after, 0) > _RANK.get(before, 0) else "worse"
-
-
-def scenario_table(
-    base: CoverageResult, results: Iterable[tuple[str, CoverageResult]], *, lang: str = "en"
-) -> pd.DataFrame:
-    """One row per scenario and category: covered population and share, change against base.
-
-    Parameters
-    ----------
-    base
-        The base coverage.
-    results
-        ``(scenario name, coverage)`` pairs.
-    lang
-        {"en", "zh"} for category labels.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``scenario, category, label, threshold_min, speed_kmh, facilities, population,
-        covered_population, covered_share, covered_population_change,
-        covered_share_change``; the base comes first as scenario ``base``.
-    """
-    frames = []
-    for name, result in [("base", base), *results]:
-        summary = result.summary(lang=lang)
-        before = _aligned_base(base, result).summary(lang=lang).set_index("category")
-        before = before.reindex(summary["category"])
-        summary.insert(0, "scenario", name)
-        summary["covered_population_change"] = (
-            summary["covered_population"].to_numpy()
-            - before["covered_population"].fillna(0).to_numpy()
-        ).astype(int)
-        summary["covered_share_change"] = (
-            summary["covered_share"].to_numpy() - before["covered_share"].fillna(0).to_numpy()
-        ).round(4)
-        frames.append(summary)
-    table = pd.concat(frames, ignore_index=True)
-    return table[list(SCENARIO_COLUMNS)]

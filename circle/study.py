@@ -1,9 +1,15 @@
-"""The notebook-facing object: load the inputs once, then answer many coverage questions."""
+"""The façade: load and validate the inputs once, then answer coverage questions and write outputs.
+
+:class:`Study` is what notebooks and the command line use: it holds the compiled network and
+the people, caches travel times and coverage, runs scenarios (milliseconds each) and writes
+the report folder, the maps and scenario comparisons.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -13,36 +19,46 @@ import numpy as np
 import pandas as pd
 
 from circle import areas as _areas
-from circle.access import (
-    ADULT,
-    DEFAULT_MAX_SNAP_M,
-    CompactGraph,
-    WalkingProfile,
-    check_max_snap_m,
-    walking_profile,
-)
-from circle.categories import evaluated_categories
+from circle.access import CompactGraph
+from circle.categories import evaluated_categories, normalize_category
+from circle.comparison import Comparison, compare, scenario_table
 from circle.coords import check_coords
 from circle.coverage import (
-    DEFAULT_MINUTES,
     AccessModel,
     CoverageResult,
     StatusCutoffs,
-    Threshold,
     compute_access,
     evaluate_coverage,
-    parse_thresholds,
+    network_summary,
 )
 from circle.errors import InputError
+from circle.facilities import facilities_from_frame, read_facilities
 from circle.network import WalkNetwork, load_network
+from circle.presets import get_preset
+from circle.scenario import Scenario, load_scenarios
+from circle.walking import (
+    ADULT,
+    DEFAULT_MAX_SNAP_M,
+    DEFAULT_MINUTES,
+    Threshold,
+    WalkingProfile,
+    check_max_snap_m,
+    parse_thresholds,
+    walking_profile,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
-    from circle.capacity import CapacityResult
-    from circle.scenario import Scenario
+    import folium
 
-__all__ = ["PopulationProxy", "Study"]
+    from circle.capacity import CapacityMethod, CapacityResult
+    from circle.i18n import Lang
+
+__all__ = ["MAP_FILE", "PopulationProxy", "ScenarioRun", "Study"]
+
+#: The map :meth:`Study.report` writes beside the report files.
+MAP_FILE = "map.html"
 
 logger = logging.getLogger(__name__)
 
@@ -188,9 +204,8 @@ class Study:
         -------
         Study
         """
-        from circle.facilities import read_facilities  # noqa: PLC0415
-
         check_max_snap_m(max_snap_m)
+        coords = check_coords(coords)
         walk = (
             profile
             if isinstance(profile, WalkingProfile)
@@ -198,7 +213,8 @@ class Study:
         )
         inputs: dict[str, str] = {}
         if isinstance(facilities, gpd.GeoDataFrame):
-            facility_table = facilities.to_crs("EPSG:4326")
+            fields = {k: v for k, v in (facility_fields or {}).items() if k not in _LONLAT_FIELDS}
+            facility_table = facilities_from_frame(facilities, **fields)
             inputs["facilities"] = "a GeoDataFrame"
         else:
             facility_table = read_facilities(facilities, coords=coords, **(facility_fields or {}))
@@ -206,20 +222,17 @@ class Study:
         net = network if isinstance(network, WalkNetwork) else load_network(network)
         inputs["network"] = net.source
         graph = CompactGraph(net)
+        known = evaluated_categories(facility_table["category"])
         if categories is None:
-            chosen = evaluated_categories(facility_table["category"])
+            chosen = known
         else:
-            from circle.categories import normalize_category  # noqa: PLC0415
-
-            chosen = list(dict.fromkeys(normalize_category(str(c)) for c in categories))
+            chosen = _chosen_categories(categories, known)
             keep = facility_table["category"].isin(chosen).to_numpy()
             if not keep.all():
                 logger.info("%d facilities of other categories are left out", int((~keep).sum()))
             facility_table = facility_table.loc[keep].reset_index(drop=True)
         base = None
         if preset is not None:
-            from circle.presets import get_preset  # noqa: PLC0415
-
             life_circle = get_preset(preset)
             base = life_circle.thresholds()
             inputs["preset"] = f"{life_circle.name}: {life_circle.title}"
@@ -244,7 +257,9 @@ class Study:
             inputs["areas"] = f"H3 hexagons, resolution {h3_resolution}"
         else:
             if isinstance(areas, gpd.GeoDataFrame):
-                area_table = areas.to_crs("EPSG:4326")
+                area_table = _areas.areas_from_frame(
+                    areas, id_field=area_id_field, name_field=area_name_field
+                )
                 inputs["areas"] = "a GeoDataFrame of polygons"
             else:
                 area_table = _areas.read_areas(
@@ -272,7 +287,7 @@ class Study:
             max_snap_m=max_snap_m,
             cutoffs=cutoffs or StatusCutoffs(),
             h3_resolution=resolution,
-            coords=check_coords(coords),
+            coords=coords,
             inputs=inputs,
         )
 
@@ -315,7 +330,7 @@ class Study:
     def capacity(
         self,
         *,
-        method: Literal["2sfca", "e2sfca"] = "2sfca",
+        method: CapacityMethod = "2sfca",
         targets: str | Mapping[str, float] | None = None,
         units: Mapping[str, str] | None = None,
     ) -> CapacityResult:
@@ -354,15 +369,40 @@ class Study:
         self,
         out_dir: PathLike,
         *,
-        lang: Literal["en", "zh"] = "en",
-        capacity_method: Literal["2sfca", "e2sfca"] = "2sfca",
+        lang: Lang = "en",
+        capacity_method: CapacityMethod = "2sfca",
         targets: str | Mapping[str, float] | None = None,
         units: Mapping[str, str] | None = None,
         out_coords: str = "wgs84",
+        map_options: Mapping[str, Any] | None = None,
+        write_map: bool = True,
     ) -> list[Path]:
-        """Write the gap report folder (see :func:`circle.report.write_report`).
+        """Write the gap report folder: the report files and the map (:data:`MAP_FILE`).
 
-        Capacity columns are added when any facility has a capacity.
+        The report files are those of :func:`circle.report.write_report`.
+
+        Capacity columns (and the map's capacity layer) are added when any facility has a
+        capacity.
+
+        Parameters
+        ----------
+        out_dir
+            The report folder (created if missing; other files in it are left alone).
+        lang
+            {"en", "zh"}: language of labels, headers and text.
+        capacity_method, targets, units
+            See :meth:`capacity`.
+        out_coords
+            {"wgs84", "gcj02", "bd09"}: coordinate system of the report layers.
+        map_options
+            Options of :func:`circle.maps.coverage_map` (``tiles``, ``title``, ...).
+        write_map
+            Also write the map.
+
+        Returns
+        -------
+        list of Path
+            The files written: the report files, then the map.
         """
         from circle.report import write_report  # noqa: PLC0415
 
@@ -379,6 +419,10 @@ class Study:
             capacity=capacity,
             out_coords=out_coords,
         )
+        if write_map:
+            options = dict(map_options or {})
+            options.setdefault("capacity", capacity)
+            written.append(self.save_map(Path(out_dir) / MAP_FILE, lang=lang, **options))
         return written
 
     def service_areas(self, *, buffer_m: float | None = None) -> gpd.GeoDataFrame:
@@ -393,18 +437,35 @@ class Study:
         areas: gpd.GeoDataFrame = self._cache[key]
         return areas
 
-    def map(self, **options: Any) -> Any:
+    def network_summary(self) -> pd.DataFrame:
+        """Per category: facilities used, and the share of the walking network in reach.
+
+        See :func:`circle.coverage.network_summary`.
+        """
+        return network_summary(self.access())
+
+    def map(self, *, comparison: Comparison | None = None, **options: Any) -> folium.Map:
         """A ``folium.Map`` of coverage and gaps (see :func:`circle.maps.coverage_map`).
 
         A layer of places per 1,000 residents is added when facilities have capacities;
-        pass ``comparison=compare(base, other)`` to add the layer of changed
-        neighbourhoods.
+        pass ``comparison=study.compare_with(base)`` (or :func:`circle.comparison.compare`)
+        to add the layer of changed neighbourhoods.
         """
         from circle.maps import coverage_map  # noqa: PLC0415
 
-        if self.has_capacities and "capacity" not in options:
+        if self.has_capacities and options.get("capacity") is None:
             options["capacity"] = self.capacity()
-        return coverage_map(self.coverage(), service_areas=self.service_areas(), **options)
+        return coverage_map(self.coverage(), self.service_areas(), comparison=comparison, **options)
+
+    def save_map(self, path: PathLike, *, cdn: bool = False, **options: Any) -> Path:
+        """Write :meth:`map` as one self-contained HTML file (see :func:`circle.maps.save_map`)."""
+        from circle.maps import save_map  # noqa: PLC0415
+
+        return save_map(self.map(**options), path, cdn=cdn)
+
+    def compare_with(self, base: Study) -> Comparison:
+        """How this study's coverage differs from `base`'s (:func:`circle.comparison.compare`)."""
+        return compare(base.coverage(), self.coverage())
 
     def scenario(self, scenario: Scenario | None = None, /, **edits: Any) -> Study:
         """A new study with edits applied; the loaded network and people are shared.
@@ -422,20 +483,81 @@ class Study:
         -------
         Study
 
+        Raises
+        ------
+        InputError
+            An unknown facility id, a duplicate new id, an unknown category in the
+            thresholds, a bad coordinate or threshold; the message names the scenario and
+            the field.
+
         Examples
         --------
         ``study.scenario(profile="elderly").coverage().summary()`` gives the coverage
         at the elderly walking speed; ``study.scenario(close=["clinic-7"])`` without that
         clinic.
         """
-        from circle.scenario import Scenario, apply_scenario  # noqa: PLC0415
-
         if scenario is None:
             scenario = Scenario(name=str(edits.pop("name", "scenario")), **edits)
         elif edits:
             msg = "give either a `Scenario` or edits as keywords, not both."
             raise TypeError(msg)
-        return apply_scenario(self, scenario)
+        facilities = scenario.edit_facilities(self.facilities, coords=self.coords)
+        categories = [*self.categories, *sorted(set(facilities["category"]))]
+        new = self.with_settings(
+            facilities=facilities,
+            profile=scenario.edit_profile(),
+            thresholds=scenario.edit_thresholds(self.thresholds, categories),
+        )
+        if scenario.areas is not None:
+            new = new.restricted_to(scenario.areas)
+        return new
+
+    def run_scenarios(
+        self,
+        scenarios: PathLike | Sequence[Scenario],
+        out_dir: PathLike,
+        *,
+        lang: Lang = "en",
+    ) -> ScenarioRun:
+        """Run scenarios against this study and write the comparison into a folder.
+
+        Writes ``scenarios.csv`` and ``scenarios.xlsx`` (see
+        :func:`circle.report.write_scenarios`), and a map per scenario under ``maps/``:
+        ``base.html``, then ``01-<name>.html``, ``02-...`` with a layer of the
+        neighbourhoods whose status changed. Every scenario is checked before anything is
+        computed or written.
+
+        Parameters
+        ----------
+        scenarios
+            A TOML file of ``[[scenario]]`` tables (:func:`circle.scenario.load_scenarios`)
+            or scenarios.
+        out_dir
+            The folder.
+        lang
+            {"en", "zh"}.
+
+        Returns
+        -------
+        ScenarioRun
+        """
+        from circle.report import write_scenarios  # noqa: PLC0415
+
+        chosen = (
+            load_scenarios(scenarios) if isinstance(scenarios, (str, os.PathLike)) else scenarios
+        )
+        studies = [(s.name, self.scenario(s)) for s in chosen]  # checks every edit first
+        base = self.coverage()
+        table = scenario_table(base, [(name, study.coverage()) for name, study in studies])
+        folder = Path(out_dir)
+        tables = write_scenarios(table, folder, lang=lang, inputs=self.inputs)
+        maps = [self.save_map(folder / "maps" / "base.html", lang=lang, title="base")]
+        for number, (name, study) in enumerate(studies, start=1):
+            path = folder / "maps" / f"{number:02d}-{_slug(name)}.html"
+            maps.append(
+                study.save_map(path, lang=lang, title=name, comparison=study.compare_with(self))
+            )
+        return ScenarioRun(table=table, tables=tables, maps=maps)
 
     def restricted_to(self, area_ids: Iterable[str]) -> Study:
         """A study that counts only the people of the given neighbourhoods.
@@ -477,6 +599,50 @@ class Study:
             thresholds=new_thresholds,
             _cache={},
         )
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """What :meth:`Study.run_scenarios` computed and wrote.
+
+    Attributes
+    ----------
+    table
+        One row per scenario and category (:func:`circle.comparison.scenario_table`).
+    tables
+        ``scenarios.csv`` and ``scenarios.xlsx``.
+    maps
+        The base map, then one per scenario.
+    """
+
+    table: pd.DataFrame
+    tables: list[Path]
+    maps: list[Path]
+
+
+def _slug(name: str) -> str:
+    """A scenario name as a file name: letters, digits and ``-`` (``"scenario"`` if none)."""
+    slug = re.sub(r"[^\w-]+", "-", name.strip().lower(), flags=re.UNICODE).strip("-")
+    return slug or "scenario"
+
+
+_LONLAT_FIELDS = frozenset({"lon_field", "lat_field"})
+
+
+def _chosen_categories(categories: Iterable[str], known: list[str]) -> list[str]:
+    """The categories a planner asked for, as ids; unknown ones are refused."""
+    chosen = list(dict.fromkeys(normalize_category(str(c)) for c in categories))
+    unknown = [c for c in chosen if c not in known]
+    if unknown:
+        msg = (
+            f"`categories` names an unknown category `{unknown[0]}`; known categories "
+            f"(built-in, and custom ones in the facilities): {', '.join(known)}."
+        )
+        raise InputError(msg)
+    if not chosen:
+        msg = "`categories` names no category; give at least one, e.g. `clinic`."
+        raise InputError(msg)
+    return chosen
 
 
 def _keep_areas(person_area: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from circle.access import CompactGraph, WalkingProfile
+from circle.access import CompactGraph
 from circle.areas import People
-from circle.coverage import CoverageResult, Threshold, compute_access, evaluate_coverage
+from circle.coverage import CoverageResult, compute_access, evaluate_coverage
 from circle.network import WalkNetwork
+from circle.walking import Threshold, WalkingProfile
 
 #: A metric CRS for hand-made networks (UTM 35N, where Helsinki is).
 METRIC_CRS = "EPSG:32635"

@@ -11,17 +11,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from circle.access import (
-    ADULT,
     BUDGET_TOLERANCE_M,
-    ELDERLY,
     CompactGraph,
     EdgeReach,
-    WalkingProfile,
     nearest_facilities,
     pair_distances,
-    walking_profile,
 )
 from circle.errors import InputError
+from circle.walking import ADULT, ELDERLY, WalkingProfile, walking_profile
 from tests.conftest import make_network, points
 
 # 6 km/h = 100 m per minute keeps the hand arithmetic in round numbers.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from circle.categories import category_label
+from circle.i18n import category_label
 
 pytestmark = pytest.mark.browser
 
@@ -68,9 +68,11 @@ def test_offline_map_draws_layers_gaps_and_legend(demo_result, offline_driver, t
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from circle.isochrones import service_areas
     from circle.maps import coverage_map, save_map
 
-    path = save_map(coverage_map(demo_result), tmp_path / "map.html")
+    m = coverage_map(demo_result, service_areas(demo_result.model))
+    path = save_map(m, tmp_path / "map.html")
     driver = offline_driver
     driver.get(path.resolve().as_uri())
     WebDriverWait(driver, 20).until(

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import shapely
 
-from circle.access import CompactGraph, WalkingProfile
+from circle.access import CompactGraph
 from circle.areas import People
 from circle.capacity import E2SFCA_BANDS, DecayBands, capacity_ratios, parse_targets
-from circle.coverage import Threshold, compute_access, evaluate_coverage
+from circle.coverage import compute_access, evaluate_coverage
 from circle.errors import InputError
+from circle.walking import Threshold, WalkingProfile
 from tests.conftest import METRIC_CRS, X0, Y0, facilities_at, make_network, points
 
 HUNDRED_M_PER_MIN = WalkingProfile("test", 6.0)  # 5 minutes = 500 m

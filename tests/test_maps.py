@@ -13,9 +13,10 @@ import pytest
 import shapely
 
 from circle._inline import external_asset_urls
-from circle.categories import category_label
 from circle.coords import wgs84_to_gcj02
 from circle.errors import InputError
+from circle.i18n import category_label
+from circle.isochrones import service_areas
 from circle.maps import COORD_DECIMALS, coverage_map, map_html, save_map
 
 EVIL = "<script>alert(1)</script>"
@@ -31,7 +32,7 @@ def demo_result():
 
 @pytest.fixture(scope="session")
 def demo_map(demo_result):
-    return coverage_map(demo_result)
+    return coverage_map(demo_result, service_areas(demo_result.model))
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +131,7 @@ def test_attribution_is_always_shown(demo_html):
 
 
 def test_chinese_labels(demo_result):
-    page = map_html(coverage_map(demo_result, lang="zh"))
+    page = map_html(coverage_map(demo_result, service_areas(demo_result.model), lang="zh"))
     box = legend(page)
     for category in demo_result.categories:
         assert category_label(category, "zh") in box
@@ -152,7 +153,7 @@ def test_names_from_files_are_escaped(demo_result):
         model=dataclasses.replace(demo_result.model, facilities=facilities),
         areas=areas,
     )
-    m = coverage_map(result, title=EVIL)
+    m = coverage_map(result, service_areas(result.model), title=EVIL)
     page = map_html(m)
     assert EVIL not in page
     assert "alert(1)" in page
@@ -167,15 +168,13 @@ def test_names_from_files_are_escaped(demo_result):
 
 
 def test_show_population(demo_result):
-    m = coverage_map(demo_result, show_population=True)
+    m = coverage_map(demo_result, service_areas(demo_result.model), show_population=True)
     layer = geojson_layers(m)["Population density (people per km²)"]
     assert len(layer.data["features"]) == len(demo_result.neighbourhood_table())
     assert "Population density" in legend(map_html(m))
 
 
 def test_shapes_are_simplified_and_rounded(demo_result, demo_map):
-    from circle.isochrones import service_areas
-
     raw = service_areas(demo_result.model)
     raw_vertices = int(shapely.get_num_coordinates(raw.geometry.to_numpy()).sum())
     drawn = [
@@ -192,11 +191,9 @@ def test_shapes_are_simplified_and_rounded(demo_result, demo_map):
     np.testing.assert_array_equal(coords, np.round(coords, COORD_DECIMALS))
 
 
-def test_service_areas_can_be_given(demo_result):
-    from circle.isochrones import service_areas
-
+def test_service_areas_in_any_crs(demo_result):
     areas = service_areas(demo_result.model, crs="EPSG:3857")
-    m = coverage_map(demo_result, service_areas=areas)
+    m = coverage_map(demo_result, areas)
     layer = geojson_layers(m)["Service area · clinic / community health station (15 min)"]
     lon, lat = shapely.get_coordinates(
         shapely.from_geojson(json.dumps(layer.data["features"][0]["geometry"]))
@@ -206,9 +203,7 @@ def test_service_areas_can_be_given(demo_result):
     with pytest.raises(InputError, match="`service_areas` has no CRS"):
         coverage_map(
             demo_result,
-            service_areas=gpd.GeoDataFrame(
-                areas.drop(columns="geometry"), geometry=list(areas.geometry)
-            ),
+            gpd.GeoDataFrame(areas.drop(columns="geometry"), geometry=list(areas.geometry)),
         )
 
 
@@ -220,7 +215,7 @@ def test_service_areas_can_be_given(demo_result):
     ],
 )
 def test_named_tiles(demo_result, tiles, url_part, credit):
-    page = map_html(coverage_map(demo_result, tiles=tiles))
+    page = map_html(coverage_map(demo_result, service_areas(demo_result.model), tiles=tiles))
     assert url_part in page
     assert credit in page
     assert external_asset_urls(page) == []  # tiles are not assets
@@ -229,8 +224,15 @@ def test_named_tiles(demo_result, tiles, url_part, credit):
 def test_custom_tiles_need_an_attribution(demo_result):
     url = "https://tiles.example.org/{z}/{x}/{y}.png"
     with pytest.raises(InputError, match="tiles_attribution"):
-        coverage_map(demo_result, tiles=url)
-    page = map_html(coverage_map(demo_result, tiles=url, tiles_attribution="© Example City"))
+        coverage_map(demo_result, service_areas(demo_result.model), tiles=url)
+    page = map_html(
+        coverage_map(
+            demo_result,
+            service_areas(demo_result.model),
+            tiles=url,
+            tiles_attribution="© Example City",
+        )
+    )
     assert "tiles.example.org" in page
     assert "Example City" in page
 
@@ -238,7 +240,7 @@ def test_custom_tiles_need_an_attribution(demo_result):
 @pytest.mark.parametrize("options", [{"tiles": "google"}, {"lang": "fr"}])
 def test_bad_options(demo_result, options):
     with pytest.raises(InputError):
-        coverage_map(demo_result, **options)
+        coverage_map(demo_result, service_areas(demo_result.model), **options)
 
 
 # A small street grid in Shanghai, where GCJ-02 shifts coordinates by ~500 m.
@@ -282,8 +284,12 @@ def shanghai_result(tmp_path_factory):
 
 
 def test_gaode_tiles_shift_every_overlay_to_gcj02(shanghai_result):
-    plain = geojson_layers(coverage_map(shanghai_result, lang="zh"))
-    m = coverage_map(shanghai_result, tiles="gaode", lang="zh")
+    plain = geojson_layers(
+        coverage_map(shanghai_result, service_areas(shanghai_result.model), lang="zh")
+    )
+    m = coverage_map(
+        shanghai_result, service_areas(shanghai_result.model), tiles="gaode", lang="zh"
+    )
     shifted = geojson_layers(m)
     name = f"设施 · {category_label('clinic', 'zh')}"
     ((lon, lat),) = points_of(plain[name])

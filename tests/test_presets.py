@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from circle.access import ELDERLY, walking_profile
-from circle.coverage import Threshold, parse_thresholds
 from circle.errors import InputError
 from circle.presets import PRESETS, get_preset
+from circle.walking import ELDERLY, Threshold, parse_thresholds, walking_profile
 
 CATEGORIES = ["canteen", "clinic", "daycare", "gig_station"]
 

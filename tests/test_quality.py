@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Everything ruff checks: the package, tests, benchmarks, tools and the notebooks.
+CHECKED = ("circle", "tests", "benchmarks", "tools", "notebooks")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -14,12 +16,12 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint():
-    result = run(sys.executable, "-m", "ruff", "check", "circle", "tests", "benchmarks")
+    result = run(sys.executable, "-m", "ruff", "check", *CHECKED)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format():
-    result = run(sys.executable, "-m", "ruff", "format", "--check", "circle", "tests", "benchmarks")
+    result = run(sys.executable, "-m", "ruff", "format", "--check", *CHECKED)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

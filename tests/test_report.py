@@ -12,10 +12,10 @@ import pytest
 import shapely
 from openpyxl import load_workbook
 
-from circle.coverage import Threshold
 from circle.errors import InputError
-from circle.i18n import ATTRIBUTION
-from circle.report import OSM_ATTRIBUTION, REPORT_FILES, write_report
+from circle.i18n import OSM_CREDIT, attribution
+from circle.report import REPORT_FILES, write_report
+from circle.walking import Threshold
 from tests.conftest import street_coverage
 
 INPUTS = {"network": "street.osm", "facilities": "services.csv"}
@@ -127,7 +127,7 @@ def test_geojson(result, tmp_path):
     path = tmp_path / "neighbourhoods.geojson"
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["type"] == "FeatureCollection"
-    assert data["attribution"] == OSM_ATTRIBUTION
+    assert data["attribution"] == OSM_CREDIT
     features = data["features"]
     assert [f["properties"]["area_id"] for f in features] == ["A", "B", "C"]
     b = features[1]["properties"]
@@ -252,7 +252,7 @@ def test_excel_workbook(result, tmp_path):
     )
     assert "300 m" in method["Off-network facilities"]
     assert "at least 80%" in method["Neighbourhood status"]
-    assert method["Data attribution"] == ATTRIBUTION["en"]
+    assert method["Data attribution"] == attribution("en")
 
 
 def test_excel_in_chinese(result, tmp_path):
@@ -291,7 +291,7 @@ def test_markdown_report(result, tmp_path):
         "| west (A) | 33.3% | 4.3 | 4.3 | 20 |"
     )
     assert "| c2 | c2 | clinic / community health station |" in text
-    assert text.rstrip().endswith(ATTRIBUTION["en"])
+    assert text.rstrip().endswith(attribution("en"))
 
 
 def test_markdown_in_chinese_and_proxy_population(result, tmp_path):
@@ -302,7 +302,7 @@ def test_markdown_in_chinese_and_proxy_population(result, tmp_path):
     assert "基于 OpenStreetMap 的估算" in text
     assert "未覆盖人口" in text
     assert "| east (B) | 0.0% | 8.0 | 8.0 | 70 |" in text
-    assert ATTRIBUTION["zh"] in text
+    assert attribution("zh") in text
 
 
 def test_no_gaps_and_no_off_network(result, tmp_path):

@@ -16,12 +16,13 @@ from pyproj import Transformer
 from circle.access import CompactGraph
 from circle.areas import People
 from circle.capacity import capacity_ratios
+from circle.comparison import SCENARIO_COLUMNS, scenario_table
 from circle.coords import wgs84_to_bd09, wgs84_to_gcj02
-from circle.coverage import Threshold, compute_access, evaluate_coverage
+from circle.coverage import compute_access, evaluate_coverage
 from circle.errors import InputError
 from circle.network import WalkNetwork
 from circle.report import REPORT_FILES, SCENARIO_FILES, write_report, write_scenarios
-from circle.scenario import SCENARIO_COLUMNS, scenario_table
+from circle.walking import Threshold
 from tests.conftest import HUNDRED_M_PER_MIN, street_coverage
 
 INPUTS = {"network": "street.osm", "facilities": "services.csv", "population": "census.csv"}

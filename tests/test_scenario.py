@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import shapely
 
-from circle.access import CompactGraph, WalkingProfile
+from circle.access import CompactGraph
 from circle.areas import People
-from circle.coverage import Threshold
+from circle.comparison import compare, scenario_table
 from circle.errors import InputError
-from circle.scenario import Scenario, compare, load_scenarios, scenario_table
+from circle.scenario import Scenario, load_scenarios
 from circle.study import Study
+from circle.walking import Threshold, WalkingProfile
 from tests.conftest import METRIC_CRS, X0, Y0, facilities_at, make_network, points
 
 HUNDRED_M_PER_MIN = WalkingProfile("test", 6.0)

@@ -1,0 +1,340 @@
+"""The report workbooks (``gaps.xlsx``, ``scenarios.xlsx``): formatted sheets for reading."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from circle.comparison import SCENARIO_COLUMNS
+from circle.coverage import HORIZON_FACTOR, STATUSES, SUMMARY_COLUMNS
+from circle.i18n import LANGS, attribution, category_label, status_word
+from circle.report.method import capacity_unit, circle_version
+from circle.report.tables import COORDINATE_SYSTEM_NAMES, is_missing, plain
+from circle.report.tables import report_word as _word
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    import pandas as pd
+
+    from circle.capacity import CapacityResult
+    from circle.coverage import CoverageResult
+    from circle.i18n import Lang
+    from circle.report.tables import ReportTables
+
+__all__ = ["STATUS_FILLS", "lonlat_header", "report_workbook", "scenario_workbook"]
+
+#: Light cell fills of neighbourhood statuses in ``gaps.xlsx`` (green, amber, red, grey).
+STATUS_FILLS: Final[dict[str, str]] = {
+    "covered": "C6EFCE",
+    "partial": "FFEB9C",
+    "uncovered": "FFC7CE",
+    "empty": "EDEDED",
+}
+_MIN_WIDTH, _MAX_WIDTH = 8, 40
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column of a sheet: header, cell values and how to show them."""
+
+    header: str
+    values: list[Any]
+    number_format: str = "General"
+    status: bool = False
+    align_right: bool = False
+
+
+def _minutes_cells(values: Iterable[Any], horizon_min: float) -> list[Any]:
+    """Minutes for Excel: ``"> N"`` beyond the search horizon, blank without residents."""
+    cells: list[Any] = []
+    for value in values:
+        number = float(value)
+        if math.isnan(number):
+            cells.append(None)
+        elif math.isinf(number):
+            cells.append(f"> {horizon_min:g}")
+        else:
+            cells.append(number)
+    return cells
+
+
+def _numbers(values: Iterable[Any]) -> list[Any]:
+    """Numbers for Excel: blank where missing."""
+    return [None if is_missing(v := plain(x)) else v for x in values]
+
+
+def _summary_columns(tables: ReportTables, lang: Lang) -> list[_Column]:
+    s = tables.summary
+    formats = {
+        "population": "#,##0",
+        "covered_population": "#,##0",
+        "covered_share": "0.0%",
+    }
+    return [
+        _Column(_word(c, lang), _numbers(s[c].tolist()), formats.get(c, "General"))
+        for c in SUMMARY_COLUMNS
+    ]
+
+
+def _neighbourhood_columns(
+    result: CoverageResult, tables: ReportTables, lang: Lang
+) -> list[_Column]:
+    t = tables.neighbourhoods
+    yes, no = _word("yes", lang), _word("no", lang)
+    columns = [
+        _Column(_word("area_id", lang), t["area_id"].astype(str).tolist()),
+        _Column(_word("name", lang), _numbers(t["name"].tolist())),
+        _Column(_word("population", lang), _numbers(t["population"].tolist()), "#,##0"),
+    ]
+    for category in result.categories:
+        label = category_label(category, lang)
+        horizon = result.model.threshold_minutes(category) * HORIZON_FACTOR
+        if f"{category}_population" in t.columns:
+            columns.append(
+                _Column(
+                    _word("c_population", lang, label=label),
+                    _numbers(t[f"{category}_population"].tolist()),
+                    "#,##0",
+                )
+            )
+        columns += [
+            _Column(
+                _word("c_covered_population", lang, label=label),
+                _numbers(t[f"{category}_covered_population"].tolist()),
+                "#,##0",
+            ),
+            _Column(
+                _word("c_covered_share", lang, label=label),
+                _numbers(t[f"{category}_covered_share"].tolist()),
+                "0.0%",
+            ),
+            _Column(
+                _word("c_median_min", lang, label=label),
+                _minutes_cells(t[f"{category}_median_min"], horizon),
+                "0.0",
+                align_right=True,
+            ),
+            _Column(
+                _word("c_max_min", lang, label=label),
+                _minutes_cells(t[f"{category}_max_min"], horizon),
+                "0.0",
+                align_right=True,
+            ),
+            _Column(
+                _word("c_status", lang, label=label),
+                [status_word(s, lang) for s in t[f"{category}_status"]],
+                status=True,
+            ),
+        ]
+        if category in tables.capacity_categories and tables.capacity is not None:
+            columns += _capacity_columns(t, tables.capacity, category, lang)
+    columns += [
+        _Column(_word("complete", lang), [yes if c else no for c in t["complete"]]),
+        _Column(_word("missing", lang), t["missing"].astype(str).tolist()),
+    ]
+    return columns
+
+
+def _capacity_columns(
+    t: pd.DataFrame, capacity: CapacityResult, category: str, lang: Lang
+) -> list[_Column]:
+    """Places per 1,000, and with a target: the target, shortfall and below target."""
+    label = category_label(category, lang)
+    unit = capacity_unit(capacity, category, lang)
+    yes, no = _word("yes", lang), _word("no", lang)
+    columns = [
+        _Column(
+            _word("c_places_per_1000", lang, label=label, unit=unit),
+            _numbers(t[f"{category}_places_per_1000"].tolist()),
+            "0.00",
+        )
+    ]
+    if f"{category}_target_per_1000" in t.columns:
+        columns += [
+            _Column(
+                _word("c_target_per_1000", lang, label=label, unit=unit),
+                _numbers(t[f"{category}_target_per_1000"].tolist()),
+                "0.00",
+            ),
+            _Column(
+                _word("c_shortfall_places", lang, label=label, unit=unit),
+                _numbers(t[f"{category}_shortfall_places"].tolist()),
+                "#,##0.0",
+            ),
+            _Column(
+                _word("c_below_target", lang, label=label),
+                [yes if x else no for x in t[f"{category}_below_target"]],
+            ),
+        ]
+    return columns
+
+
+def lonlat_header(key: str, tables: ReportTables, lang: Lang) -> str:
+    """``Longitude``, or ``Longitude (GCJ-02)`` where the coordinates are not WGS-84."""
+    name = COORDINATE_SYSTEM_NAMES.get(tables.coords)
+    return _word(key, lang) + (f" ({name})" if name else "")
+
+
+def _facility_columns(tables: ReportTables, lang: Lang) -> list[_Column]:
+    f = tables.facilities
+    yes, no = _word("yes", lang), _word("no", lang)
+    columns = [
+        _Column(_word("id", lang), f["id"].astype(str).tolist()),
+        _Column(_word("facility_name", lang), _numbers(f["name"].tolist())),
+        _Column(_word("service", lang), [category_label(c, lang) for c in f["category"]]),
+        _Column(_word("on_network", lang), [yes if x else no for x in f["on_network"]]),
+        _Column(_word("snap_m", lang), _numbers(f["snap_m"].tolist()), "0.0"),
+        _Column(_word("served_population", lang), _numbers(f["served_population"]), "#,##0"),
+    ]
+    if tables.capacity is not None:
+        columns += [
+            _Column(_word("capacity", lang), _numbers(f["capacity"].tolist()), "#,##0.0"),
+            _Column(
+                _word("places_per_1000", lang), _numbers(f["places_per_1000"].tolist()), "0.00"
+            ),
+        ]
+    columns += [
+        _Column(lonlat_header("lon", tables, lang), _numbers(f["lon"].tolist()), "0.000000"),
+        _Column(lonlat_header("lat", tables, lang), _numbers(f["lat"].tolist()), "0.000000"),
+    ]
+    return columns
+
+
+def _display_width(value: Any, number_format: str) -> int:
+    """Roughly how many character widths a cell needs (CJK characters count twice)."""
+    if value is None:
+        return 0
+    if isinstance(value, float) and number_format == "0.0%":
+        text = f"{value:.1%}"
+    elif isinstance(value, (int, float)) and number_format == "#,##0":
+        text = f"{value:,.0f}"
+    elif isinstance(value, (int, float)) and number_format == "#,##0.0":
+        text = f"{value:,.1f}"
+    elif isinstance(value, (int, float)) and number_format == _SIGNED_SHARE:
+        text = f"{value:+.1%}"
+    elif isinstance(value, (int, float)) and number_format == _SIGNED_PEOPLE:
+        text = f"{value:+,.0f}"
+    elif isinstance(value, float) and number_format.startswith("0."):
+        text = f"{value:.{len(number_format) - 2}f}"
+    else:
+        text = str(value)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _fill_sheet(sheet: Any, columns: Sequence[_Column], *, freeze: str = "A2") -> None:
+    """Header row (bold, frozen, filtered) and formatted columns."""
+    bold = Font(bold=True)
+    header_alignment = Alignment(wrap_text=True, vertical="top")
+    fills = {
+        status: PatternFill(fill_type="solid", start_color=color, end_color=color)
+        for status, color in STATUS_FILLS.items()
+    }
+    status_of = {status_word(s, lang): s for lang in LANGS for s in STATUSES}
+    right = Alignment(horizontal="right")
+    n_rows = max((len(c.values) for c in columns), default=0)
+    for j, column in enumerate(columns, start=1):
+        cell = sheet.cell(row=1, column=j, value=column.header)
+        cell.font = bold
+        cell.alignment = header_alignment
+        for i, value in enumerate(column.values, start=2):
+            cell = sheet.cell(row=i, column=j, value=value)
+            cell.number_format = column.number_format
+            if column.status and value in status_of:
+                cell.fill = fills[status_of[value]]
+            if column.align_right and isinstance(value, str):
+                cell.alignment = right
+        widest = max(
+            [_display_width(v, column.number_format) for v in column.values]
+            + [min(_display_width(column.header, "General"), 24)]
+        )
+        width = min(max(widest + 2, _MIN_WIDTH), _MAX_WIDTH)
+        sheet.column_dimensions[get_column_letter(j)].width = width
+    sheet.freeze_panes = freeze
+    if columns:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{n_rows + 1}"
+
+
+def report_workbook(
+    result: CoverageResult, tables: ReportTables, method: list[tuple[str, str]], lang: Lang
+) -> Workbook:
+    """``gaps.xlsx``: Summary, Neighbourhoods, Facilities and Method sheets in `lang`."""
+    book = Workbook()
+    summary = book.active
+    summary.title = _word("sheet_summary", lang)
+    _fill_sheet(summary, _summary_columns(tables, lang), freeze="C2")
+    neighbourhoods = book.create_sheet(_word("sheet_neighbourhoods", lang))
+    _fill_sheet(neighbourhoods, _neighbourhood_columns(result, tables, lang), freeze="C2")
+    facilities = book.create_sheet(_word("sheet_facilities", lang))
+    _fill_sheet(facilities, _facility_columns(tables, lang), freeze="B2")
+    _method_sheet(book, method, lang)
+    return book
+
+
+def _method_sheet(book: Workbook, method: list[tuple[str, str]], lang: Lang) -> None:
+    """A Method sheet of (item, value) rows, values wrapped in a wide column."""
+    sheet = book.create_sheet(_word("sheet_method", lang))
+    _fill_sheet(
+        sheet,
+        [
+            _Column(_word("item", lang), [item for item, _ in method]),
+            _Column(_word("value", lang), [value for _, value in method]),
+        ],
+    )
+    sheet.column_dimensions["A"].width = 26
+    sheet.column_dimensions["B"].width = 100
+    sheet.auto_filter.ref = None
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = wrap
+
+
+#: Excel formats of changes: a sign on both sides of zero.
+_SIGNED_SHARE: Final = "+0.0%;-0.0%;0.0%"
+_SIGNED_PEOPLE: Final = "+#,##0;-#,##0;0"
+#: Excel formats of the scenario columns (others: General).
+_SCENARIO_EXCEL: Final[dict[str, str]] = {
+    "population": "#,##0",
+    "covered_population": "#,##0",
+    "covered_share": "0.0%",
+    "covered_population_change": _SIGNED_PEOPLE,
+    "covered_share_change": _SIGNED_SHARE,
+}
+
+
+def scenario_workbook(table: pd.DataFrame, inputs: dict[str, str], lang: Lang) -> Workbook:
+    """The scenario table formatted for reading, and the inputs on a Method sheet."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _word("sheet_scenarios", lang)
+    base = _word("base_scenario", lang)
+    names = [base if s == "base" else str(s) for s in table["scenario"]]
+    columns = [_Column(_word("scenario", lang), names)]
+    columns += [
+        _Column(_word(c, lang), _numbers(table[c].tolist()), _SCENARIO_EXCEL.get(c, "General"))
+        for c in SCENARIO_COLUMNS[1:]
+    ]
+    _fill_sheet(sheet, columns, freeze="B2")
+    unknown = _word("not_recorded", lang)
+    method = [
+        (_word("m_network", lang), inputs.get("network") or unknown),
+        (_word("m_facilities", lang), inputs.get("facilities") or unknown),
+    ]
+    if inputs.get("preset"):
+        method.append((_word("m_preset", lang), inputs["preset"]))
+    method += [
+        (_word("m_areas", lang), inputs.get("areas") or unknown),
+        (_word("m_population", lang), inputs.get("population") or unknown),
+        (_word("m_scenarios", lang), _word("m_scenarios_value", lang)),
+        (_word("m_software", lang), f"circle {circle_version()}"),
+        (_word("m_attribution", lang), attribution(lang)),
+    ]
+    _method_sheet(book, method, lang)
+    return book

@@ -1,0 +1,193 @@
+"""The façade: `Study.load` validates what it is given, and its answers match recomputations."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import circle
+from circle.errors import InputError
+from circle.report import REPORT_FILES
+from circle.study import MAP_FILE, Study
+from tests.conftest import METRIC_CRS, X0, Y0, make_network, square
+
+#: 6 km/h: 100 m per minute, so 5 minutes are 500 m.
+SPEED_KMH = 6.0
+
+
+def _street():
+    """A 2 km street, nodes every 500 m (x = 0..2000)."""
+    return make_network({i: (500.0 * i, 0.0) for i in range(5)}, [(i, i + 1) for i in range(4)])
+
+
+def _points(rows: list[dict]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        [{k: v for k, v in r.items() if k not in ("x", "y")} for r in rows],
+        geometry=[shapely.Point(X0 + r["x"], Y0 + r["y"]) for r in rows],
+        crs=METRIC_CRS,
+    )
+
+
+def _facilities() -> gpd.GeoDataFrame:
+    """Two clinics written as a planner might: an alias and stray spaces, no capacity column."""
+    return _points(
+        [
+            {"id": "a", "category": " Clinic ", "x": 0.0, "y": 0.0},
+            {"id": "b", "category": "诊所", "x": 1000.0, "y": 0.0},
+        ]
+    )
+
+
+def _people() -> gpd.GeoDataFrame:
+    """10 people every 250 m from x = 0 to 2000."""
+    return _points([{"population": 10.0, "x": x, "y": 0.0} for x in range(0, 2001, 250)])
+
+
+def _areas() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"code": ["W", "E"]},
+        geometry=[square(-100, -50, 999, 50), square(999, -50, 2100, 50)],
+        crs=METRIC_CRS,
+    )
+
+
+def _load(**options) -> Study:
+    settings = {
+        "areas": _areas(),
+        "area_id_field": "code",
+        "population": _people(),
+        "minutes": "clinic=5",
+        "speed_kmh": SPEED_KMH,
+        "categories": ["clinic"],
+    }
+    settings.update(options)
+    facilities = settings.pop("facilities", _facilities())
+    return Study.load(_street(), facilities, **settings)
+
+
+def test_public_api_is_exported_from_the_package():
+    for name in ("Study", "Scenario", "compare", "CoverageResult", "Threshold", "WalkingProfile"):
+        assert name in circle.__all__
+        assert getattr(circle, name) is not None
+    assert issubclass(circle.InputError, circle.CircleError)
+    assert circle.Study is Study
+
+
+def test_geodataframe_facilities_are_validated_like_files():
+    given = _facilities()
+    before = given.copy()
+    study = _load(facilities=given)
+    assert list(study.facilities["category"]) == ["clinic", "clinic"]
+    assert list(study.facilities.columns) == ["id", "name", "category", "capacity", "geometry"]
+    assert study.facilities["capacity"].isna().all()
+    assert study.facilities.crs.to_epsg() == 4326
+    pd.testing.assert_frame_equal(given, before)  # the planner's table is not modified
+
+
+def test_report_and_map_work_without_a_capacity_column(tmp_path):
+    study = _load()
+    written = study.report(tmp_path / "out")
+    assert [p.name for p in written] == [*REPORT_FILES, MAP_FILE]
+    assert all(p.is_file() for p in written)
+
+
+def test_coverage_worked_out_by_hand():
+    """Clinics at 0 and 1000 m, 500 m reach: people at 0..1500 are covered, 1750 and 2000 not."""
+    summary = _load().coverage().summary().set_index("category")
+    assert summary.loc["clinic", "population"] == 90
+    assert summary.loc["clinic", "covered_population"] == 70
+    assert summary.loc["clinic", "covered_share"] == pytest.approx(70 / 90, abs=1e-4)
+    table = _load().coverage().neighbourhood_table().set_index("area_id")
+    assert table.loc["W", "clinic_covered_share"] == 1.0
+    assert table.loc["E", "clinic_covered_share"] == pytest.approx(3 / 5)
+
+
+@pytest.mark.parametrize(
+    ("facilities", "message"),
+    [
+        (
+            _points(
+                [
+                    {"id": "a", "category": "clinic", "x": 0.0, "y": 0.0},
+                    {"id": "a", "category": "clinic", "x": 10.0, "y": 0.0},
+                ]
+            ),
+            "duplicate `id`",
+        ),
+        (_points([{"id": "a", "category": "", "x": 0.0, "y": 0.0}]), "empty `category`"),
+        (_points([{"id": "a", "kind": "clinic", "x": 0.0, "y": 0.0}]), "no `category` column"),
+    ],
+)
+def test_bad_geodataframes_are_refused(facilities, message):
+    with pytest.raises(InputError, match=message):
+        _load(facilities=facilities)
+
+
+def test_unknown_category_is_refused_with_the_known_ones():
+    with pytest.raises(InputError, match=r"unknown category `clinc`.*canteen, clinic"):
+        _load(categories=["clinc"])
+
+
+def test_areas_geodataframe_is_validated():
+    areas = _areas()
+    areas.loc[1, "code"] = "W"
+    with pytest.raises(InputError, match="duplicate ids"):
+        _load(areas=areas)
+
+
+def test_scenario_equals_a_fresh_study_without_the_facility():
+    """Closing clinic b must give what loading the study without b gives."""
+    closed = _load().scenario(close=["b"]).coverage().summary()
+    fresh = _load(facilities=_facilities().iloc[[0]]).coverage().summary()
+    pd.testing.assert_frame_equal(closed, fresh)
+    assert closed.loc[0, "covered_population"] == 30  # x = 0, 250, 500
+
+
+def test_scenario_adds_a_facility_in_the_studys_coordinates():
+    lon, lat = (
+        gpd.GeoSeries([shapely.Point(X0 + 2000, Y0)], crs=METRIC_CRS).to_crs(4326).iloc[0].coords[0]
+    )
+    added = _load().scenario(add=[{"id": "c", "category": "clinic", "lon": lon, "lat": lat}])
+    assert added.coverage().summary().loc[0, "covered_population"] == 90
+    comparison = added.compare_with(_load())
+    assert list(comparison.newly_covered()["area_id"]) == ["E"]
+
+
+def test_run_scenarios_writes_tables_and_maps(tmp_path):
+    study = _load()
+    scenarios = [
+        circle.Scenario(name="No b", close=["b"]),
+        circle.Scenario(name="Slow", speed_kmh=3),
+    ]
+    run = study.run_scenarios(scenarios, tmp_path, lang="zh")
+    assert [p.name for p in run.tables] == ["scenarios.csv", "scenarios.xlsx"]
+    assert [p.name for p in run.maps] == ["base.html", "01-no-b.html", "02-slow.html"]
+    base = run.table[run.table["scenario"] == "base"]
+    assert int(base["covered_population"].iloc[0]) == 70
+    slow = run.table[run.table["scenario"] == "Slow"]
+    # 3 km/h: 250 m in 5 minutes; people at 0, 250, 750, 1000, 1250 are covered.
+    assert int(slow["covered_population"].iloc[0]) == 50
+    assert int(slow["covered_population_change"].iloc[0]) == -20
+
+
+def test_bad_scenario_fails_before_anything_is_written(tmp_path):
+    scenarios = [circle.Scenario(name="ok"), circle.Scenario(name="bad", close=["zz"])]
+    with pytest.raises(InputError, match="unknown facility ids `zz`"):
+        _load().run_scenarios(scenarios, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_restricted_study_counts_only_its_areas():
+    east = _load().restricted_to(["E"]).coverage().summary()
+    assert east.loc[0, "population"] == 50
+    assert east.loc[0, "covered_population"] == 30
+
+
+def test_network_summary_counts_reachable_length():
+    summary = _load().network_summary().set_index("category")
+    # 500 m around 0 and 1000: x = 0..1500 of the 2000 m street.
+    assert summary.loc["clinic", "reachable_km"] == pytest.approx(1.5)
+    assert np.isclose(summary.loc["clinic", "reachable_share"], 0.75)
