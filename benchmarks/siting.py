@@ -144,8 +144,10 @@ def _spopt_reference(sets, k: int, exact_objective: float, circle_s: float) -> N
         f"in reach x {sets.n_sites:,} candidates, dense): {value:,.0f} people newly covered "
         f"in {spopt_s:.2f} s (model build + solve; its cost matrix taken from circle)"
     )
-    agree = "equal" if abs(value - exact_objective) <= 1e-6 * max(1.0, exact_objective) else (
-        f"differ by {value - exact_objective:+,.0f}"
+    agree = (
+        "equal"
+        if abs(value - exact_objective) <= 1e-6 * max(1.0, exact_objective)
+        else (f"differ by {value - exact_objective:+,.0f}")
     )
     print(
         f"objectives: spopt {value:,.0f} vs circle exact {exact_objective:,.0f} ({agree}); "

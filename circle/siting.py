@@ -319,7 +319,9 @@ def grid_candidates(
         np.c_[np.floor((x - x0) / spacing_m), np.floor((y - y0) / spacing_m)].astype(np.int64),
         axis=0,
     )
-    centres = shapely.points(x0 + (cells[:, 0] + 0.5) * spacing_m, y0 + (cells[:, 1] + 0.5) * spacing_m)
+    centres = shapely.points(
+        x0 + (cells[:, 0] + 0.5) * spacing_m, y0 + (cells[:, 1] + 0.5) * spacing_m
+    )
     snap = graph.snap(centres, max_snap_m=result.model.max_snap_m)
     sites = centres.copy()
     on = snap.on_network
@@ -450,7 +452,9 @@ def prepare_candidates(
         )
         tree = shapely.STRtree(_snapped_points(graph, existing_snap))
         here = _snapped_points(graph, snap.subset(on))
-        cand_idx, fac_idx = tree.query_nearest(here, max_distance=duplicate_m, return_distance=False)
+        cand_idx, fac_idx = tree.query_nearest(
+            here, max_distance=duplicate_m, return_distance=False
+        )
         if cand_idx.size:
             _, first = np.unique(cand_idx, return_index=True)
             cand_idx, fac_idx = cand_idx[first], fac_idx[first]
@@ -628,8 +632,10 @@ class CoverageSets:
         w = np.asarray(list(weight), dtype=float)
         g = np.zeros(len(w), dtype=np.int64) if group is None else np.asarray(list(group))
         n_groups = int(g.max()) + 1 if g.size else 1
-        names = tuple(categories) if categories is not None else tuple(
-            f"group-{i}" for i in range(n_groups)
+        names = (
+            tuple(categories)
+            if categories is not None
+            else tuple(f"group-{i}" for i in range(n_groups))
         )
         d = np.zeros(len(s)) if distance_m is None else np.asarray(list(distance_m), dtype=float)
         cap = np.full((n_sites, len(names)), np.inf)
@@ -853,9 +859,7 @@ def _greedy(sets: CoverageSets, *, k: int | None, need: np.ndarray | None) -> Se
             break
         _, j = heapq.heappop(heap)
         span, available = per_group(j)
-        value = float(
-            (available if need_left is None else np.minimum(available, need_left)).sum()
-        )
+        value = float((available if need_left is None else np.minimum(available, need_left)).sum())
         if value <= _NOTHING:
             continue  # gains only shrink: this site will never add anything again
         if heap and value < -heap[0][0] * (1 - 1e-12):
@@ -949,20 +953,24 @@ def _milp(
     if not sets.capped:
         size = n + m
         cover = sp.csr_matrix(
-            (np.r_[np.ones(m), -np.ones(p)], (np.r_[np.arange(m), pe], np.r_[n + np.arange(m), ps])),
+            (
+                np.r_[np.ones(m), -np.ones(p)],
+                (np.r_[np.arange(m), pe], np.r_[n + np.arange(m), ps]),
+            ),
             shape=(m, size),
         )
         blocks.append(LinearConstraint(cover, -np.inf, 0.0))
-        served = sp.csr_matrix(
-            (weight, (group, n + np.arange(m))), shape=(sets.n_groups, size)
-        )
+        served = sp.csr_matrix((weight, (group, n + np.arange(m))), shape=(sets.n_groups, size))
         upper = np.r_[np.ones(n), np.ones(m)]
     else:
         size = n + p
         per_element = sp.csr_matrix((np.ones(p), (pe, n + np.arange(p))), shape=(m, size))
         blocks.append(LinearConstraint(per_element, -np.inf, weight))
         link = sp.csr_matrix(
-            (np.r_[np.ones(p), -weight[pe]], (np.r_[np.arange(p), np.arange(p)], np.r_[n + np.arange(p), ps])),
+            (
+                np.r_[np.ones(p), -weight[pe]],
+                (np.r_[np.arange(p), np.arange(p)], np.r_[n + np.arange(p), ps]),
+            ),
             shape=(p, size),
         )
         blocks.append(LinearConstraint(link, -np.inf, 0.0))
@@ -985,7 +993,9 @@ def _milp(
         upper = np.r_[np.ones(n), weight[pe]]
     integrality = np.r_[np.ones(n), np.zeros(size - n)]
     if k is not None:
-        blocks.append(LinearConstraint(sp.csr_matrix(np.r_[np.ones(n), np.zeros(size - n)]), -np.inf, k))
+        blocks.append(
+            LinearConstraint(sp.csr_matrix(np.r_[np.ones(n), np.zeros(size - n)]), -np.inf, k)
+        )
         cost = -np.asarray(served.sum(axis=0)).ravel()
     else:
         assert need is not None
@@ -1433,62 +1443,21 @@ def recommend(
     if target_share is None:
         assert k is not None
         greedy, best = maximal_covering(sets, k, exact=exact, time_limit_s=time_limit_s)
-        problem = "maximal covering"
     else:
-        problem = "set covering"
-        goal = target_share * demand - covered_before
-        most = _most_coverable(sets)
-        for g, c in enumerate(chosen):
-            reachable[c] = (
-                round((covered_before[g] + most[g]) / demand[g], SHARE_DECIMALS)
-                if demand[g] > 0 else math.nan
-            )  # fmt: skip
-        short = goal > most + 1e-9 * np.maximum(demand, 1.0)
-        need = np.maximum(np.minimum(goal, most), 0.0)
-        if short.any():
-            listed = ", ".join(f"{chosen[g]} {reachable[chosen[g]]:.4f}" for g in np.flatnonzero(short))
-            notes.append(
-                f"The target covered share {target_share:g} cannot be reached from these "
-                f"candidates; the best reachable is {listed}; the sites below reach it."
-            )
-        greedy, best = set_covering(sets, need, exact=exact, time_limit_s=time_limit_s)
-    chosen_selection = greedy
-    status = "greedy"
-    if exact:
-        if best is None:
-            notes.append("The exact solver found no answer in the time limit: greedy sites shown.")
-            status = "exact solver found no answer; greedy used"
-        else:
-            chosen_selection = best
-            status = best.status
-    if problem == "maximal covering":
-        objective = chosen_selection.objective
-        gap = (
-            (best.objective - greedy.objective) / best.objective
-            if best is not None and best.objective > 0 else math.nan
+        need, reachable = _set_cover_need(
+            sets, target_share=target_share, demand=demand, covered_before=covered_before,
+            notes=notes,
         )  # fmt: skip
-        if k is not None and len(chosen_selection) < k:
-            notes.append(
-                f"Only {len(chosen_selection)} of the {k} sites asked for add anyone; the "
-                "other candidates would newly cover nobody."
-            )
-        greedy_objective = greedy.objective
-    else:
-        objective = float(len(chosen_selection))
-        greedy_objective = float(len(greedy))
-        gap = (len(greedy) - len(best)) / len(best) if best is not None and len(best) else math.nan
-    solver = SolverInfo(
-        problem=problem,
-        method=chosen_selection.method,
-        status=status,
-        objective=objective,
-        bound=chosen_selection.bound,
-        greedy_objective=greedy_objective,
-        gap=gap,
-        time_s=chosen_selection.time_s,
-        greedy_time_s=greedy.time_s,
+        greedy, best = set_covering(sets, need, exact=exact, time_limit_s=time_limit_s)
+        if (need <= _NOTHING).all():
+            notes.append(f"The covered share already reaches {target_share:g}: no site needed.")
+            exact = False
+    solver, chosen_selection = _solver_info(
+        greedy, best, exact=exact, k=k if target_share is None else None, notes=notes
     )
-    sites, site_rows = _site_table(result, usable, sets, chosen_selection, demand, covered_before)
+    sites, site_rows = _site_table(
+        result, usable, sets, chosen_selection, demand=demand, covered_before=covered_before
+    )
     after = covered_before + chosen_selection.gain.sum(axis=0)
     if target_share is not None:
         target_reached = bool(
@@ -1523,13 +1492,94 @@ def recommend(
     )
 
 
+def _set_cover_need(
+    sets: CoverageSets,
+    *,
+    target_share: float,
+    demand: np.ndarray,
+    covered_before: np.ndarray,
+    notes: list[str],
+) -> tuple[np.ndarray, dict[str, float]]:
+    """People each group must newly cover for `target_share`, or the most it can.
+
+    Also returns the best reachable covered share per category; a note is added when the
+    target is out of reach.
+    """
+    goal = target_share * demand - covered_before
+    most = _most_coverable(sets)
+    reachable: dict[str, float] = {}
+    for g, category in enumerate(sets.categories):
+        reachable[category] = (
+            round(float((covered_before[g] + most[g]) / demand[g]), SHARE_DECIMALS)
+            if demand[g] > 0 else math.nan
+        )  # fmt: skip
+    short = goal > most + 1e-9 * np.maximum(demand, 1.0)
+    if short.any():
+        listed = ", ".join(
+            f"{sets.categories[g]} {reachable[sets.categories[g]]:.4f}"
+            for g in np.flatnonzero(short)
+        )
+        notes.append(
+            f"The target covered share {target_share:g} cannot be reached from these "
+            f"candidates; the best reachable is {listed}; the sites below reach it."
+        )
+    return np.maximum(np.minimum(goal, most), 0.0), reachable
+
+
+def _solver_info(
+    greedy: Selection,
+    best: Selection | None,
+    *,
+    exact: bool,
+    k: int | None,
+    notes: list[str],
+) -> tuple[SolverInfo, Selection]:
+    """Which selection is recommended, and how it was found (`k` None: set covering)."""
+    chosen = greedy
+    status = "greedy"
+    if exact:
+        if best is None:
+            notes.append("The exact solver found no answer in the time limit: greedy sites shown.")
+            status = "exact solver found no answer; greedy used"
+        else:
+            chosen, status = best, best.status
+    if k is not None:
+        objective, greedy_objective = chosen.objective, greedy.objective
+        gap = (
+            (best.objective - greedy.objective) / best.objective
+            if best is not None and best.objective > 0 else math.nan
+        )  # fmt: skip
+        if len(chosen) < k:
+            notes.append(
+                f"Only {len(chosen)} of the {k} sites asked for add anyone; the other "
+                "candidates would newly cover nobody."
+            )
+    else:
+        objective, greedy_objective = float(len(chosen)), float(len(greedy))
+        gap = (len(greedy) - len(best)) / len(best) if best is not None and len(best) else math.nan
+    info = SolverInfo(
+        problem="maximal covering" if k is not None else "set covering",
+        method=chosen.method,
+        status=status,
+        objective=objective,
+        bound=chosen.bound,
+        greedy_objective=greedy_objective,
+        gap=gap,
+        time_s=chosen.time_s,
+        greedy_time_s=greedy.time_s,
+    )
+    return info, chosen
+
+
 def _most_coverable(sets: CoverageSets) -> np.ndarray:
     """Per group, the most people all candidates together could newly cover."""
     if not sets.capped:
         return sets.coverable()
-    everything = _greedy(sets, k=None, need=None).gain.sum(axis=0)
+    everything = np.asarray(_greedy(sets, k=None, need=None).gain.sum(axis=0))
     exact = _exact(sets, k=sets.n_sites, need=None, time_limit_s=DEFAULT_TIME_LIMIT_S)
-    return np.maximum(everything, exact.gain.sum(axis=0)) if exact is not None else everything
+    if exact is None:
+        return everything
+    return np.asarray(np.maximum(everything, exact.gain.sum(axis=0)))
 
 
 def _site_table(
@@ -1537,6 +1587,7 @@ def _site_table(
     candidates: Candidates,
     sets: CoverageSets,
     selection: Selection,
+    *,
     demand: np.ndarray,
     covered_before: np.ndarray,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
@@ -1567,7 +1618,9 @@ def _site_table(
     if candidates.source == "file":
         columns["candidate_id"] = table["id"].to_numpy(object)[site]
         columns["candidate_name"] = table["name"].to_numpy(object)[site]
-    columns["lifted_neighbourhoods"] = [lifted[(r, g)] for r, g in zip(rank, group, strict=True)]
+    columns["lifted_neighbourhoods"] = [
+        lifted[(int(r), int(g))] for r, g in zip(rank, group, strict=True)
+    ]
     return gpd.GeoDataFrame(columns, geometry=geometry, crs="EPSG:4326"), site
 
 
@@ -1597,7 +1650,9 @@ def _lifted(
         take_code = np.where(person >= 0, code[np.maximum(person, 0)], -1)
         ok = take_code >= 0
         added = np.zeros((n_rank, len(areas)))
-        np.add.at(added, (selection.take_rank[mine][ok], take_code[ok]), selection.take_amount[mine][ok])
+        np.add.at(
+            added, (selection.take_rank[mine][ok], take_code[ok]), selection.take_amount[mine][ok]
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             status = level(result.cutoffs.status(np.where(total > 0, covered / total, np.nan)))
         for r in range(n_rank):
