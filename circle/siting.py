@@ -938,8 +938,12 @@ def _milp(
     k: int | None,
     need: np.ndarray | None,
     time_limit_s: float,
+    all_open: bool = False,
 ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Solve maximal covering (`k`) or set covering (`need`) with HiGHS.
+
+    With `all_open` every site is open (``y = 1``): a linear program, the most people all
+    sites together can serve.
 
     Variables: ``y`` (one binary per site), then per merged element ``z`` in [0, 1]
     (uncapped: ``z_e <= sum of y over sites in reach``) or, with capacities, per
@@ -991,7 +995,8 @@ def _milp(
         blocks.append(LinearConstraint(limit, -np.inf, 0.0))
         served = sp.csr_matrix((np.ones(p), (pg, n + np.arange(p))), shape=(sets.n_groups, size))
         upper = np.r_[np.ones(n), weight[pe]]
-    integrality = np.r_[np.ones(n), np.zeros(size - n)]
+    integrality = np.r_[np.full(n, 0.0 if all_open else 1.0), np.zeros(size - n)]
+    lower = np.r_[np.full(n, 1.0 if all_open else 0.0), np.zeros(size - n)]
     if k is not None:
         blocks.append(
             LinearConstraint(sp.csr_matrix(np.r_[np.ones(n), np.zeros(size - n)]), -np.inf, k)
@@ -1005,7 +1010,7 @@ def _milp(
         cost,
         constraints=blocks,
         integrality=integrality,
-        bounds=Bounds(np.zeros(size), upper),
+        bounds=Bounds(lower, upper),
         options={"time_limit": float(time_limit_s), "mip_rel_gap": 0.0, "disp": False},
     )
     return solution, merged, weight, group, ps, pe
@@ -1035,7 +1040,7 @@ def _exact(
     chosen = np.flatnonzero(solution.x[:n] > 0.5)
     dual = getattr(solution, "mip_dual_bound", None)
     if k is not None:
-        bound = -float(dual) if dual is not None and np.isfinite(dual) else math.nan
+        bound = 0.0 - float(dual) if dual is not None and np.isfinite(dual) else math.nan
     else:
         bound = float(dual) if dual is not None and np.isfinite(dual) else math.nan
     if not sets.capped:
@@ -1576,10 +1581,13 @@ def _most_coverable(sets: CoverageSets) -> np.ndarray:
     if not sets.capped:
         return sets.coverable()
     everything = np.asarray(_greedy(sets, k=None, need=None).gain.sum(axis=0))
-    exact = _exact(sets, k=sets.n_sites, need=None, time_limit_s=DEFAULT_TIME_LIMIT_S)
-    if exact is None:
+    solution, _, _, group, _, pe = _milp(
+        sets, k=sets.n_sites, need=None, time_limit_s=DEFAULT_TIME_LIMIT_S, all_open=True
+    )
+    if solution.x is None:
         return everything
-    return np.asarray(np.maximum(everything, exact.gain.sum(axis=0)))
+    served = np.bincount(group[pe], weights=solution.x[sets.n_sites :], minlength=sets.n_groups)
+    return np.asarray(np.maximum(everything, served))
 
 
 def _site_table(

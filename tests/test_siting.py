@@ -343,6 +343,20 @@ def test_capacity_cap_by_hand():
         exact=True,
     )
     assert exact.solver.objective == pytest.approx(25 + 20)
+    # Every site open serves 10 + 20 + 25 + 10 = 65 of 130: a share of 0.5 at most.
+    most = recommend(
+        result,
+        "clinic",
+        target_share=1.0,
+        candidates=candidates,
+        capacity_aware=True,
+        targets={"clinic": 100},
+        exact=True,
+    )
+    assert most.reachable_share == {"clinic": 0.5}
+    assert most.target_reached is False
+    assert most.n_sites == 4
+    assert most.table()["cumulative_covered"].iloc[-1] == pytest.approx(65.0)
     with pytest.raises(InputError, match="needs a target ratio for clinic"):
         recommend(result, "clinic", k=1, candidates=candidates, capacity_aware=True)
 
@@ -434,6 +448,31 @@ def test_read_candidates_reports_bad_rows_in_one_line(tmp_path, text, match):
     with pytest.raises(InputError, match=match) as error:
         read_candidates(path)
     assert "\n" not in str(error.value)
+
+
+def test_read_candidates_geojson_and_gcj02(tmp_path):
+    from circle.coords import gcj02_to_wgs84
+
+    path = tmp_path / "sites.geojson"
+    gpd.GeoDataFrame(
+        {"id": ["R1", "R2"], "capacity": [12.0, None]},
+        geometry=[shapely.Point(104.07, 30.67), shapely.box(104.08, 30.68, 104.09, 30.69)],
+        crs="EPSG:4326",
+    ).to_file(path)
+    table = read_candidates(path, coords="gcj02")
+    lon, lat = gcj02_to_wgs84(104.07, 30.67)
+    first = table.geometry.iloc[0]
+    assert (first.x, first.y) == pytest.approx((lon, lat), abs=1e-9)
+    assert table["name"].tolist() == ["", ""]
+    broken = tmp_path / "broken.geojson"
+    broken.write_text(
+        '{"type": "FeatureCollection", "features": ['
+        '{"type": "Feature", "properties": {"id": "A"}, "geometry": '
+        '{"type": "Point", "coordinates": [104.07, 30.67]}},'
+        '{"type": "Feature", "properties": {"id": "B"}, "geometry": null}]}'
+    )
+    with pytest.raises(InputError, match="missing or empty geometry in feature 2"):
+        read_candidates(broken)
 
 
 def test_read_candidates_missing_file(tmp_path):
