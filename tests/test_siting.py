@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from circle.access import CompactGraph
 from circle.areas import People
-from circle.coverage import Threshold, compute_access, evaluate_coverage
+from circle.coverage import compute_access, evaluate_coverage
 from circle.errors import InputError
 from circle.facilities import FACILITY_COLUMNS
 from circle.siting import (
@@ -28,6 +28,7 @@ from circle.siting import (
     recommend,
     set_covering,
 )
+from circle.walking import Threshold
 from tests.conftest import (
     HUNDRED_M_PER_MIN,
     METRIC_CRS,
