@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import h3
@@ -31,8 +31,10 @@ __all__ = [
     "FLOOR_AREA_PER_RESIDENT_M2",
     "MIN_RESIDENTIAL_SHARE",
     "NETWORK_SAMPLE_SPACING_M",
+    "POPULATION_PROXIES",
     "RESIDENTIAL_BUILDINGS",
     "People",
+    "PopulationProxy",
     "areas_from_frame",
     "assign_areas",
     "h3_areas",
@@ -71,6 +73,12 @@ DEFAULT_BUILDING_LEVELS = 3.0
 #: With ``population_proxy="auto"``, OSM buildings stand for homes only where at least this
 #: share of them carries a residential type (else people go evenly along the network).
 MIN_RESIDENTIAL_SHARE = 0.25
+
+#: Where people are estimated when no population layer is given: ``auto`` (residential
+#: buildings of a ``.osm.pbf`` when enough are tagged, else along the network), ``buildings``
+#: or ``network``.
+PopulationProxy = Literal["auto", "buildings", "network"]
+POPULATION_PROXIES: tuple[PopulationProxy, ...] = ("auto", "buildings", "network")
 #: Residential floor area per resident (m2), to turn floor area into residents: China's 2020
 #: census gives 41.8 m2 per urban resident; Finland's statistics about 40 m2.
 FLOOR_AREA_PER_RESIDENT_M2 = 40.0

@@ -13,7 +13,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from circle import __version__
-from circle.areas import DEFAULT_H3_RESOLUTION
+from circle.areas import DEFAULT_H3_RESOLUTION, POPULATION_PROXIES
 from circle.capacity import CAPACITY_METHODS
 from circle.coords import COORD_SYSTEMS
 from circle.errors import CircleError, InputError
@@ -210,8 +210,8 @@ def area_options(func: F) -> F:
         ),
         click.option(
             "--population-proxy",
-            type=click.Choice(["auto", "buildings", "network"]),
-            default="auto",
+            type=click.Choice(POPULATION_PROXIES),
+            default=POPULATION_PROXIES[0],
             show_default=True,
             help="Without --population: OSM residential buildings (of a .osm.pbf) or people "
             "spread evenly along the network.",

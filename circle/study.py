@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -62,7 +62,7 @@ MAP_FILE = "map.html"
 
 logger = logging.getLogger(__name__)
 
-PopulationProxy = Literal["auto", "buildings", "network"]
+PopulationProxy = _areas.PopulationProxy
 PathLike = str | os.PathLike[str]
 
 
@@ -685,8 +685,11 @@ def _load_people(
             )
         people = _areas.people_from_polygons(graph, table, max_snap_m=max_snap_m)
         return replace(people, source=f"population polygons: {source}, {people.source}")
-    if proxy not in ("auto", "buildings", "network"):
-        msg = f"`population_proxy` must be auto, buildings or network, not `{proxy}`."
+    if proxy not in _areas.POPULATION_PROXIES:
+        msg = (
+            f"`population_proxy` must be one of {', '.join(_areas.POPULATION_PROXIES)}, "
+            f"not `{proxy}`."
+        )
         raise InputError(msg)
     is_pbf = network_source is not None and str(network_source).lower().endswith(".pbf")
     if proxy in ("auto", "buildings") and is_pbf:
