@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import h3
@@ -16,6 +16,7 @@ from circle._options import parse_key_values
 from circle._read import read_table
 from circle._validate import Problems, check_readable_file, describe_mask
 from circle.access import Snap
+from circle.defaults import DEFAULT_H3_RESOLUTION, POPULATION_PROXIES, PopulationProxy
 from circle.errors import InputError
 from circle.walking import DEFAULT_MAX_SNAP_M
 
@@ -50,7 +51,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: H3 resolution 9: hexagons of about 0.1 km2 (edge about 200 m), a few city blocks.
-DEFAULT_H3_RESOLUTION = 9
 #: Population spread along the network is placed on points this far apart (metres).
 NETWORK_SAMPLE_SPACING_M = 20.0
 #: ``building=*`` values counted as homes for the population proxy.
@@ -73,12 +73,6 @@ DEFAULT_BUILDING_LEVELS = 3.0
 #: With ``population_proxy="auto"``, OSM buildings stand for homes only where at least this
 #: share of them carries a residential type (else people go evenly along the network).
 MIN_RESIDENTIAL_SHARE = 0.25
-
-#: Where people are estimated when no population layer is given: ``auto`` (residential
-#: buildings of a ``.osm.pbf`` when enough are tagged, else along the network), ``buildings``
-#: or ``network``.
-PopulationProxy = Literal["auto", "buildings", "network"]
-POPULATION_PROXIES: tuple[PopulationProxy, ...] = ("auto", "buildings", "network")
 #: Residential floor area per resident (m2), to turn floor area into residents: China's 2020
 #: census gives 41.8 m2 per urban resident; Finland's statistics about 40 m2.
 FLOOR_AREA_PER_RESIDENT_M2 = 40.0

@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from circle._options import check_known_categories, parse_key_values
 from circle.access import BUDGET_TOLERANCE_M, pair_distances
+from circle.defaults import CAPACITY_METHODS, CapacityMethod
 from circle.errors import InputError
 
 if TYPE_CHECKING:
@@ -55,12 +56,6 @@ __all__ = [
     "overall_per_1000",
     "parse_targets",
 ]
-
-
-#: A capacity method: two-step floating catchment, or its enhanced variant with decay.
-CapacityMethod = Literal["2sfca", "e2sfca"]
-#: The capacity methods, the default first.
-CAPACITY_METHODS: tuple[CapacityMethod, ...] = ("2sfca", "e2sfca")
 
 
 @dataclass(frozen=True)

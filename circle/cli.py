@@ -13,9 +13,12 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from circle import __version__
-from circle.areas import DEFAULT_H3_RESOLUTION, POPULATION_PROXIES
-from circle.capacity import CAPACITY_METHODS
-from circle.coords import COORD_SYSTEMS
+from circle.defaults import (
+    CAPACITY_METHODS,
+    COORD_SYSTEMS,
+    DEFAULT_H3_RESOLUTION,
+    POPULATION_PROXIES,
+)
 from circle.errors import CircleError, InputError
 from circle.i18n import LANGS, attribution, term, word
 from circle.presets import PRESETS

@@ -10,6 +10,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
+from circle.defaults import COORD_SYSTEMS
 from circle.errors import InputError
 
 if TYPE_CHECKING:
@@ -36,8 +37,6 @@ __all__ = [
     "wgs84_to_gcj02",
 ]
 
-COORD_SYSTEMS: tuple[str, ...] = ("wgs84", "gcj02", "bd09")
-"""Names accepted wherever circle asks which coordinate system lon/lat values are in."""
 
 KRASOVSKY_A_M = 6378245.0
 """Semi-major axis of the Krasovsky 1940 ellipsoid used by the GCJ-02 algorithm, in metres."""

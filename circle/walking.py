@@ -9,14 +9,14 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-import numpy as np
-
 from circle._options import check_known_categories, parse_key_values
 from circle.categories import BUILTIN_ORDER
 from circle.errors import InputError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+
+    import numpy as np
 
 __all__ = [
     "ADULT",
@@ -53,7 +53,7 @@ class WalkingProfile:
     speed_kmh: float
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.speed_kmh) and self.speed_kmh > 0):
+        if not (math.isfinite(self.speed_kmh) and self.speed_kmh > 0):
             msg = f"walking speed must be a positive number of km/h, got `{self.speed_kmh}`."
             raise InputError(msg)
 
@@ -68,6 +68,8 @@ class WalkingProfile:
 
     def minutes(self, metres: np.ndarray | float) -> np.ndarray:
         """Minutes needed to walk `metres` (array in, array out; ``inf`` stays ``inf``)."""
+        import numpy as np  # noqa: PLC0415  (this module stays light for the command line)
+
         return np.asarray(metres, dtype=float) / self.metres_per_minute
 
 
@@ -120,7 +122,7 @@ def check_max_snap_m(max_snap_m: float) -> float:
     InputError
         Otherwise.
     """
-    if not (np.isfinite(max_snap_m) and max_snap_m > 0):
+    if not (math.isfinite(max_snap_m) and max_snap_m > 0):
         msg = f"`max_snap_m` must be a positive number of metres, got `{max_snap_m}`."
         raise InputError(msg)
     return float(max_snap_m)

@@ -1,0 +1,37 @@
+"""Choices and defaults of circle's options that need no heavy library to state.
+
+The command line builds its options from these (and from :mod:`circle.walking` and
+:mod:`circle.presets`) without importing pandas or geopandas, so ``circle --help`` is quick;
+the modules that use each value import it from here, so it is defined once.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+__all__ = [
+    "CAPACITY_METHODS",
+    "COORD_SYSTEMS",
+    "DEFAULT_H3_RESOLUTION",
+    "POPULATION_PROXIES",
+    "CapacityMethod",
+    "PopulationProxy",
+]
+
+#: Names accepted wherever circle asks which coordinate system lon/lat values are in: WGS-84
+#: (GPS, OpenStreetMap), GCJ-02 (Gaode/AutoNavi, Tencent), BD-09 (Baidu).
+COORD_SYSTEMS: Final[tuple[str, ...]] = ("wgs84", "gcj02", "bd09")
+
+#: H3 resolution of the default neighbourhood grid (9: hexagons of about 0.1 km²).
+DEFAULT_H3_RESOLUTION: Final = 9
+
+#: Where people are estimated when no population layer is given: ``auto`` (residential
+#: buildings of a ``.osm.pbf`` when enough are tagged, else along the network), ``buildings``
+#: or ``network``.
+PopulationProxy = Literal["auto", "buildings", "network"]
+POPULATION_PROXIES: Final[tuple[PopulationProxy, ...]] = ("auto", "buildings", "network")
+
+#: A capacity method: two-step floating catchment, or its enhanced variant with decay.
+CapacityMethod = Literal["2sfca", "e2sfca"]
+#: The capacity methods, the default first.
+CAPACITY_METHODS: Final[tuple[CapacityMethod, ...]] = ("2sfca", "e2sfca")
