@@ -148,3 +148,19 @@ def test_the_check_finds_an_upward_import(monkeypatch):
     assert ("coverage", "study") in edges
     assert RANK["study"] > RANK["coverage"]
     assert list(nx.simple_cycles(_graph()))  # study imports coverage: a cycle too
+
+
+def test_the_command_line_starts_without_the_heavy_libraries():
+    """`circle --help` must stay quick: building the CLI imports no pandas, geopandas or scipy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, circle, circle.cli; "
+        "print(sorted(m for m in ('pandas', 'geopandas', 'scipy', 'shapely', 'folium', 'numpy')"
+        " if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
