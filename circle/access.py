@@ -19,10 +19,23 @@ beyond it are ``inf``). A point on edge ``(u, v)`` at ``offset`` metres from ``u
 ``leg + min(d[u] + offset, d[v] + (length - offset))`` from the nearest facility, or, when a
 facility sits on the same edge, the direct walk along that edge if it is shorter. Times are
 distances divided by the walking speed; a time equal to the threshold counts as reached.
+
+Slopes (directed costs)
+-----------------------
+With a DEM (:mod:`circle.terrain`) walking an edge costs different times in its two
+directions. The engine keeps working in metres: each direction of an edge carries a *rate*,
+the flat-equivalent metres per metre walked (the time at the edge's speed x the flat speed;
+``1.0`` on the flat), held in :class:`EdgeRates`. Budgets, limits and thresholds stay in
+metres at the flat speed. The time that counts is from the home to the facility, so the search
+runs from the facilities on the reversed graph: the search matrix holds, for ``[a, b]``, the
+cost of walking ``b -> a``. A part of an edge costs its share of the edge's directed cost
+(metres x rate: the part keeps the edge's grade); access legs are walked at the flat speed.
+Without rates every rate is exactly ``1.0`` and every result is exactly the flat one.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -42,6 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CompactGraph",
+    "EdgeRates",
     "EdgeReach",
     "NodeAccess",
     "Snap",
@@ -85,6 +99,54 @@ class Snap:
         return len(self.edge)
 
 
+@dataclass(frozen=True, eq=False)
+class EdgeRates:
+    """Directed walking cost of every edge, in flat-equivalent metres per metre.
+
+    A rate is the time to walk one metre of the edge in that direction divided by the time
+    to walk one metre on the flat (``1.0`` on the flat, ``2.0`` where walking is half as
+    fast). Build them with :func:`circle.terrain.edge_costs`.
+
+    Attributes
+    ----------
+    forward
+        Per edge, the rate walking from its ``u`` end to its ``v`` end.
+    backward
+        Per edge, the rate walking from ``v`` to ``u``.
+    passable
+        Per edge, False where the edge cannot be walked at all (steps for a step-free
+        route); such edges are left out of the search and nothing snaps to them.
+    """
+
+    forward: np.ndarray
+    backward: np.ndarray
+    passable: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.forward)
+        if len(self.backward) != n or len(self.passable) != n:
+            msg = "`forward`, `backward` and `passable` must have one value per edge."
+            raise ValueError(msg)
+        for name, rate in (("forward", self.forward), ("backward", self.backward)):
+            used = rate[self.passable]
+            if not (np.isfinite(used).all() and (used > 0).all()):
+                msg = f"`{name}` rates of passable edges must be positive and finite."
+                raise ValueError(msg)
+
+    @classmethod
+    def flat(cls, n_edges: int) -> EdgeRates:
+        """Rates of ``1.0`` both ways on `n_edges` passable edges (the flat engine)."""
+        ones = np.ones(n_edges)
+        return cls(ones, ones, np.ones(n_edges, dtype=bool))
+
+    @property
+    def is_flat(self) -> bool:
+        """True when every edge is passable and walked at ``1.0`` both ways."""
+        return bool(
+            self.passable.all() and (self.forward == 1.0).all() and (self.backward == 1.0).all()
+        )
+
+
 class CompactGraph:
     """The walking network compiled once into arrays for fast repeated searches.
 
@@ -92,9 +154,12 @@ class CompactGraph:
     ----------
     network
         The walking network (metric CRS).
+    rates
+        Directed edge rates (see :class:`EdgeRates` and :mod:`circle.terrain`); default
+        flat, which gives exactly the symmetric engine.
     """
 
-    def __init__(self, network: WalkNetwork) -> None:
+    def __init__(self, network: WalkNetwork, *, rates: EdgeRates | None = None) -> None:
         node_ids = network.nodes.index.to_numpy(np.int64)
         index = pd.Index(node_ids)
         edges = network.edges
@@ -111,13 +176,65 @@ class CompactGraph:
         # The geometry's planar length may differ slightly from the way's metric length;
         # offsets are measured on the geometry then scaled to `length_m`.
         self._geometry_length = shapely.length(self.edge_geometry)
-        self._tree = shapely.STRtree(self.edge_geometry)
-        self.csr = _symmetric_csr(self.edge_u, self.edge_v, self.edge_length_m, self.n_nodes)
+        self._set_rates(EdgeRates.flat(len(self.edge_u)) if rates is None else rates)
+
+    def _set_rates(self, rates: EdgeRates) -> None:
+        if len(rates.forward) != len(self.edge_u):
+            msg = f"`rates` has {len(rates.forward)} edges; the graph has {len(self.edge_u)}."
+            raise ValueError(msg)
+        self.rates = rates
+        passable = rates.passable
+        inf = np.full(len(passable), np.inf)
+        #: Per edge, flat-equivalent metres per metre walking u -> v (inf: impassable).
+        self.rate_forward = np.where(passable, rates.forward, inf)
+        #: Per edge, flat-equivalent metres per metre walking v -> u (inf: impassable).
+        self.rate_backward = np.where(passable, rates.backward, inf)
+        self._snappable = np.flatnonzero(passable)
+        self._tree = shapely.STRtree(self.edge_geometry[self._snappable])
+        #: The search matrix: ``csr[a, b]`` is the cost of walking ``b -> a`` (symmetric
+        #: when flat), so a search from facilities gives each node its cost to walk there.
+        self.csr = _search_csr(
+            self.edge_u[passable],
+            self.edge_v[passable],
+            self.edge_length_m[passable] * rates.forward[passable],
+            self.edge_length_m[passable] * rates.backward[passable],
+            self.n_nodes,
+        )
+
+    def with_rates(self, rates: EdgeRates | None) -> CompactGraph:
+        """A copy of this graph with other edge rates (``None``: flat).
+
+        Only the search matrix (and the snapping index when passable edges differ) is
+        rebuilt; node and edge arrays are shared. With the same passable edges, snaps made on
+        one graph are valid on the other.
+        """
+        other = copy.copy(self)
+        other._set_rates(EdgeRates.flat(self.n_edges) if rates is None else rates)
+        return other
 
     @property
     def n_edges(self) -> int:
         """Number of edges."""
         return len(self.edge_u)
+
+    @property
+    def directed(self) -> bool:
+        """True when some edge costs differ by direction or some edge is impassable."""
+        return not self.rates.is_flat
+
+    def cost_to_u(self, edge: np.ndarray, offset_m: np.ndarray) -> np.ndarray:
+        """Flat-equivalent metres from the spot `offset_m` along `edge` to its ``u`` end."""
+        return _scaled(offset_m, self.rate_backward[edge])
+
+    def cost_to_v(self, edge: np.ndarray, offset_m: np.ndarray) -> np.ndarray:
+        """Flat-equivalent metres from the spot `offset_m` along `edge` to its ``v`` end."""
+        return _scaled(self.edge_length_m[edge] - offset_m, self.rate_forward[edge])
+
+    def cost_along(self, edge: np.ndarray, from_m: np.ndarray, to_m: np.ndarray) -> np.ndarray:
+        """Flat-equivalent metres walking along `edge` from offset `from_m` to `to_m`."""
+        forward = to_m >= from_m
+        rate = np.where(forward, self.rate_forward[edge], self.rate_backward[edge])
+        return _scaled(np.abs(to_m - from_m), rate)
 
     def snap(self, points: gpd.GeoSeries | np.ndarray, *, max_snap_m: float) -> Snap:
         """Join points to the nearest point of the nearest edge.
@@ -128,6 +245,7 @@ class CompactGraph:
             Point geometries in the network's CRS.
         max_snap_m
             Points farther than this from every edge are off-network (``edge == -1``).
+            Impassable edges (see :class:`EdgeRates`) are never joined.
 
         Returns
         -------
@@ -149,7 +267,7 @@ class CompactGraph:
             order = np.lexsort((edge_idx, point_idx))
             point_idx, edge_idx = point_idx[order], edge_idx[order]
             first = np.r_[True, point_idx[1:] != point_idx[:-1]]
-            point_idx, edge_idx = point_idx[first], edge_idx[first]
+            point_idx, edge_idx = point_idx[first], self._snappable[edge_idx[first]]
             lines = self.edge_geometry[edge_idx]
             along = shapely.line_locate_point(lines, geoms[point_idx])
             geom_len = self._geometry_length[edge_idx]
@@ -165,6 +283,7 @@ class CompactGraph:
         if len(geoms) == 0:
             return np.zeros(0)
         point_idx, edge_idx = self._tree.query_nearest(geoms, all_matches=False)
+        edge_idx = self._snappable[edge_idx]
         out = np.full(len(geoms), np.inf)
         out[point_idx] = shapely.distance(geoms[point_idx], self.edge_geometry[edge_idx])
         return out
@@ -182,7 +301,8 @@ class NodeAccess:
         Where the facilities join the network (on-network facilities only).
     distance_m
         Per node, metres to the nearest facility including the facility's access leg;
-        ``inf`` beyond ``limit_m`` or unreachable.
+        ``inf`` beyond ``limit_m`` or unreachable. On a directed graph these are
+        flat-equivalent metres walking from the node to the facility.
     facility
         Per node, the position (in `sources`) of that nearest facility; ``-1`` where none.
     limit_m
@@ -222,12 +342,12 @@ class NodeAccess:
         e = points.edge[on]
         off = points.offset_m[on]
         u, v = g.edge_u[e], g.edge_v[e]
-        via_u = self.distance_m[u] + off
-        via_v = self.distance_m[v] + (g.edge_length_m[e] - off)
+        via_u = self.distance_m[u] + g.cost_to_u(e, off)
+        via_v = self.distance_m[v] + g.cost_to_v(e, off)
         dist = np.where(via_u <= via_v, via_u, via_v)
         fac = np.where(via_u <= via_v, self.facility[u], self.facility[v])
         # A facility on the same edge can be reached directly along it.
-        direct_d, direct_f = _same_edge_direct(e, off, self.sources)
+        direct_d, direct_f = _same_edge_direct(g, e, off, self.sources)
         better = direct_d < dist
         dist = np.where(better, direct_d, dist)
         fac = np.where(better, direct_f, fac)
@@ -243,7 +363,8 @@ class NodeAccess:
         From each end node with distance ``d`` the walk goes ``budget_m - d`` metres into the
         edge; from a facility on the edge it goes ``budget_m - leg`` both ways. The union of
         those intervals is the reachable part of the edge; partly reachable edges are cut at
-        the exact distance.
+        the exact distance. On a directed graph the metres are flat-equivalent and each
+        interval is the set of spots from which walking *to* the facility fits the budget.
 
         Parameters
         ----------
@@ -261,19 +382,24 @@ class NodeAccess:
         budget = budget_m + BUDGET_TOLERANCE_M
         length = g.edge_length_m
         edges = np.arange(g.n_edges)
-        from_u = budget - self.distance_m[g.edge_u]
-        from_v = budget - self.distance_m[g.edge_v]
+        passable = g.rates.passable
+        # Budget left at each end, turned into metres of this edge walked toward that end.
+        left_u = budget - self.distance_m[g.edge_u]
+        left_v = budget - self.distance_m[g.edge_v]
+        zero = np.zeros(g.n_edges)
+        from_u = np.divide(left_u, g.rate_backward, out=zero.copy(), where=passable)
+        from_v = np.divide(left_v, g.rate_forward, out=zero.copy(), where=passable)
         starts = [np.zeros(g.n_edges), length - np.minimum(from_v, length)]
         ends = [np.minimum(from_u, length), length]
-        keep = [from_u >= 0, from_v >= 0]
+        keep = [(left_u >= 0) & passable, (left_v >= 0) & passable]
         owners = [edges, edges]
         s = self.sources
         if len(s):
             reach = budget - s.leg_m
-            ok = reach >= 0
+            ok = (reach >= 0) & passable[s.edge]
             e = s.edge[ok]
-            starts.append(np.maximum(s.offset_m[ok] - reach[ok], 0.0))
-            ends.append(np.minimum(s.offset_m[ok] + reach[ok], length[e]))
+            starts.append(np.maximum(s.offset_m[ok] - reach[ok] / g.rate_forward[e], 0.0))
+            ends.append(np.minimum(s.offset_m[ok] + reach[ok] / g.rate_backward[e], length[e]))
             keep.append(np.ones(len(e), dtype=bool))
             owners.append(e)
         mask = np.concatenate(keep)
@@ -404,20 +530,25 @@ def _augmented(graph: CompactGraph, sources: Snap) -> sp.csr_matrix:
     """The graph plus one virtual node per source (rows/columns ``n..n+k-1``).
 
     A virtual node has directed edges to the two ends of its source's edge, weighted by
-    the source's access leg plus the distance along the edge to that end.
+    the source's access leg plus the cost of walking from that end along the edge to the
+    source (the distance along the edge on the flat).
     """
     n = graph.n_nodes
     k = len(sources)
     e = sources.edge
-    weight_u = sources.leg_m + sources.offset_m
-    weight_v = sources.leg_m + (graph.edge_length_m[e] - sources.offset_m)
+    weight_u = sources.leg_m + _scaled(sources.offset_m, graph.rate_forward[e])
+    weight_v = sources.leg_m + _scaled(
+        graph.edge_length_m[e] - sources.offset_m, graph.rate_backward[e]
+    )
     # On a loop way both ends are one node: one entry with the shorter way round (scipy
     # would add duplicate entries together).
     loop = graph.edge_u[e] == graph.edge_v[e]
     weight_u = np.where(loop, np.minimum(weight_u, weight_v), weight_u)
     rows = np.r_[np.arange(k), np.arange(k)[~loop]]
     cols = np.r_[graph.edge_u[e], graph.edge_v[e][~loop]]
-    extra = sp.csr_matrix((np.r_[weight_u, weight_v[~loop]], (rows, cols)), shape=(k, n + k))
+    weights = np.r_[weight_u, weight_v[~loop]]
+    usable = np.isfinite(weights)  # sources on impassable edges reach nothing
+    extra = sp.csr_matrix((weights[usable], (rows[usable], cols[usable])), shape=(k, n + k))
     base = graph.csr
     base = sp.csr_matrix((base.data, base.indices, base.indptr), shape=(n, n + k))
     return sp.vstack([base, extra], format="csr")
@@ -469,7 +600,9 @@ def pair_distances(
     e = points.edge[on]
     end_node = np.r_[graph.edge_u[e], graph.edge_v[e]]
     end_person = np.r_[on, on]
-    end_add = np.r_[points.offset_m[on], graph.edge_length_m[e] - points.offset_m[on]]
+    end_add = np.r_[
+        graph.cost_to_u(e, points.offset_m[on]), graph.cost_to_v(e, points.offset_m[on])
+    ]
     end_add = end_add + np.r_[points.leg_m[on], points.leg_m[on]]
     order = np.argsort(end_node, kind="stable")
     end_node, end_person, end_add = end_node[order], end_person[order], end_add[order]
@@ -494,7 +627,7 @@ def pair_distances(
         parts_p.append(end_person[slot])
         parts_d.append(d[owner] + end_add[slot])
     # Points on a source's own edge: the direct walk along it.
-    same_point, same_source, along = _same_edge_pairs(e, points.offset_m[on], sources)
+    same_point, same_source, along = _same_edge_pairs(graph, e, points.offset_m[on], sources)
     parts_s.append(same_source)
     parts_p.append(on[same_point])
     parts_d.append(along + points.leg_m[on[same_point]])
@@ -511,13 +644,19 @@ def pair_distances(
     return source[first_of_pair], point[first_of_pair], distance[first_of_pair]
 
 
-def _symmetric_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> sp.csr_matrix:
-    """Two-way adjacency with the shortest of parallel edges (explicit zeros are edges)."""
+def _search_csr(
+    u: np.ndarray, v: np.ndarray, cost_uv: np.ndarray, cost_vu: np.ndarray, n: int
+) -> sp.csr_matrix:
+    """Reversed adjacency: ``[a, b]`` = cheapest walk ``b -> a`` (explicit zeros are edges).
+
+    `cost_uv` is the cost of walking each edge from ``u`` to ``v``; with equal costs both
+    ways this is the symmetric two-way adjacency with the shortest of parallel edges.
+    """
     loop = u == v  # loop ways lead nowhere: no self-edges in the search matrix
-    u, v, length = u[~loop], v[~loop], length[~loop]
+    u, v, cost_uv, cost_vu = u[~loop], v[~loop], cost_uv[~loop], cost_vu[~loop]
     rows = np.r_[u, v]
     cols = np.r_[v, u]
-    weights = np.r_[length, length]
+    weights = np.r_[cost_vu, cost_uv]
     frame = pd.DataFrame({"r": rows, "c": cols, "w": weights})
     shortest = frame.groupby(["r", "c"], sort=True)["w"].min()
     r = shortest.index.get_level_values(0).to_numpy()
@@ -525,13 +664,19 @@ def _symmetric_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> 
     return sp.csr_matrix((shortest.to_numpy(), (r, c)), shape=(n, n))
 
 
+def _scaled(metres: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """``metres x rate``, ``inf`` wherever the rate is (even for zero metres)."""
+    return np.where(np.isinf(rate), np.inf, metres * np.where(np.isinf(rate), 1.0, rate))
+
+
 def _same_edge_pairs(
-    edge: np.ndarray, offset: np.ndarray, sources: Snap
+    graph: CompactGraph, edge: np.ndarray, offset: np.ndarray, sources: Snap
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every (point, source) on the same edge, with the direct walk along it.
 
     Returns the point's position in `edge`, the source's position in `sources`, and the
-    metres along the edge plus the source's access leg (the point's own leg not added).
+    cost of walking along the edge from the point to the source plus the source's access
+    leg (the point's own leg not added).
     """
     pairs = pd.DataFrame({"edge": edge, "point": np.arange(len(edge)), "offset": offset}).merge(
         pd.DataFrame(
@@ -541,17 +686,20 @@ def _same_edge_pairs(
     )
     point = pairs["point"].to_numpy()
     source = pairs["source"].to_numpy()
-    along = (pairs["offset"] - pairs["s_off"]).abs().to_numpy() + sources.leg_m[source]
+    walk = graph.cost_along(
+        pairs["edge"].to_numpy(np.int64), pairs["offset"].to_numpy(), pairs["s_off"].to_numpy()
+    )
+    along = walk + sources.leg_m[source]
     return point, source, along
 
 
 def _same_edge_direct(
-    edge: np.ndarray, offset: np.ndarray, sources: Snap
+    graph: CompactGraph, edge: np.ndarray, offset: np.ndarray, sources: Snap
 ) -> tuple[np.ndarray, np.ndarray]:
     """For points on edges that hold facilities: shortest direct walk along the edge."""
     best = np.full(len(edge), np.inf)
     best_facility = np.full(len(edge), -1, dtype=np.int64)
-    point, source, along = _same_edge_pairs(edge, offset, sources)
+    point, source, along = _same_edge_pairs(graph, edge, offset, sources)
     if point.size == 0:
         return best, best_facility
     order = np.lexsort((source, along, point))

@@ -79,7 +79,12 @@ _WAY_TAGS = (
     "sidewalk:both",
     "sidewalk:left",
     "sidewalk:right",
+    "bridge",
+    "tunnel",
 )
+#: Way tags kept on the edges for the slope-aware engine (:mod:`circle.terrain`): a bridge or
+#: tunnel is walked flat whatever the terrain under or over it.
+_KEPT_TAGS = ("bridge", "tunnel")
 #: Tags of a way whose value ``separate`` means its sidewalk is mapped as its own way, so
 #: the road itself is left out (as OSMnx's ``walk`` does) and walkers use the sidewalk.
 _SEPARATE_SIDEWALK_TAGS = ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right")
@@ -112,7 +117,9 @@ class WalkNetwork:
         One row per node, indexed by OSM node id, point geometry in :attr:`crs`.
     edges
         One row per way segment: ``u``, ``v`` (node ids), ``length_m`` (metres along the way),
-        ``highway`` and the line geometry in :attr:`crs`, oriented from ``u`` to ``v``.
+        ``highway``, ``bridge`` and ``tunnel`` (the OSM values, ``""`` where untagged; networks
+        built by hand may leave these two out) and the line geometry in :attr:`crs`, oriented
+        from ``u`` to ``v``.
     source
         Where the network came from (a path, place name or bounding box), for reports.
     dropped_nodes
@@ -474,12 +481,25 @@ def save_graphml(network: WalkNetwork, path: str | os.PathLike[str]) -> None:
         (int(n), {"x": float(p.x), "y": float(p.y)})
         for n, p in zip(nodes.index, nodes.geometry, strict=True)
     )
-    for u, v, length, highway, geom in zip(
-        edges["u"], edges["v"], edges["length_m"], edges["highway"], edges.geometry, strict=True
+    kept = {
+        tag: (edges[tag].to_numpy(object) if tag in edges.columns else np.full(len(edges), ""))
+        for tag in _KEPT_TAGS
+    }
+    for i, (u, v, length, highway, geom) in enumerate(
+        zip(
+            edges["u"], edges["v"], edges["length_m"], edges["highway"], edges.geometry, strict=True
+        )
     ):
         # Every edge here is walkable already; `foot=yes` keeps it so when loaded again.
+        tags = {tag: str(values[i]) for tag, values in kept.items() if values[i]}
         graph.add_edge(
-            int(u), int(v), length=float(length), highway=str(highway), foot="yes", geometry=geom
+            int(u),
+            int(v),
+            length=float(length),
+            highway=str(highway),
+            foot="yes",
+            geometry=geom,
+            **tags,
         )
     with atomic_path(path) as tmp:
         ox.save_graphml(graph, filepath=tmp)
@@ -542,7 +562,7 @@ def _finish(
     )
     crs = nodes.estimate_utm_crs()
     nodes = nodes.to_crs(crs)
-    edges = edges[["u", "v", "length_m", "highway", "geometry"]].to_crs(crs)
+    edges = edges[["u", "v", "length_m", "highway", *_KEPT_TAGS, "geometry"]].to_crs(crs)
     edges = edges.reset_index(drop=True)
     return WalkNetwork(nodes=nodes, edges=edges, source=source, dropped_nodes=dropped)
 
@@ -586,10 +606,18 @@ def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:
 
 
 def _rule_tags(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The tag columns the walking rules read (pyrosm keeps rarer tags in ``tags`` JSON)."""
+    """The tag columns the walking rules and the terrain read (pyrosm keeps rarer tags in JSON)."""
     extra = _json_tags(frame)
     out = {}
-    for tag in ("highway", "foot", "access", "service", "area", *_SEPARATE_SIDEWALK_TAGS):
+    for tag in (
+        "highway",
+        "foot",
+        "access",
+        "service",
+        "area",
+        *_SEPARATE_SIDEWALK_TAGS,
+        *_KEPT_TAGS,
+    ):
         column = _tag_column(frame, tag)
         if tag not in frame.columns and extra is not None:
             column = np.array([t.get(tag, "") for t in extra], dtype=object)
