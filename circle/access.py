@@ -184,6 +184,8 @@ class CompactGraph:
             raise ValueError(msg)
         self.rates = rates
         passable = rates.passable
+        self._flat = rates.is_flat
+        self._all_passable = bool(passable.all())
         inf = np.full(len(passable), np.inf)
         #: Per edge, flat-equivalent metres per metre walking u -> v (inf: impassable).
         self.rate_forward = np.where(passable, rates.forward, inf)
@@ -224,17 +226,30 @@ class CompactGraph:
 
     def cost_to_u(self, edge: np.ndarray, offset_m: np.ndarray) -> np.ndarray:
         """Flat-equivalent metres from the spot `offset_m` along `edge` to its ``u`` end."""
-        return _scaled(offset_m, self.rate_backward[edge])
+        if self._flat:
+            return np.asarray(offset_m)
+        return self._scaled(offset_m, self.rate_backward[edge])
 
     def cost_to_v(self, edge: np.ndarray, offset_m: np.ndarray) -> np.ndarray:
         """Flat-equivalent metres from the spot `offset_m` along `edge` to its ``v`` end."""
-        return _scaled(self.edge_length_m[edge] - offset_m, self.rate_forward[edge])
+        if self._flat:
+            return np.asarray(self.edge_length_m[edge] - offset_m)
+        return self._scaled(self.edge_length_m[edge] - offset_m, self.rate_forward[edge])
 
     def cost_along(self, edge: np.ndarray, from_m: np.ndarray, to_m: np.ndarray) -> np.ndarray:
         """Flat-equivalent metres walking along `edge` from offset `from_m` to `to_m`."""
+        if self._flat:
+            return np.asarray(np.abs(to_m - from_m))
         forward = to_m >= from_m
         rate = np.where(forward, self.rate_forward[edge], self.rate_backward[edge])
-        return _scaled(np.abs(to_m - from_m), rate)
+        return self._scaled(np.abs(to_m - from_m), rate)
+
+    def _scaled(self, metres: np.ndarray, rate: np.ndarray) -> np.ndarray:
+        """``metres x rate``, ``inf`` wherever the rate is (impassable, even for 0 metres)."""
+        if self._all_passable:
+            return np.asarray(metres * rate)
+        impassable = np.isinf(rate)
+        return np.where(impassable, np.inf, metres * np.where(impassable, 1.0, rate))
 
     def snap(self, points: gpd.GeoSeries | np.ndarray, *, max_snap_m: float) -> Snap:
         """Join points to the nearest point of the nearest edge.
@@ -536,10 +551,9 @@ def _augmented(graph: CompactGraph, sources: Snap) -> sp.csr_matrix:
     n = graph.n_nodes
     k = len(sources)
     e = sources.edge
-    weight_u = sources.leg_m + _scaled(sources.offset_m, graph.rate_forward[e])
-    weight_v = sources.leg_m + _scaled(
-        graph.edge_length_m[e] - sources.offset_m, graph.rate_backward[e]
-    )
+    # Walking from each end to the source: the reverse of walking from the source to it.
+    weight_u = sources.leg_m + graph.cost_along(e, np.zeros(k), sources.offset_m)
+    weight_v = sources.leg_m + graph.cost_along(e, graph.edge_length_m[e], sources.offset_m)
     # On a loop way both ends are one node: one entry with the shorter way round (scipy
     # would add duplicate entries together).
     loop = graph.edge_u[e] == graph.edge_v[e]
@@ -664,11 +678,6 @@ def _search_csr(
     return sp.csr_matrix((shortest.to_numpy(), (r, c)), shape=(n, n))
 
 
-def _scaled(metres: np.ndarray, rate: np.ndarray) -> np.ndarray:
-    """``metres x rate``, ``inf`` wherever the rate is (even for zero metres)."""
-    return np.where(np.isinf(rate), np.inf, metres * np.where(np.isinf(rate), 1.0, rate))
-
-
 def _same_edge_pairs(
     graph: CompactGraph, edge: np.ndarray, offset: np.ndarray, sources: Snap
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -678,7 +687,9 @@ def _same_edge_pairs(
     cost of walking along the edge from the point to the source plus the source's access
     leg (the point's own leg not added).
     """
-    pairs = pd.DataFrame({"edge": edge, "point": np.arange(len(edge)), "offset": offset}).merge(
+    # Only points on an edge that holds a source can pair (a cheap filter before the join).
+    near = np.flatnonzero(np.isin(edge, sources.edge))
+    pairs = pd.DataFrame({"edge": edge[near], "point": near, "offset": offset[near]}).merge(
         pd.DataFrame(
             {"edge": sources.edge, "source": np.arange(len(sources)), "s_off": sources.offset_m}
         ),

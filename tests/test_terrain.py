@@ -610,3 +610,25 @@ def test_andorra_srtm_tile(andorra_pbf):
     # Hills cost time: over the whole network, the mean rate both ways exceeds the flat.
     mean = (graph.rate_forward + graph.rate_backward).mean() / 2
     assert mean > 1.0
+
+
+def test_with_rates_swaps_costs_and_keeps_the_flat_graph():
+    network = tagged(line_network(), highway=["footway", "steps"])
+    flat = CompactGraph(network)
+    costs = edge_costs(network, None, node_elevation_m=np.array([0.0, 10.0, 10.0]))
+    hilly = flat.with_rates(costs.rates)
+    assert not flat.directed
+    assert hilly.directed
+    assert search(flat, [(200.0, 0.0)]).distance_m.tolist() == [200.0, 100.0, 0.0]
+    assert search(hilly, [(200.0, 0.0)]).distance_m == pytest.approx(
+        [flat_metres(100.0, 0.1) + 100.0 / STEPS_FACTOR, 100.0 / STEPS_FACTOR, 0.0], rel=1e-12
+    )
+    back = hilly.with_rates(None)
+    assert (back.csr != flat.csr).nnz == 0
+    # The same passable edges: snaps agree; step-free: nothing joins the steps.
+    near_steps = points((150.0, 3.0))
+    assert hilly.snap(near_steps, max_snap_m=50.0).edge.tolist() == [1]
+    free = flat.with_rates(edge_costs(network, None, step_free=True).rates)
+    assert free.snap(near_steps, max_snap_m=50.0).edge.tolist() == [-1]
+    with pytest.raises(ValueError, match="positive and finite"):
+        EdgeRates(np.array([1.0, 0.0]), np.ones(2), np.ones(2, dtype=bool))
