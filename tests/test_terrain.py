@@ -610,6 +610,34 @@ def test_andorra_srtm_tile(andorra_pbf):
     # Hills cost time: over the whole network, the mean rate both ways exceeds the flat.
     mean = (graph.rate_forward + graph.rate_backward).mean() / 2
     assert mean > 1.0
+    # Directed times from every node to the nearest of a few facilities, checked against
+    # networkx on the reversed walking graph (edge costs from the formula and the elevations).
+    facility_nodes = rng.choice(len(network.nodes), size=5, replace=False)
+    snap = graph.snap(network.nodes.geometry.iloc[facility_nodes], max_snap_m=1.0)
+    limit = 2000.0
+    access = nearest_facilities(graph, snap, limit_m=limit)
+    u, v, length = graph.edge_u, graph.edge_v, graph.edge_length_m
+    steps = network.edges["highway"].to_numpy() == "steps"
+
+    def cost(grade):  # the speed formula, v_flat = 1, steps at their factor
+        speed = np.exp(-3.5 * np.abs(grade + 0.05)) / np.exp(-3.5 * 0.05)
+        return np.where(steps, length / STEPS_FACTOR, length / speed)
+
+    arcs = [
+        *zip(u.tolist(), v.tolist(), cost(costs.grade).tolist(), strict=True),
+        *zip(v.tolist(), u.tolist(), cost(-costs.grade).tolist(), strict=True),
+    ]
+    walk = nx.DiGraph()
+    for x, y, weight in sorted(arcs, reverse=True):  # the cheapest parallel arc comes last
+        if x != y:
+            walk.add_edge(x, y, w=weight)
+    expected = nx.multi_source_dijkstra_path_length(
+        walk.reverse(copy=False), {int(i) for i in facility_nodes}, cutoff=limit, weight="w"
+    )
+    reached = np.flatnonzero(np.isfinite(access.distance_m))
+    assert set(reached.tolist()) == set(expected)
+    for node, want in expected.items():
+        assert access.distance_m[node] == pytest.approx(want, rel=1e-9, abs=1e-6)
 
 
 def test_with_rates_swaps_costs_and_keeps_the_flat_graph():
