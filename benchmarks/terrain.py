@@ -21,12 +21,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from circle.access import ELDERLY, CompactGraph
+from circle.access import CompactGraph
 from circle.areas import people_uniform
 from circle.categories import BUILTIN_ORDER
-from circle.coverage import Threshold, compute_access
+from circle.coverage import compute_access
 from circle.network import load_network
 from circle.terrain import edge_costs, load_dem, node_elevations
+from circle.walking import ELDERLY, Threshold
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ANDORRA = DATA / "andorra.osm.pbf"
