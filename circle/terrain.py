@@ -77,10 +77,10 @@ TOBLER_OPTIMAL_GRADE = -0.05
 #: Speed on steps as a share of the flat speed, both ways. Weidmann's compilation of
 #: pedestrian studies gives mean horizontal speeds on stairs of 0.610 m/s upward and
 #: 0.694 m/s downward against 1.34 m/s on the level (U. Weidmann, "Transporttechnik der
-#: Fussgänger", Schriftenreihe des IVT Nr. 90, ETH Zürich, 1993, table 20): ratios 0.46 and
-#: 0.52, whose mean rounds to 0.5. Fujiyama & Tyler (2010, "Predicting the walking speed of
-#: pedestrians on stairs", Transportation Planning and Technology 33(2)) find the same order
-#: of speeds for older people.
+#: Fussgänger", Schriftenreihe des IVT Nr. 90, ETH Zürich, 1993): ratios 0.46 and 0.52,
+#: whose mean rounds to 0.5. Stair speeds fall with age and stair gradient (Fujiyama &
+#: Tyler, "Predicting the walking speed of pedestrians on stairs", Transportation Planning
+#: and Technology 33(2), 2010): pass a lower factor for frail walkers.
 STEPS_FACTOR = 0.5
 #: File endings read as DEM tiles when a folder is given.
 DEM_SUFFIXES: tuple[str, ...] = (".tif", ".tiff", ".hgt", ".hgt.zip", ".vrt", ".img", ".asc")
@@ -342,8 +342,8 @@ def edge_costs(
     dem
         The elevation model; ``None`` keeps every grade at 0 (only the steps rule applies).
     steps_factor
-        Speed on ``highway=steps`` as a share of the flat speed, in ``(0, 1]``... or above 1
-        if the planner insists; must be positive.
+        Speed on ``highway=steps`` as a share of the flat speed, both ways (positive;
+        default :data:`STEPS_FACTOR`).
     step_free
         Leave steps out (impassable), for prams and wheelchairs.
     node_elevation_m
