@@ -104,7 +104,8 @@ def main() -> None:
     print(
         f"DEM {dem.description}: {costs.nodata_nodes} nodes without elevation (flat), "
         f"{costs.structure_edges} bridge/tunnel edges flat, {costs.steps_edges} steps edges "
-        f"({costs.steps_rule}); median |grade| {np.median(np.abs(costs.grade)):.1%}"
+        f"(steps at {costs.steps_factor:g} x flat speed); "
+        f"median |grade| {np.median(np.abs(costs.grade)):.1%}"
     )
     print(f"one-off: read DEM + sample nodes + directed graph: {setup:.2f} s")
     print(f"coverage step, flat:        {t_flat * 1000:7.1f} ms (best of {args.repeat})")

@@ -22,7 +22,7 @@ from circle.defaults import (
 from circle.errors import CircleError, InputError
 from circle.i18n import LANGS, attribution, term, word
 from circle.presets import PRESETS
-from circle.walking import ADULT, DEFAULT_MAX_SNAP_M, ELDERLY, PROFILES
+from circle.walking import ADULT, DEFAULT_MAX_SNAP_M, ELDERLY, PROFILES, STEPS_FACTOR
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -164,6 +164,28 @@ def input_options(func: F) -> F:
             help="Coordinate system of the input files: GCJ-02 (Gaode/Amap, Tencent) and "
             "BD-09 (Baidu) are converted to WGS-84.",
         ),
+        click.option(
+            "--dem",
+            "dem_paths",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="Elevation raster (GeoTIFF, SRTM .hgt/.hgt.zip, VRT) or a folder of tiles; "
+            "repeat for several. Walking times then follow the slopes (Tobler's hiking "
+            "function), from home to facility.",
+        ),
+        click.option(
+            "--steps-factor",
+            type=float,
+            default=None,
+            help=f"Speed on steps as a share of the flat speed (default {STEPS_FACTOR:g} with "
+            "--dem, after Weidmann 1993; without --dem and this option steps are walked like "
+            "any way).",
+        ),
+        click.option(
+            "--step-free",
+            is_flag=True,
+            help="Leave steps out (routes for prams and wheelchairs).",
+        ),
     ]
     return _with_options(func, options)
 
@@ -256,6 +278,9 @@ def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
             speed_kmh=options["speed_kmh"],
             max_snap_m=options["max_snap_m"],
             coords=options["coords"].lower(),
+            dem=list(options["dem_paths"]) or None,
+            steps_factor=options["steps_factor"],
+            step_free=options["step_free"],
             **settings,
             facility_fields={
                 "lon_field": options["lon_field"],

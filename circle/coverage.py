@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from circle.areas import People
+    from circle.terrain import DirectedCosts
 
 __all__ = [
     "HORIZON_FACTOR",
@@ -70,6 +71,9 @@ class AccessModel:
         Per category, the bounded multi-source search (to ``HORIZON_FACTOR`` x threshold).
     max_snap_m
         The off-network cut-off used.
+    terrain
+        With slope-aware walking, the directed edge costs `graph` was built with and what
+        went into them (DEM, steps rule); ``None`` on the flat.
     """
 
     graph: CompactGraph
@@ -78,6 +82,7 @@ class AccessModel:
     thresholds: dict[str, Threshold]
     by_category: dict[str, NodeAccess] = field(repr=False)
     max_snap_m: float = DEFAULT_MAX_SNAP_M
+    terrain: DirectedCosts | None = None
 
     @property
     def categories(self) -> list[str]:
@@ -110,6 +115,7 @@ def compute_access(
     thresholds: Mapping[str, Threshold] | None = None,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     categories: Iterable[str] | None = None,
+    terrain: DirectedCosts | None = None,
 ) -> AccessModel:
     """Snap the facilities and run one bounded multi-source search per category.
 
@@ -128,6 +134,9 @@ def compute_access(
     categories
         Categories to evaluate; default: the built-ins plus every category in `facilities`.
         A category with no facility is evaluated too (nobody reaches it).
+    terrain
+        The directed costs `graph` was built with (:func:`circle.terrain.edge_costs`), kept
+        for reports; the searches use `graph` as it is.
 
     Returns
     -------
@@ -175,6 +184,7 @@ def compute_access(
         thresholds={c: all_thresholds[c] for c in categories},
         by_category=by_category,
         max_snap_m=max_snap_m,
+        terrain=terrain,
     )
 
 

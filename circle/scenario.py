@@ -48,6 +48,7 @@ _SCENARIO_KEYS = frozenset(
         "speed_kmh",
         "areas",
         "coords",
+        "slopes",
     }
 )
 
@@ -80,6 +81,10 @@ class Scenario:
     coords
         {"wgs84", "gcj02", "bd09"}: system of the `add` and `move` coordinates; by
         default the study's (``--coords``).
+    slopes
+        ``False``: walk as if the ground were flat (the study's DEM is set aside; the
+        steps rule stays), to compare a hilly study with the flat one. ``None``: as the
+        study.
     """
 
     name: str
@@ -92,6 +97,7 @@ class Scenario:
     areas: Sequence[str] | None = None
     description: str = ""
     coords: str | None = None
+    slopes: bool | None = None
 
     @property
     def where(self) -> str:
@@ -321,6 +327,10 @@ def load_scenarios(path: str | os.PathLike[str]) -> list[Scenario]:
         minutes = table.get("minutes")
         if minutes is not None:
             _check_minutes(minutes, where)
+        slopes = table.get("slopes")
+        if slopes is not None and not isinstance(slopes, bool):
+            msg = f"{where}, `slopes`: must be true or false, got `{slopes}`."
+            raise InputError(msg)
         speed = table.get("speed_kmh")
         if speed is not None and not (isinstance(speed, (int, float)) and speed > 0):
             msg = f"{where}, `speed_kmh`: must be a positive number, got `{speed}`."
@@ -337,6 +347,7 @@ def load_scenarios(path: str | os.PathLike[str]) -> list[Scenario]:
                 areas=table.get("areas"),
                 description=str(table.get("description", "")),
                 coords=_scenario_coords(table.get("coords"), where),
+                slopes=slopes,
             )
         )
     return scenarios

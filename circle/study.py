@@ -36,6 +36,7 @@ from circle.facilities import facilities_from_frame, read_facilities
 from circle.network import WalkNetwork, load_network
 from circle.presets import get_preset
 from circle.scenario import Scenario, load_scenarios
+from circle.terrain import STEPS_FACTOR, DirectedCosts, compact_graph, edge_costs, load_dem
 from circle.walking import (
     ADULT,
     DEFAULT_MAX_SNAP_M,
@@ -117,6 +118,7 @@ class Study:
     h3_resolution: int | None = _areas.DEFAULT_H3_RESOLUTION
     coords: str = "wgs84"
     inputs: dict[str, str] = field(default_factory=dict)
+    terrain: DirectedCosts | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -----------------------------------------------------------------------------------
@@ -145,6 +147,9 @@ class Study:
         facility_fields: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         categories: Iterable[str] | None = None,
+        dem: PathLike | Sequence[PathLike] | None = None,
+        steps_factor: float | None = None,
+        step_free: bool = False,
     ) -> Study:
         """Load every input once.
 
@@ -199,6 +204,16 @@ class Study:
             Evaluate only these categories (ids or aliases); by default the four built-in
             ones (a built-in with no facility is reported as reached by nobody) and every
             custom category in the facilities.
+        dem
+            Elevation rasters (GeoTIFF, SRTM ``.hgt``/``.hgt.zip``, a VRT, or a folder of
+            tiles; any CRS): walking times follow the slopes by Tobler's hiking function,
+            measured from home to facility (see :mod:`circle.terrain`).
+        steps_factor
+            Speed on ``highway=steps`` as a share of the flat speed (default
+            :data:`circle.terrain.STEPS_FACTOR` with a DEM, or when given; without either,
+            steps are walked like any way).
+        step_free
+            Leave steps out (people with prams or wheelchairs).
 
         Returns
         -------
@@ -221,7 +236,8 @@ class Study:
             inputs["facilities"] = str(facilities)
         net = network if isinstance(network, WalkNetwork) else load_network(network)
         inputs["network"] = net.source
-        graph = CompactGraph(net)
+        terrain = _terrain(net, dem, steps_factor=steps_factor, step_free=step_free)
+        graph = CompactGraph(net) if terrain is None else compact_graph(net, terrain)
         known = evaluated_categories(facility_table["category"])
         if categories is None:
             chosen = known
@@ -289,6 +305,7 @@ class Study:
             h3_resolution=resolution,
             coords=coords,
             inputs=inputs,
+            terrain=terrain,
         )
 
     # -----------------------------------------------------------------------------------
@@ -309,6 +326,7 @@ class Study:
                 thresholds=self.thresholds,
                 max_snap_m=self.max_snap_m,
                 categories=self.categories,
+                terrain=self.terrain,
             )
         model: AccessModel = self._cache["access"]
         return model
@@ -475,7 +493,8 @@ class Study:
         scenario
             A :class:`circle.scenario.Scenario`, or none and the edits as keywords:
             ``add``, ``close``, ``move``, ``minutes``, ``profile``, ``speed_kmh``,
-            ``areas`` (see :class:`~circle.scenario.Scenario`).
+            ``areas``, ``slopes`` (see :class:`~circle.scenario.Scenario`); ``dem=None``
+            is ``slopes=False``: the same study on flat ground.
         **edits
             The edits, when `scenario` is not given.
 
@@ -497,6 +516,11 @@ class Study:
         clinic.
         """
         if scenario is None:
+            if "dem" in edits:
+                if edits.pop("dem") is not None:
+                    msg = "a scenario can set the DEM aside (`dem=None`), not load another."
+                    raise InputError(msg)
+                edits["slopes"] = False
             scenario = Scenario(name=str(edits.pop("name", "scenario")), **edits)
         elif edits:
             msg = "give either a `Scenario` or edits as keywords, not both."
@@ -507,6 +531,7 @@ class Study:
             facilities=facilities,
             profile=scenario.edit_profile(),
             thresholds=scenario.edit_thresholds(self.thresholds, categories),
+            flat=scenario.slopes is False,
         )
         if scenario.areas is not None:
             new = new.restricted_to(scenario.areas)
@@ -584,19 +609,31 @@ class Study:
         facilities: gpd.GeoDataFrame | None = None,
         profile: WalkingProfile | None = None,
         thresholds: Mapping[str, Threshold] | None = None,
+        flat: bool = False,
     ) -> Study:
-        """A new study sharing the loaded network and people, with some inputs replaced."""
+        """A new study sharing the loaded network and people, with some inputs replaced.
+
+        `flat` sets the DEM aside (the steps rule stays, so every snap stays valid).
+        """
         new_facilities = self.facilities if facilities is None else facilities
         new_thresholds = dict(self.thresholds)
         # A category that only the new facilities have gets the default threshold.
         for category in sorted(set(new_facilities["category"]) - set(new_thresholds)):
             new_thresholds[category] = Threshold(minutes=DEFAULT_MINUTES)
         new_thresholds.update(thresholds or {})
+        graph, terrain = self.graph, self.terrain
+        if flat and terrain is not None and terrain.dem is not None:
+            terrain = edge_costs(
+                self.network, None, steps_factor=terrain.steps_factor, step_free=terrain.step_free
+            )
+            graph = graph.with_rates(terrain.rates)
         return replace(
             self,
             facilities=new_facilities,
             profile=profile or self.profile,
             thresholds=new_thresholds,
+            graph=graph,
+            terrain=terrain,
             _cache={},
         )
 
@@ -627,6 +664,24 @@ def _slug(name: str) -> str:
 
 
 _LONLAT_FIELDS = frozenset({"lon_field", "lat_field"})
+
+
+def _terrain(
+    network: WalkNetwork,
+    dem: PathLike | Sequence[PathLike] | None,
+    *,
+    steps_factor: float | None,
+    step_free: bool,
+) -> DirectedCosts | None:
+    """The directed costs of slope-aware walking and the steps rule, or None on the flat."""
+    if dem is None and steps_factor is None and not step_free:
+        return None
+    return edge_costs(
+        network,
+        None if dem is None else load_dem(dem),
+        steps_factor=STEPS_FACTOR if steps_factor is None else steps_factor,
+        step_free=step_free,
+    )
 
 
 def _chosen_categories(categories: Iterable[str], known: list[str]) -> list[str]:

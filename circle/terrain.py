@@ -48,6 +48,7 @@ import pandas as pd
 
 from circle.access import CompactGraph, EdgeRates
 from circle.errors import InputError
+from circle.walking import STEPS_FACTOR
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -74,14 +75,6 @@ logger = logging.getLogger(__name__)
 TOBLER_STEEPNESS = 3.5
 #: Tobler's fastest grade is a gentle descent of 5 % (``S = -0.05``).
 TOBLER_OPTIMAL_GRADE = -0.05
-#: Speed on steps as a share of the flat speed, both ways. Weidmann's compilation of
-#: pedestrian studies gives mean horizontal speeds on stairs of 0.610 m/s upward and
-#: 0.694 m/s downward against 1.34 m/s on the level (U. Weidmann, "Transporttechnik der
-#: Fussgänger", Schriftenreihe des IVT Nr. 90, ETH Zürich, 1993): ratios 0.46 and 0.52,
-#: whose mean rounds to 0.5. Stair speeds fall with age and stair gradient (Fujiyama &
-#: Tyler, "Predicting the walking speed of pedestrians on stairs", Transportation Planning
-#: and Technology 33(2), 2010): pass a lower factor for frail walkers.
-STEPS_FACTOR = 0.5
 #: File endings read as DEM tiles when a folder is given.
 DEM_SUFFIXES: tuple[str, ...] = (".tif", ".tiff", ".hgt", ".hgt.zip", ".vrt", ".img", ".asc")
 #: Raster members looked for inside a ``.zip`` file.
@@ -150,13 +143,6 @@ class DirectedCosts:
     nodata_nodes: int
     steps_edges: int
     structure_edges: int
-
-    @property
-    def steps_rule(self) -> str:
-        """The steps rule in words, for reports (e.g. ``"steps at 0.5 x flat speed"``)."""
-        if self.step_free:
-            return "step-free: steps left out"
-        return f"steps at {self.steps_factor:g} x flat speed both ways"
 
 
 def load_dem(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> Dem:

@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_MINUTES",
     "ELDERLY",
     "PROFILES",
+    "STEPS_FACTOR",
     "Threshold",
     "WalkingProfile",
     "check_max_snap_m",
@@ -35,6 +36,15 @@ __all__ = [
 DEFAULT_MINUTES: Final = 15.0
 #: Points farther than this from every walkable edge are off-network (metres).
 DEFAULT_MAX_SNAP_M: Final = 300.0
+
+#: Speed on steps as a share of the flat speed, both ways. Weidmann's compilation of
+#: pedestrian studies gives mean horizontal speeds on stairs of 0.610 m/s upward and
+#: 0.694 m/s downward against 1.34 m/s on the level (U. Weidmann, "Transporttechnik der
+#: Fussgänger", Schriftenreihe des IVT Nr. 90, ETH Zürich, 1993): ratios 0.46 and 0.52,
+#: whose mean rounds to 0.5. Stair speeds fall with age and stair gradient (Fujiyama &
+#: Tyler, "Predicting the walking speed of pedestrians on stairs", Transportation Planning
+#: and Technology 33(2), 2010): pass a lower factor for frail walkers.
+STEPS_FACTOR: Final = 0.5
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from affine import Affine
 
 from circle.access import CompactGraph
 from circle.areas import People
@@ -150,3 +151,33 @@ def street_coverage(
     ).to_crs("EPSG:4326")
     person_area = np.array(["A", "A", "B"], dtype=object)
     return evaluate_coverage(model, people, areas, person_area, area_kind="test polygons")
+
+
+def write_raster(path, data, *, crs, west, north, cell, nodata=None):
+    """A one-band GeoTIFF of `data` (rows north to south) with square cells."""
+    import rasterio
+
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=data.shape[0],
+        width=data.shape[1],
+        count=1,
+        dtype="float64",
+        crs=crs,
+        transform=Affine(cell, 0.0, west, 0.0, -cell, north),
+        nodata=nodata,
+    ) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def plane_raster(path, *, crs, origin, slope_x, slope_y=0.0, cell=10.0, size=80):
+    """A plane z = slope_x (x - x0) + slope_y (y - y0) sampled at cell centres."""
+    x0, y0 = origin
+    west, north = x0 - size * cell / 2, y0 + size * cell / 2
+    cx = west + cell * (np.arange(size) + 0.5)
+    cy = north - cell * (np.arange(size) + 0.5)
+    data = slope_x * (cx[None, :] - x0) + slope_y * (cy[:, None] - y0)
+    return write_raster(path, data, crs=crs, west=west, north=north, cell=cell)

@@ -88,6 +88,9 @@ def test_report_runs_on_a_tiny_network(inputs, capsys):
         (["--population-field", "people"], "no `people` column"),
         (["--max-snap-m", "-1"], "`max_snap_m` must be a positive number of metres"),
         (["--preset", "gb2000"], "Invalid value for '--preset'"),
+        (["--dem", "nowhere.tif"], "nowhere.tif"),
+        (["--steps-factor", "0"], "`steps_factor` must be a positive number"),
+        (["--categories", "clinc"], "unknown category `clinc`"),
     ],
 )
 def test_bad_options_exit_2_with_one_line_and_write_nothing(inputs, capsys, extra, message):

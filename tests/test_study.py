@@ -12,7 +12,7 @@ import circle
 from circle.errors import InputError
 from circle.report import REPORT_FILES
 from circle.study import MAP_FILE, Study
-from tests.conftest import METRIC_CRS, X0, Y0, make_network, square
+from tests.conftest import METRIC_CRS, X0, Y0, make_network, plane_raster, square
 
 #: 6 km/h: 100 m per minute, so 5 minutes are 500 m.
 SPEED_KMH = 6.0
@@ -191,3 +191,92 @@ def test_network_summary_counts_reachable_length():
     # 500 m around 0 and 1000: x = 0..1500 of the 2000 m street.
     assert summary.loc["clinic", "reachable_km"] == pytest.approx(1.5)
     assert np.isclose(summary.loc["clinic", "reachable_share"], 0.75)
+
+
+# ---------------------------------------------------------------------------------------
+# Slope-aware walking through the façade
+
+
+def _hill(tmp_path):
+    """A plane rising 10 % toward +x over the whole street (50 m cells, 5 km wide)."""
+    return plane_raster(
+        tmp_path / "hill.tif", crs=METRIC_CRS, origin=(X0, Y0), slope_x=0.1, cell=50.0, size=100
+    )
+
+
+def _top_clinic() -> gpd.GeoDataFrame:
+    return _points([{"id": "top", "category": "clinic", "x": 2000.0, "y": 0.0}])
+
+
+def test_homes_below_a_hilltop_clinic_walk_uphill(tmp_path):
+    """Home -> clinic is uphill at 10 %: Tobler's rate exp(3.5 (0.15 - 0.05)) = 1.419.
+
+    5 minutes at 100 m/min reach 500 m on the flat (x >= 1500: 30 people) but only
+    500 / 1.419 = 352 m uphill (x >= 1750: 20 people).
+    """
+    flat = _load(facilities=_top_clinic())
+    hilly = _load(facilities=_top_clinic(), dem=_hill(tmp_path))
+    assert flat.coverage().summary().loc[0, "covered_population"] == 30
+    assert hilly.coverage().summary().loc[0, "covered_population"] == 20
+    # Setting the DEM aside gives the flat study back; the comparison names the loss.
+    back = hilly.scenario(dem=None)
+    assert back.coverage().summary().loc[0, "covered_population"] == 30
+    comparison = hilly.compare_with(back)
+    assert comparison.categories.loc[0, "covered_population_change"] == -10
+    east = hilly.coverage().neighbourhood_table().set_index("area_id").loc["E"]
+    assert east["clinic_covered_share"] == pytest.approx(2 / 5)  # 3 / 5 on the flat
+    assert comparison.changed.empty  # both partial: no status changes
+
+
+def test_downhill_to_a_clinic_at_the_bottom_is_walked_faster_than_uphill(tmp_path):
+    """Home -> clinic downhill at 10 % is Tobler's optimum: exactly the flat speed."""
+    flat = _load(facilities=_facilities().iloc[[0]]).coverage().summary()
+    hilly = _load(facilities=_facilities().iloc[[0]], dem=_hill(tmp_path)).coverage().summary()
+    pd.testing.assert_frame_equal(flat, hilly)
+
+
+def test_the_report_says_slopes_were_used(tmp_path):
+    study = _load(facilities=_top_clinic(), dem=_hill(tmp_path))
+    study.report(tmp_path / "out", write_map=False)
+    text = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "hill.tif" in text
+    assert "Tobler" in text
+    assert "from home to facility" in text
+    assert "steps walked at 0.5" in text
+
+
+def test_step_free_and_a_missing_dem(tmp_path):
+    with pytest.raises(InputError, match=r"nope\.tif"):
+        _load(dem=tmp_path / "nope.tif")
+    step_free = _load(step_free=True)
+    assert step_free.terrain is not None and step_free.terrain.step_free
+    # The street has no steps: the same coverage as without the rule.
+    pd.testing.assert_frame_equal(step_free.coverage().summary(), _load().coverage().summary())
+
+
+def test_andorra_report_shows_the_drop_from_flat_to_hilly_for_elderly_walkers(
+    andorra_pbf, tmp_path
+):
+    """The scenarios report of a hilly study against `slopes = false` shows what hills cost."""
+    tile = andorra_pbf.parent / "N42E001.hgt.zip"
+    if not tile.is_file():
+        pytest.skip("the SRTM tile of Andorra is not present")
+    from circle.osm_tags import facilities_from_osm
+
+    clinics = facilities_from_osm(andorra_pbf)
+    study = Study.load(
+        andorra_pbf,
+        clinics,
+        profile="elderly",
+        population_proxy="network",
+        categories=["clinic"],
+        dem=tile,
+    )
+    run = study.run_scenarios([circle.Scenario(name="flat", slopes=False)], tmp_path)
+    rows = run.table.set_index("scenario")
+    change = int(rows.loc["flat", "covered_population_change"])
+    assert change > 0  # on the flat, more people reach a clinic
+    flat = study.scenario(dem=None).coverage().summary()
+    assert int(flat.loc[0, "covered_population"]) == int(rows.loc["flat", "covered_population"])
+    text = (tmp_path / "scenarios.csv").read_text(encoding="utf-8")
+    assert "flat,clinic," in text

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     from circle.coverage import CoverageResult
     from circle.i18n import Lang
     from circle.report.tables import ReportTables
+    from circle.terrain import DirectedCosts
     from circle.walking import Threshold
 
-__all__ = ["capacity_unit", "circle_version", "coords_row", "method_rows"]
+__all__ = ["capacity_unit", "circle_version", "coords_row", "method_rows", "terrain_row"]
 
 
 def _threshold_words(threshold: Threshold, minutes: float, lang: Lang) -> str:
@@ -115,6 +116,8 @@ def method_rows(
             _word("m_walking_minutes_value", lang, factor=f"{HORIZON_FACTOR:g}"),
         ),
     ]
+    if model.terrain is not None:
+        rows.append(terrain_row(model.terrain, lang))
     if tables.capacity is not None:
         rows += _capacity_method_rows(result, tables.capacity, tables, lang)
     if tables.coords in COORDINATE_SYSTEM_NAMES:
@@ -124,6 +127,26 @@ def method_rows(
         (_word("m_attribution", lang), attribution(lang)),
     ]
     return rows
+
+
+def terrain_row(terrain: DirectedCosts, lang: Lang) -> tuple[str, str]:
+    """The method row of slope-aware walking: the DEM, Tobler, nodata nodes, the steps rule."""
+    if terrain.dem is None:
+        ground = _word("m_terrain_flat", lang)
+    else:
+        ground = _word(
+            "m_terrain_dem",
+            lang,
+            dem=terrain.dem.description,
+            nodata=f"{terrain.nodata_nodes:,}",
+            structures=f"{terrain.structure_edges:,}",
+        )
+    steps = (
+        _word("m_step_free", lang)
+        if terrain.step_free
+        else _word("m_steps_factor", lang, factor=f"{terrain.steps_factor:g}")
+    )
+    return (_word("m_terrain", lang), ground + _word("separator", lang) + steps)
 
 
 def coords_row(coords: str, lang: Lang) -> tuple[str, str]:
