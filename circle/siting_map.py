@@ -182,10 +182,11 @@ def _reached_layers(
                 marker=folium.CircleMarker(radius=_DOT_MIN_PX),
                 style_function=lambda f, colour=colour: {
                     "radius": f["properties"]["radius"],
-                    "color": "#222222",
-                    "weight": 0.6,
+                    "color": colour,
+                    "weight": 0.5,
+                    "opacity": 0.9,
                     "fillColor": colour,
-                    "fillOpacity": 0.85,
+                    "fillOpacity": 0.6,
                 },
                 on_each_feature=_BIND_TOOLTIP_JS,
             )
