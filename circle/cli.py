@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -16,7 +17,10 @@ from circle import __version__
 from circle.defaults import (
     CAPACITY_METHODS,
     COORD_SYSTEMS,
+    DEFAULT_CANDIDATE_SPACING_M,
     DEFAULT_H3_RESOLUTION,
+    DEFAULT_K,
+    DEFAULT_TIME_LIMIT_S,
     POPULATION_PROXIES,
 )
 from circle.errors import CircleError, InputError
@@ -31,7 +35,7 @@ if TYPE_CHECKING:
 
     from circle.capacity import CapacityMethod
     from circle.i18n import Lang
-    from circle.study import Study
+    from circle.study import Recommendations, Study
 
 __all__ = ["cli", "main"]
 
@@ -606,6 +610,184 @@ def _print_scenarios(table: pd.DataFrame, *, lang: Lang) -> None:
             f"{row['covered_population_change']:+,}",
         )
     out_console.print(out)
+
+
+@cli.command()
+@input_options
+@area_options
+@map_options
+@click.option(
+    "--category",
+    "category",
+    required=True,
+    help="The service to site, e.g. `clinic`; several (`canteen,daycare`) are co-located: "
+    "each site hosts all of them (co-location).",
+)
+@click.option(
+    "--k",
+    "k",
+    type=int,
+    default=None,
+    help=f"Number of new sites (maximal covering; default {DEFAULT_K}).",
+)
+@click.option(
+    "--target-share",
+    type=float,
+    default=None,
+    help="Instead of --k: the fewest sites that bring the covered share to this, e.g. 0.95.",
+)
+@click.option(
+    "--candidates",
+    "candidates_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Candidate sites (GeoJSON, GPKG, CSV with --lon-field/--lat-field; read in "
+    "--coords); default: points on the walking network on a --spacing-m grid.",
+)
+@click.option("--candidate-id-field", default="id", show_default=True, help="Candidate id column.")
+@click.option(
+    "--candidate-name-field", default="name", show_default=True, help="Candidate name column."
+)
+@click.option(
+    "--candidate-capacity-field",
+    default="capacity",
+    show_default=True,
+    help="Candidate capacity column (used with --capacity-aware).",
+)
+@click.option(
+    "--spacing-m",
+    type=float,
+    default=DEFAULT_CANDIDATE_SPACING_M,
+    show_default=True,
+    help="Grid spacing of generated candidates (metres).",
+)
+@click.option(
+    "--exact", is_flag=True, help="Solve the integer program (HiGHS) and report its bound and gap."
+)
+@click.option(
+    "--time-limit",
+    "time_limit_s",
+    type=float,
+    default=DEFAULT_TIME_LIMIT_S,
+    show_default=True,
+    help="Time limit of --exact (seconds).",
+)
+@click.option(
+    "--capacity-aware",
+    is_flag=True,
+    help="Cap a site's newly covered people at capacity x 1000 / target (needs --target).",
+)
+@click.option(
+    "--target",
+    "targets",
+    default=None,
+    help="Places per 1,000 residents, e.g. `canteen=20` (for --capacity-aware).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for recommendations.csv/.xlsx/.md, comparison.csv and map.html.",
+)
+def recommend(
+    *,
+    category: str,
+    k: int | None,
+    target_share: float | None,
+    candidates_path: Path | None,
+    candidate_id_field: str,
+    candidate_name_field: str,
+    candidate_capacity_field: str,
+    spacing_m: float,
+    exact: bool,
+    time_limit_s: float,
+    capacity_aware: bool,
+    targets: str | None,
+    out_dir: Path,
+    tiles: str | None,
+    tiles_attribution: str | None,
+    cdn: bool,
+    **options: Any,
+) -> None:
+    """Recommend where new facilities would close the most gaps (maximal or set covering)."""
+    study = _load_study(options)
+    lang: Lang = options["lang"]
+    with _status(word("siting.cli_choosing", lang)):
+        found = study.recommend(
+            category,
+            k=k,
+            target_share=target_share,
+            candidates=candidates_path,
+            spacing_m=spacing_m,
+            exact=exact,
+            time_limit_s=time_limit_s,
+            capacity_aware=capacity_aware,
+            targets=targets,
+            candidate_fields={
+                "lon_field": options["lon_field"],
+                "lat_field": options["lat_field"],
+                "id_field": candidate_id_field,
+                "name_field": candidate_name_field,
+                "capacity_field": candidate_capacity_field,
+            },
+        )
+    with _status(word("cli.writing", lang, folder=out_dir)):
+        written = found.write(
+            out_dir,
+            lang=lang,
+            map_options={"tiles": tiles, "tiles_attribution": tiles_attribution, "cdn": cdn},
+        )
+    _print_recommendation(found, lang=lang)
+    err_console.print(
+        word("siting.cli_written", lang, count=len(written), folder=out_dir), markup=False
+    )
+
+
+def _print_recommendation(found: Recommendations, *, lang: Lang) -> None:
+    from circle.i18n import category_label, category_labels  # noqa: PLC0415
+
+    rec = found.recommendation
+    labels = category_labels(rec.categories, lang, separator=", ")
+    table = Table(title=word("siting.cli_title", lang, labels=labels))
+    sites = rec.table()
+    with_candidates = "candidate_id" in sites.columns
+    headings = [
+        word("siting.cli_site", lang),
+        term("category", lang),
+        *([word("siting.cli_candidate", lang)] if with_candidates else []),
+        "lon, lat",
+        word("siting.cli_newly", lang),
+        word("siting.cli_cumulative", lang),
+        word("siting.cli_share", lang),
+    ]
+    right = {0, len(headings) - 3, len(headings) - 2, len(headings) - 1}
+    for number, heading in enumerate(headings):
+        table.add_column(heading, justify="right" if number in right else "left")
+    for row in _rows(sites):
+        name = str(row.get("candidate_name") or "")
+        candidate = [f"{row.get('candidate_id')}" + (f" ({name})" if name else "")]
+        table.add_row(
+            str(row["rank"]),
+            category_label(str(row["category"]), lang) if lang == "zh" else str(row["category"]),
+            *(candidate if with_candidates else []),
+            f"{row['lon']:.6f}, {row['lat']:.6f}",
+            f"{row['newly_covered']:,.0f}",
+            f"{row['cumulative_covered']:,.0f}",
+            f"{100 * row['covered_share_after']:.1f}%",
+        )
+    out_console.print(table)
+    solver = rec.solver
+    parts = [f"{solver.problem}, {solver.method}: {solver.status}"]
+    if math.isfinite(solver.bound):
+        parts.append(word("siting.cli_bound", lang, bound=f"{solver.bound:,.1f}"))
+    if math.isfinite(solver.gap):
+        parts.append(word("siting.cli_gap", lang, gap=f"{solver.gap:.2%}"))
+    parts.append(word("siting.cli_seconds", lang, seconds=f"{solver.time_s:.2f}"))
+    out_console.print("; ".join(parts), markup=False)
+    for note in rec.notes:
+        out_console.print(note, markup=False)
+    out_console.print(attribution(lang), markup=False)
 
 
 # ---------------------------------------------------------------------------------------

@@ -12,7 +12,10 @@ from typing import Final, Literal
 __all__ = [
     "CAPACITY_METHODS",
     "COORD_SYSTEMS",
+    "DEFAULT_CANDIDATE_SPACING_M",
     "DEFAULT_H3_RESOLUTION",
+    "DEFAULT_K",
+    "DEFAULT_TIME_LIMIT_S",
     "POPULATION_PROXIES",
     "CapacityMethod",
     "PopulationProxy",
@@ -30,6 +33,13 @@ DEFAULT_H3_RESOLUTION: Final = 9
 #: or ``network``.
 PopulationProxy = Literal["auto", "buildings", "network"]
 POPULATION_PROXIES: Final[tuple[PopulationProxy, ...]] = ("auto", "buildings", "network")
+
+#: Recommended sites when neither a count nor a target share is given.
+DEFAULT_K: Final = 5
+#: Generated candidate sites lie on the walking network on a grid of this spacing (metres).
+DEFAULT_CANDIDATE_SPACING_M: Final = 200.0
+#: Time limit of the exact siting solver (seconds).
+DEFAULT_TIME_LIMIT_S: Final = 60.0
 
 #: A capacity method: two-step floating catchment, or its enhanced variant with decay.
 CapacityMethod = Literal["2sfca", "e2sfca"]

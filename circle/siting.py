@@ -69,6 +69,7 @@ from circle._read import read_table
 from circle._validate import Problems, check_readable_file, describe_mask
 from circle.access import Snap, pair_distances
 from circle.categories import category_order_key, normalize_category
+from circle.defaults import DEFAULT_CANDIDATE_SPACING_M, DEFAULT_K, DEFAULT_TIME_LIMIT_S
 from circle.errors import InputError
 from circle.facilities import FACILITY_COLUMNS
 
@@ -86,6 +87,7 @@ __all__ = [
     "DUPLICATE_FACILITY_M",
     "GREEDY_GUARANTEE",
     "SITE_COLUMNS",
+    "SITE_COORDINATE_DECIMALS",
     "Candidates",
     "CoverageSets",
     "Recommendation",
@@ -102,19 +104,16 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Generated candidates lie on the walking network on a grid of this spacing (metres).
-DEFAULT_CANDIDATE_SPACING_M = 200.0
 #: A candidate joining the network within this many metres of where an existing facility of
 #: a chosen category joins it duplicates that facility and is not used.
 DUPLICATE_FACILITY_M = 5.0
-#: Sites recommended when neither `k` nor `target_share` is given.
-DEFAULT_K = 5
-#: Time limit of the exact solver (seconds).
-DEFAULT_TIME_LIMIT_S = 60.0
 #: The greedy answer to maximal covering is at least this share of the optimum.
 GREEDY_GUARANTEE = 1.0 - 1.0 / math.e
 #: Covered shares are given with this many decimals, like ``summary.csv``.
 SHARE_DECIMALS = 4
+#: Decimals of the longitude and latitude of generated candidates (about 0.1 m), as written
+#: in ``recommendations.csv``.
+SITE_COORDINATE_DECIMALS = 6
 #: Gains at or below this many people count as nothing (leftovers of floating-point sums).
 _NOTHING = 1e-9
 
@@ -281,7 +280,9 @@ def grid_candidates(
     metric CRS) holding at least one counted person of a chosen category's demand group.
     Each such cell gives one candidate: the point of the walking network nearest to the
     cell's centre, when it is within the model's ``max_snap_m`` of it (else the cell's
-    centre, which is then reported as off-network).
+    centre, which is then reported as off-network). Longitudes and latitudes are rounded to
+    :data:`SITE_COORDINATE_DECIMALS` decimals (about 0.1 m), as ``recommendations.csv``
+    gives them, so a site added from that file is the site evaluated.
 
     Parameters
     ----------
@@ -326,13 +327,19 @@ def grid_candidates(
     sites = centres.copy()
     on = snap.on_network
     sites[on] = _snapped_points(graph, snap.subset(on))
+    # Rounded as recommendations.csv writes them, so that a site added from the file is
+    # exactly the site that was evaluated.
+    lonlat = gpd.GeoSeries(sites, crs=graph.crs).to_crs("EPSG:4326").to_numpy()
     table = gpd.GeoDataFrame(
         {
             "id": [f"grid-{i}" for i in range(1, len(sites) + 1)],
             "name": "",
             "capacity": np.nan,
         },
-        geometry=gpd.GeoSeries(sites, crs=graph.crs).to_crs("EPSG:4326").to_numpy(),
+        geometry=shapely.points(
+            np.round(shapely.get_x(lonlat), SITE_COORDINATE_DECIMALS),
+            np.round(shapely.get_y(lonlat), SITE_COORDINATE_DECIMALS),
+        ),
         crs="EPSG:4326",
     )
     logger.info("generated %d candidate sites on a %g m grid", len(table), spacing_m)
@@ -474,8 +481,6 @@ def prepare_candidates(
             "reason": reasons[unused_mask],
         }
     )
-    if unused_mask.any():
-        logger.warning("%d of %d candidate sites are not used", int(unused_mask.sum()), len(table))
     keep = ~unused_mask
     if not keep.any():
         msg = (
@@ -484,6 +489,8 @@ def prepare_candidates(
             f"{model.max_snap_m:g} m of a walkable way."
         )
         raise InputError(msg)
+    if unused_mask.any():
+        logger.warning("%d of %d candidate sites are not used", int(unused_mask.sum()), len(table))
     return Candidates(
         table=table.loc[keep].reset_index(drop=True),
         snap=snap.subset(keep),

@@ -55,8 +55,9 @@ if TYPE_CHECKING:
 
     from circle.capacity import CapacityMethod, CapacityResult
     from circle.i18n import Lang
+    from circle.siting import Recommendation
 
-__all__ = ["MAP_FILE", "PopulationProxy", "ScenarioRun", "Study"]
+__all__ = ["MAP_FILE", "PopulationProxy", "Recommendations", "ScenarioRun", "Study"]
 
 #: The map :meth:`Study.report` writes beside the report files.
 MAP_FILE = "map.html"
@@ -584,6 +585,102 @@ class Study:
             )
         return ScenarioRun(table=table, tables=tables, maps=maps)
 
+    def recommend(
+        self,
+        category: str | Iterable[str],
+        *,
+        k: int | None = None,
+        target_share: float | None = None,
+        candidates: PathLike | gpd.GeoDataFrame | None = None,
+        spacing_m: float | None = None,
+        exact: bool = False,
+        time_limit_s: float | None = None,
+        capacity_aware: bool = False,
+        targets: str | Mapping[str, float] | None = None,
+        candidate_fields: Mapping[str, str] | None = None,
+    ) -> Recommendations:
+        """Where new facilities would close the most gaps (see :mod:`circle.siting`).
+
+        Maximal covering by default: the `k` sites (:data:`circle.siting.DEFAULT_K`) that
+        newly cover the most people within the category's threshold, keeping the existing
+        facilities, counting only the category's demand group. Greedy with lazy evaluation
+        (at least ``1 - 1/e``, about 63 %, of the best possible), or with `exact` the
+        integer program (HiGHS) with its bound and the greedy-to-exact gap. With
+        `target_share`, the fewest sites reaching that covered share (set covering). Several
+        categories (``"canteen,daycare"``) are co-located: each site hosts all of them.
+
+        Parameters
+        ----------
+        category
+            One category or several, ids or aliases (``"canteen,daycare"``).
+        k
+            Number of new sites.
+        target_share
+            Covered share to reach in every category, in (0, 1]; not with `k`.
+        candidates
+            Candidate sites: a file (GeoJSON, GeoPackage, CSV; read in the study's `coords`
+            by :func:`circle.siting.read_candidates`) or a GeoDataFrame (``id``, optional
+            ``name`` and ``capacity``). Default: points on the walking network on a grid
+            of `spacing_m` over the populated area.
+        spacing_m
+            Grid spacing of generated candidates, metres
+            (:data:`circle.siting.DEFAULT_CANDIDATE_SPACING_M`).
+        exact
+            Solve the integer program and recommend its answer.
+        time_limit_s
+            Time limit of the exact solver (:data:`circle.siting.DEFAULT_TIME_LIMIT_S`).
+        capacity_aware
+            Cap a site's newly covered people at ``capacity x 1000 / target`` (`targets`
+            needed for each category).
+        targets
+            Places per 1,000 residents per category: ``"canteen=20"`` or a mapping.
+        candidate_fields
+            Options of :func:`circle.siting.read_candidates` for a candidates file
+            (``lon_field``, ``lat_field``, ``id_field``, ``name_field``,
+            ``capacity_field``, ``layer``).
+
+        Returns
+        -------
+        Recommendations
+            The sites, the scenario that adds them, its comparison with this study, a map
+            and the report files.
+
+        Raises
+        ------
+        InputError
+            Unknown category, `k` not positive, `target_share` outside (0, 1], both given,
+            an empty or invalid candidates file, no candidate on the network,
+            `capacity_aware` without targets.
+        """
+        from circle import siting  # noqa: PLC0415
+        from circle.capacity import parse_targets  # noqa: PLC0415
+
+        parsed_targets = parse_targets(targets, categories=self.categories) or None
+        if isinstance(candidates, (str, os.PathLike)):
+            candidates = siting.read_candidates(
+                candidates, coords=self.coords, **dict(candidate_fields or {})
+            )
+        base = self.coverage()
+        recommendation = siting.recommend(
+            base,
+            category,
+            k=k,
+            target_share=target_share,
+            candidates=candidates,
+            spacing_m=siting.DEFAULT_CANDIDATE_SPACING_M if spacing_m is None else spacing_m,
+            exact=exact,
+            time_limit_s=siting.DEFAULT_TIME_LIMIT_S if time_limit_s is None else time_limit_s,
+            capacity_aware=capacity_aware,
+            targets=parsed_targets,
+        )
+        scenario = self.scenario(add=recommendation.new_facilities(), name="recommended")
+        return Recommendations(
+            recommendation=recommendation,
+            base=self,
+            scenario=scenario,
+            comparison=scenario.compare_with(self),
+        )
+
     def restricted_to(self, area_ids: Iterable[str]) -> Study:
         """A study that counts only the people of the given neighbourhoods.
 
@@ -655,6 +752,166 @@ class ScenarioRun:
     table: pd.DataFrame
     tables: list[Path]
     maps: list[Path]
+
+
+@dataclass(frozen=True, eq=False)
+class Recommendations:
+    """What :meth:`Study.recommend` found: ranked sites, the scenario adding them, its effect.
+
+    Attributes
+    ----------
+    recommendation
+        The sites and how they were found (:class:`circle.siting.Recommendation`).
+    base
+        The study the sites were chosen for.
+    scenario
+        The base with the sites added as facilities (``study.scenario(add=...)``).
+    comparison
+        How the scenario's coverage differs from the base's.
+    """
+
+    recommendation: Recommendation
+    base: Study
+    scenario: Study
+    comparison: Comparison
+
+    @property
+    def sites(self) -> gpd.GeoDataFrame:
+        """The ranked sites (WGS-84): the columns of ``recommendations.csv`` and a point."""
+        return self.recommendation.sites
+
+    def table(self) -> pd.DataFrame:
+        """The sites in the columns of ``recommendations.csv``."""
+        return self.recommendation.table()
+
+    def new_facilities(self) -> gpd.GeoDataFrame:
+        """The sites as facilities (what the scenario adds)."""
+        return self.recommendation.new_facilities()
+
+    def comparison_table(self) -> pd.DataFrame:
+        """The base and the base with the sites (scenario ``recommended``), per category.
+
+        See :func:`circle.comparison.scenario_table`.
+        """
+        from circle.report.siting import RECOMMENDED_SCENARIO  # noqa: PLC0415
+
+        return scenario_table(
+            self.base.coverage(), [(RECOMMENDED_SCENARIO, self.scenario.coverage())]
+        )
+
+    def newly_reached(self) -> gpd.GeoDataFrame:
+        """Where the people the sites newly cover live: ``category``, ``people``, point.
+
+        A point counts for a category when the scenario covers it and the base does not
+        (only people of the category's demand group inside a neighbourhood count).
+        """
+        base, after = self.base.coverage(), self.scenario.coverage()
+        frames = []
+        for category in self.recommendation.categories:
+            people = base.population(category) * base.counted
+            new = (people > 0) & after.covered(category) & ~base.covered(category)
+            frames.append(
+                gpd.GeoDataFrame(
+                    {"category": category, "people": people[new]},
+                    geometry=base.people.geometry.to_numpy()[new],
+                    crs=self.base.graph.crs,
+                )
+            )
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=self.base.graph.crs)
+
+    def map(self, **options: Any) -> folium.Map:
+        """The scenario's coverage map with the proposed sites drawn on it.
+
+        The map of :meth:`Study.map` for the scenario (existing and proposed facilities,
+        with the layer of neighbourhoods whose status changed against the base), plus the
+        proposed sites as numbered badges (their rank), their service areas and the people
+        they newly reach (:func:`circle.siting_map.add_proposed_sites`).
+
+        Parameters
+        ----------
+        **options
+            Options of :func:`circle.maps.coverage_map` (``lang``, ``tiles``, ``title``...).
+
+        Returns
+        -------
+        folium.Map
+        """
+        from circle.i18n import category_labels, word  # noqa: PLC0415
+        from circle.siting_map import add_proposed_sites  # noqa: PLC0415
+
+        lang = options.get("lang", "en")
+        options.setdefault(
+            "title",
+            word(
+                "siting.map_title",
+                lang,
+                labels=category_labels(self.recommendation.categories, lang, separator=", "),
+            ),
+        )
+        m = self.scenario.map(comparison=self.comparison, **options)
+        proposed = self.base.with_settings(facilities=self.new_facilities())
+        return add_proposed_sites(
+            m,
+            self.sites,
+            names=self.new_facilities()["name"].astype(str).tolist(),
+            categories=self.scenario.categories,
+            service_areas=proposed.service_areas(),
+            newly_reached=self.newly_reached(),
+            metric_crs=self.base.graph.crs,
+            lang=lang,
+            tiles=options.get("tiles"),
+            tiles_attribution=options.get("tiles_attribution"),
+        )
+
+    def save_map(self, path: PathLike, *, cdn: bool = False, **options: Any) -> Path:
+        """Write :meth:`map` as one self-contained HTML file."""
+        from circle.maps import save_map  # noqa: PLC0415
+
+        return save_map(self.map(**options), path, cdn=cdn)
+
+    def write(
+        self,
+        out_dir: PathLike,
+        *,
+        lang: Lang = "en",
+        map_options: Mapping[str, Any] | None = None,
+        write_map: bool = True,
+    ) -> list[Path]:
+        """Write the recommendation files and the map (:data:`MAP_FILE`) into a folder.
+
+        The files are those of :func:`circle.report.siting.write_recommendations`:
+        ``recommendations.csv``, ``comparison.csv``, ``recommendations.xlsx``,
+        ``recommendations.md``; then ``map.html``.
+
+        Parameters
+        ----------
+        out_dir
+            The folder (created if missing; other files in it are left alone).
+        lang
+            {"en", "zh"}.
+        map_options
+            Options of :meth:`map`.
+        write_map
+            Also write the map.
+
+        Returns
+        -------
+        list of Path
+        """
+        from circle.report.siting import write_recommendations  # noqa: PLC0415
+
+        written = write_recommendations(
+            self.base.coverage(),
+            self.recommendation,
+            self.comparison_table(),
+            out_dir,
+            lang=lang,
+            inputs=self.base.inputs,
+        )
+        if write_map:
+            options = {"lang": lang, **dict(map_options or {})}
+            written.append(self.save_map(Path(out_dir) / MAP_FILE, **options))
+        return written
 
 
 def _slug(name: str) -> str:
