@@ -185,6 +185,7 @@ class _Settings:
     coords: str
     categories: tuple[str, ...]
     reach_m: float
+    resolved: str  # the thresholds and walking profile, as the study will use them
     labels: tuple[tuple[str, str], ...]
     lang: str
     capacity_method: str
@@ -195,7 +196,10 @@ class _Settings:
 
     def fingerprint(self, geometry: shapely.Geometry) -> str:
         """A digest of the settings and the area (resume keeps only matching folders)."""
-        digest = hashlib.sha256(repr(self).encode("utf-8"))
+        # The raw threshold and profile options are left out: `resolved` says what they mean
+        # ("15" and 15.0 minutes are the same run).
+        same = replace(self, minutes=None, preset=None, profile="", speed_kmh=None)
+        digest = hashlib.sha256(repr(same).encode("utf-8"))
         digest.update(shapely.to_wkb(geometry))
         return digest.hexdigest()[:16]
 
@@ -421,6 +425,7 @@ def _settings(
         coords=coords,
         categories=tuple(chosen),
         reach_m=float(reach_m),
+        resolved=repr((sorted(thresholds.items()), walk)),
         labels=tuple(labels.items()),
         **report,
     )

@@ -47,6 +47,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "report.method",
             "report.xlsx",
             "report.markdown",
+            "report.batch",
             "maps",
         ),
     ),
