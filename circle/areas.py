@@ -38,12 +38,12 @@ __all__ = [
     "h3_areas",
     "parse_population_fields",
     "people_from_buildings",
-    "residential_buildings",
     "people_from_points",
     "people_from_polygons",
     "people_uniform",
     "read_areas",
     "read_population",
+    "residential_buildings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -634,7 +634,7 @@ def residential_buildings(
     floor_area_per_resident_m2: float = FLOOR_AREA_PER_RESIDENT_M2,
     min_residential_share: float = 0.0,
 ) -> tuple[gpd.GeoDataFrame, str] | None:
-    """The residents of each OSM residential building, as points (see :func:`people_from_buildings`).
+    """Residents of each OSM residential building, as points (see :func:`people_from_buildings`).
 
     Parameters
     ----------

@@ -87,10 +87,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AREA_RECORD",
-    "AreaOutcome",
-    "BatchProgress",
     "ZONE_MARGIN_M",
     "ZONE_MARGIN_SHARE",
+    "AreaOutcome",
+    "BatchProgress",
     "area_folder_names",
     "area_zone",
     "clip_network",
@@ -217,7 +217,7 @@ class _Job:
 # Entry point
 
 
-def run(  # noqa: PLR0913  (the options of a study, a report and a cluster)
+def run(
     areas: str | os.PathLike[str] | gpd.GeoDataFrame,
     network: str | os.PathLike[str],
     facilities: str | os.PathLike[str] | gpd.GeoDataFrame,
@@ -347,7 +347,9 @@ def run(  # noqa: PLR0913  (the options of a study, a report and a cluster)
             outcomes[area_id] = AreaOutcome(area_id, name, "failed", broken[area_id])
             continue
         folder = folders[area_id]
-        kept = _finished_outcome(out / folder, settings.fingerprint(row.geometry)) if resume else None
+        kept = (
+            _finished_outcome(out / folder, settings.fingerprint(row.geometry)) if resume else None
+        )
         if kept is not None:
             outcomes[area_id] = kept
             continue
@@ -390,7 +392,6 @@ def _settings(
 ) -> _Settings:
     """Check the options once, on the driver, and work out the reach of every area's cut."""
     from circle.study import _chosen_categories  # noqa: PLC0415
-
     from circle.walking import check_max_snap_m  # noqa: PLC0415
 
     check_max_snap_m(max_snap_m)
@@ -670,7 +671,9 @@ def summary_table(outcomes: list[AreaOutcome], categories: list[str]) -> pd.Data
             row[f"{category}_covered_share"] = share
         rows.append(row)
     columns = ["area_id", "name", "status", "error", "seconds"] + [
-        f"{c}_{k}" for c in categories for k in ("population", "covered_population", "covered_share")
+        f"{c}_{k}"
+        for c in categories
+        for k in ("population", "covered_population", "covered_share")
     ]
     return pd.DataFrame(rows, columns=columns)
 
@@ -807,7 +810,7 @@ def _run_area(job: _Job, facilities: gpd.GeoDataFrame, settings: _Settings) -> A
         study = area_study(job, facilities, settings)
         numbers = _numbers(study)
         seconds = _write_folder(job, study, settings, numbers, start)
-    except Exception as exc:  # noqa: BLE001  (failure isolation: record and go on)
+    except Exception as exc:
         logger.info("area %s failed: %s", job.area_id, exc, exc_info=True)
         return AreaOutcome(
             job.area_id, job.name, "failed", _describe(exc), time.perf_counter() - start
@@ -887,14 +890,14 @@ def _population_frame(
 
 
 def _numbers(study: Study) -> dict[str, tuple[float, float, float]]:
-    summary = study.coverage().summary()
+    """Per category: population, covered population, covered share."""
     return {
-        str(row.category): (
-            float(row.population),
-            float(row.covered_population),
-            float(row.covered_share),
+        str(row["category"]): (
+            float(row["population"]),
+            float(row["covered_population"]),
+            float(row["covered_share"]),
         )
-        for row in summary.itertuples(index=False)
+        for row in study.coverage().summary().to_dict(orient="records")
     }
 
 

@@ -692,6 +692,7 @@ class _SomeAreasFailed(click.ClickException):
     help="Keep areas whose folder an earlier run with the same settings completed.",
 )
 def batch(
+    *,
     areas_file: Path,
     out_dir: Path,
     workers: int,

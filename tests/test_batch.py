@@ -35,7 +35,11 @@ GRID = (3, 2)
 def _grid() -> gpd.GeoDataFrame:
     dx, dy = (EAST - WEST) / GRID[0], (NORTH - SOUTH) / GRID[1]
     rows = [
-        (f"d{i}{j}", f"District {i}{j}", shapely.box(WEST + i * dx, SOUTH + j * dy, WEST + (i + 1) * dx, SOUTH + (j + 1) * dy))
+        (
+            f"d{i}{j}",
+            f"District {i}{j}",
+            shapely.box(WEST + i * dx, SOUTH + j * dy, WEST + (i + 1) * dx, SOUTH + (j + 1) * dy),
+        )
         for i in range(GRID[0])
         for j in range(GRID[1])
     ]
@@ -132,9 +136,7 @@ def test_each_area_equals_a_study_of_that_area_on_the_whole_network(
         for record in expected.itertuples(index=False):
             c = record.category
             assert float(row[f"{c}_population"]) == pytest.approx(record.population)
-            assert float(row[f"{c}_covered_population"]) == pytest.approx(
-                record.covered_population
-            )
+            assert float(row[f"{c}_covered_population"]) == pytest.approx(record.covered_population)
             assert float(row[f"{c}_covered_share"]) == pytest.approx(record.covered_share)
         # The area's own report: the neighbourhood table (shares, median and max minutes)
         # is byte for byte that of the whole-network study.
@@ -159,9 +161,16 @@ def test_a_cut_without_the_walking_buffer_would_differ(helsinki_pbf: Path) -> No
         tight = batch.clip_network(whole, polygon)
         numbers = [
             Study.load(
-                net, demo_facilities(), areas=one, minutes=MINUTES, max_snap_m=MAX_SNAP_M,
+                net,
+                demo_facilities(),
+                areas=one,
+                minutes=MINUTES,
+                max_snap_m=MAX_SNAP_M,
                 population_proxy="network",
-            ).coverage().summary()["covered_population"].to_numpy()
+            )
+            .coverage()
+            .summary()["covered_population"]
+            .to_numpy()
             for net in (whole, tight)
         ]
         differs.append(not np.array_equal(*numbers))
@@ -254,9 +263,10 @@ def test_run_returns_the_summary_and_resume_skips_nothing_changed(
     )
     longer = changed.set_index("area_id").loc["d00", "clinic_covered_population"]
     assert longer >= row["clinic_covered_population"]
-    assert json.loads((out / "d00" / batch.AREA_RECORD).read_text(encoding="utf-8"))[
-        "settings"
-    ] != record["settings"]
+    assert (
+        json.loads((out / "d00" / batch.AREA_RECORD).read_text(encoding="utf-8"))["settings"]
+        != record["settings"]
+    )
 
 
 def test_folder_names_are_safe_and_collisions_are_refused() -> None:

@@ -93,7 +93,9 @@ def write_batch_outputs(
     xlsx_path = out / BATCH_SUMMARY_XLSX
     with atomic_path(xlsx_path) as tmp:
         _workbook(summary, categories, formats, lang).save(tmp)
-    map_path = save_map(batch_map(summary, areas, categories=categories, lang=lang), out / BATCH_MAP)
+    map_path = save_map(
+        batch_map(summary, areas, categories=categories, lang=lang), out / BATCH_MAP
+    )
     return [csv_path, xlsx_path, map_path]
 
 
@@ -169,16 +171,12 @@ def batch_map(
     """
     shapes = areas.loc[areas.geometry.notna(), ["area_id", "geometry"]]
     table = shapes.merge(summary, on="area_id", how="left")
-    west, south, east, north = (
-        shapes.total_bounds if len(shapes) else (-180.0, -85.0, 180.0, 85.0)
-    )
+    west, south, east, north = shapes.total_bounds if len(shapes) else (-180.0, -85.0, 180.0, 85.0)
     m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, zoom_start=10)
     m.fit_bounds([[south, west], [north, east]])
     for number, category in enumerate(categories):
         label = category_label(category, lang)
-        layer = folium.FeatureGroup(
-            name=word("batch.layer", lang, label=label), overlay=False, show=number == 0
-        )
+        layer = folium.FeatureGroup(name=label, overlay=False, show=number == 0)
         features = []
         for row in table.to_dict(orient="records"):
             share = row.get(f"{category}_covered_share")
