@@ -46,6 +46,7 @@ __all__ = [
     "people_uniform",
     "read_areas",
     "read_population",
+    "residential_buildings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -613,6 +614,45 @@ def people_from_buildings(
     People or None
         None when the extract has no residential buildings, or too few are tagged so.
     """
+    found = residential_buildings(
+        pbf,
+        graph.crs,
+        default_levels=default_levels,
+        floor_area_per_resident_m2=floor_area_per_resident_m2,
+        min_residential_share=min_residential_share,
+    )
+    if found is None:
+        return None
+    points, source = found
+    people = people_from_points(graph, points, max_snap_m=max_snap_m, source=source)
+    return People(people.geometry, people.population, people.snap, source, proxy=True)
+
+
+def residential_buildings(
+    pbf: str | os.PathLike[str],
+    crs: Any,
+    *,
+    default_levels: float = DEFAULT_BUILDING_LEVELS,
+    floor_area_per_resident_m2: float = FLOOR_AREA_PER_RESIDENT_M2,
+    min_residential_share: float = 0.0,
+) -> tuple[gpd.GeoDataFrame, str] | None:
+    """Residents of each OSM residential building, as points (see :func:`people_from_buildings`).
+
+    Parameters
+    ----------
+    pbf
+        The ``.osm.pbf`` extract.
+    crs
+        The metric CRS in which footprints are measured and the points are given.
+    default_levels, floor_area_per_resident_m2, min_residential_share
+        As for :func:`people_from_buildings`.
+
+    Returns
+    -------
+    tuple of (geopandas.GeoDataFrame, str) or None
+        Points with ``population`` in `crs` and the description for reports; None when
+        the extract has no residential buildings, or too few are tagged so.
+    """
     import pyrosm  # noqa: PLC0415
 
     buildings = pyrosm.OSM(str(pbf)).get_buildings()
@@ -636,7 +676,7 @@ def people_from_buildings(
     homes = homes.loc[homes.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     if homes.empty:
         return None
-    projected = homes.to_crs(graph.crs)
+    projected = homes.to_crs(crs)
     levels = (
         pd.to_numeric(homes["building:levels"], errors="coerce").to_numpy(float)
         if "building:levels" in homes.columns
@@ -648,14 +688,13 @@ def people_from_buildings(
     points = gpd.GeoDataFrame(
         {"population": population},
         geometry=projected.geometry.make_valid().representative_point().to_numpy(),
-        crs=graph.crs,
+        crs=crs,
     )
     source = (
         f"proxy from {len(homes)} OSM residential buildings: footprint x storeys "
         f"({default_levels:g} where untagged) / {floor_area_per_resident_m2:g} m2 per resident"
     )
-    people = people_from_points(graph, points, max_snap_m=max_snap_m, source=source)
-    return People(people.geometry, people.population, people.snap, source, proxy=True)
+    return points, source
 
 
 def _network_samples(graph: CompactGraph) -> tuple[gpd.GeoSeries, np.ndarray, Snap]:

@@ -857,3 +857,215 @@ def _rows(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# ---------------------------------------------------------------------------------------
+# Batch
+
+#: Exit code of `circle batch` when some areas failed (the others are written).
+BATCH_SOME_FAILED_EXIT = 3
+
+
+class _SomeAreasFailed(click.ClickException):
+    """Some areas of a batch failed: one line, exit code :data:`BATCH_SOME_FAILED_EXIT`."""
+
+    exit_code = BATCH_SOME_FAILED_EXIT
+
+
+@cli.command()
+@click.argument("areas_file", type=click.Path(dir_okay=False, path_type=Path))
+@input_options
+@area_options
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for one report folder per area and batch_summary.csv/.xlsx/batch_map.html.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Worker processes of the local Dask cluster.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Run on an existing Dask cluster, e.g. `tcp://10.0.0.5:8786` (its workers must "
+    "read the same files).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Keep areas whose folder an earlier run with the same settings completed.",
+)
+def batch(
+    *,
+    areas_file: Path,
+    out_dir: Path,
+    workers: int,
+    scheduler: str | None,
+    resume: bool,
+    capacity_method: CapacityMethod,
+    targets: str | None,
+    capacity_units: str | None,
+    out_coords: str,
+    **options: Any,
+) -> None:
+    """Study every polygon of AREAS_FILE on its own, on Dask, and summarise them.
+
+    Each area's numbers equal those of `circle report --areas <that polygon>` on the whole
+    network. Exit code 0 when every area succeeded, 3 when some failed (their errors are in
+    batch_summary.csv; the others are written), 2 for bad input.
+    """
+    from circle import batch as batch_module  # noqa: PLC0415
+
+    context = click.get_current_context()
+    for name, option in (("areas_path", "--areas"), ("h3_res", "--h3-res")):
+        if context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+            msg = f"`{option}` does not apply to `circle batch`: the areas are AREAS_FILE."
+            raise click.UsageError(msg)
+    lang: Lang = options["lang"]
+    client = None
+    if scheduler is not None:
+        from distributed import Client  # noqa: PLC0415
+
+        client = Client(scheduler)
+    with _batch_progress(lang) as show:
+        try:
+            summary = batch_module.run(
+                areas_file,
+                options["network_source"],
+                options["facilities_path"],
+                out_dir=out_dir,
+                client=client,
+                workers=workers,
+                resume=resume,
+                progress=show,
+                area_id_field=options["area_id_field"],
+                area_name_field=options["area_name_field"],
+                population=options["population_path"],
+                population_field=options["population_field"],
+                population_proxy=options["population_proxy"],
+                minutes=options["minutes"],
+                preset=options["preset"],
+                profile=options["profile"],
+                speed_kmh=options["speed_kmh"],
+                max_snap_m=options["max_snap_m"],
+                coords=options["coords"].lower(),
+                facility_fields={
+                    "lon_field": options["lon_field"],
+                    "lat_field": options["lat_field"],
+                    "id_field": options["id_field"],
+                    "category_field": options["category_field"],
+                },
+                categories=_categories(options["categories"]),
+                lang=lang,
+                capacity_method=capacity_method,
+                targets=targets,
+                units=_pairs(capacity_units, option="--capacity-unit"),
+                out_coords=out_coords.lower(),
+            )
+        finally:
+            if client is not None:
+                client.close()
+    failed = summary.loc[summary["status"] != "ok"]
+    for row in _rows(failed):
+        err_console.print(
+            word("batch.failed_area", lang, area=row["area_id"], error=row["error"]),
+            markup=False,
+            soft_wrap=True,
+        )
+    err_console.print(
+        word(
+            "batch.finished",
+            lang,
+            total=len(summary),
+            ok=len(summary) - len(failed),
+            failed=len(failed),
+            path=out_dir / "batch_summary.csv",
+        ),
+        markup=False,
+    )
+    out_console.print(attribution(lang), markup=False)
+    if len(failed):
+        raise _SomeAreasFailed(
+            word("batch.some_failed", lang, failed=len(failed), total=len(summary))
+        )
+
+
+# `circle batch` takes every report option of `circle report`, defined there once.
+batch.params.extend(
+    p
+    for p in report.params
+    if p.name in ("capacity_method", "targets", "capacity_units", "out_coords")
+)
+
+
+class _batch_progress:
+    """The batch's progress: a bar on a terminal, else one line per finished area."""
+
+    def __init__(self, lang: Lang) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # noqa: PLC0415
+
+        self.lang = lang
+        self.count = 0
+        self.progress = (
+            Progress(
+                TextColumn(word("batch.progress", lang)),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                console=err_console,
+            )
+            if err_console.is_terminal
+            else None
+        )
+        self.task: Any = None
+
+    def __enter__(self) -> Callable[[Any], None]:
+        if self.progress is not None:
+            self.progress.__enter__()
+        return self.show
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
+
+    def show(self, state: Any) -> None:
+        """Show a :class:`circle.batch.BatchProgress`."""
+        eta = state.eta_seconds
+        eta_text = "?" if eta != eta else f"{eta:,.0f} s"  # noqa: PLR0124  (NaN)
+        line = word(
+            "batch.eta",
+            self.lang,
+            done=state.done,
+            failed=state.failed,
+            running=state.running,
+            eta=eta_text,
+        )
+        if self.progress is not None:
+            if self.task is None:
+                self.task = self.progress.add_task(line, total=state.total)
+            self.progress.update(self.task, completed=state.done + state.failed, description=line)
+            return
+        if state.last is not None:
+            self.count = state.done + state.failed
+            status = word(f"batch.{state.last.status}", self.lang)
+            err_console.print(
+                word(
+                    "batch.progress_line",
+                    self.lang,
+                    count=self.count,
+                    total=state.total,
+                    area=state.last.area_id,
+                    status=status,
+                    seconds=f"{state.last.seconds:.1f}",
+                )
+                + " · "
+                + line,
+                markup=False,
+                soft_wrap=True,
+            )

@@ -49,6 +49,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "report.xlsx",
             "report.markdown",
             "report.siting",
+            "report.batch",
             "maps",
             "siting_map",
         ),

@@ -1,0 +1,299 @@
+"""Batches on Dask: each area equals a study of that area on the whole network; failures, resume."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from circle import batch
+from circle.cli import BATCH_SOME_FAILED_EXIT, main
+from circle.datasets import demo_facilities
+from circle.errors import InputError
+from circle.network import load_network
+from circle.study import Study
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from distributed import Client
+
+# Short walks and snaps, so that each area's cut-out is a real part of the small extract.
+MINUTES = 2.0
+MAX_SNAP_M = 50.0
+WEST, SOUTH, EAST, NORTH = 24.9352, 60.1642, 24.9534, 60.1791
+GRID = (3, 2)
+
+
+def _grid() -> gpd.GeoDataFrame:
+    dx, dy = (EAST - WEST) / GRID[0], (NORTH - SOUTH) / GRID[1]
+    rows = [
+        (
+            f"d{i}{j}",
+            f"District {i}{j}",
+            shapely.box(WEST + i * dx, SOUTH + j * dy, WEST + (i + 1) * dx, SOUTH + (j + 1) * dy),
+        )
+        for i in range(GRID[0])
+        for j in range(GRID[1])
+    ]
+    return gpd.GeoDataFrame(
+        {"id": [r[0] for r in rows], "name": [r[1] for r in rows]},
+        geometry=[r[2] for r in rows],
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as connected,
+    ):
+        yield connected
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory, helsinki_pbf: Path) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("batch_inputs")
+    areas = _grid()
+    broken = gpd.GeoDataFrame(
+        {"id": ["far", "bowtie"], "name": ["Far away", "Crossed"]},
+        geometry=[
+            shapely.box(10.0, 10.0, 10.01, 10.01),
+            shapely.Polygon([(24.94, 60.17), (24.945, 60.175), (24.945, 60.17), (24.94, 60.175)]),
+        ],
+        crs="EPSG:4326",
+    )
+    path = folder / "areas.geojson"
+    pd.concat([areas, broken], ignore_index=True).to_file(path, driver="GeoJSON")
+    facilities = folder / "facilities.geojson"
+    demo_facilities().to_file(facilities, driver="GeoJSON")
+    return {"areas": path, "facilities": facilities, "network": helsinki_pbf}
+
+
+def _batch_args(inputs: dict[str, Path], out: Path, client: Client) -> list[str]:
+    return [
+        "batch",
+        str(inputs["areas"]),
+        "--network",
+        str(inputs["network"]),
+        "--facilities",
+        str(inputs["facilities"]),
+        "--minutes",
+        f"{MINUTES:g}",
+        "--max-snap-m",
+        f"{MAX_SNAP_M:g}",
+        "--population-proxy",
+        "network",
+        "--out",
+        str(out),
+        "--scheduler",
+        str(client.scheduler.address),
+    ]
+
+
+@pytest.fixture(scope="module")
+def first_run(
+    inputs: dict[str, Path], client: Client, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("batch") / "out"
+    code = main(_batch_args(inputs, out, client))
+    summary = pd.read_csv(out / "batch_summary.csv", dtype={"area_id": str}, keep_default_na=False)
+    return {"out": out, "code": code, "summary": summary}
+
+
+def test_each_area_equals_a_study_of_that_area_on_the_whole_network(
+    first_run: dict[str, Any], helsinki_pbf: Path, tmp_path: Path
+) -> None:
+    out: Path = first_run["out"]
+    whole = load_network(helsinki_pbf)
+    summary = first_run["summary"].set_index("area_id")
+    for area in _grid().itertuples(index=False):
+        row = summary.loc[area.id]
+        assert row["status"] == "ok", row["error"]
+        one = gpd.GeoDataFrame(
+            {"id": [area.id], "name": [area.name]}, geometry=[area.geometry], crs="EPSG:4326"
+        )
+        study = Study.load(
+            whole,
+            demo_facilities(),
+            areas=one,
+            minutes=MINUTES,
+            max_snap_m=MAX_SNAP_M,
+            population_proxy="network",
+        )
+        expected = study.coverage().summary()
+        for record in expected.itertuples(index=False):
+            c = record.category
+            assert float(row[f"{c}_population"]) == pytest.approx(record.population)
+            assert float(row[f"{c}_covered_population"]) == pytest.approx(record.covered_population)
+            assert float(row[f"{c}_covered_share"]) == pytest.approx(record.covered_share)
+        # The area's own report: the neighbourhood table (shares, median and max minutes)
+        # is byte for byte that of the whole-network study.
+        study.report(tmp_path / area.id, write_map=False)
+        got = (out / area.id / "neighbourhoods.csv").read_bytes()
+        assert got == (tmp_path / area.id / "neighbourhoods.csv").read_bytes()
+        # And the cut-out really is a part of the network, so the comparison means something.
+        polygon = one.to_crs(whole.crs).geometry.iloc[0]
+        _, zone = batch.area_zone(
+            polygon, reach_m=2 * study.profile.metres(MINUTES), max_snap_m=MAX_SNAP_M
+        )
+        assert len(batch.clip_network(whole, zone).edges) < 0.9 * len(whole.edges)
+
+
+def test_a_cut_without_the_walking_buffer_would_differ(helsinki_pbf: Path) -> None:
+    """The buffer matters: cutting at the polygon itself changes some area's numbers."""
+    whole = load_network(helsinki_pbf)
+    differs = []
+    for area in _grid().itertuples(index=False):
+        one = gpd.GeoDataFrame({"id": [area.id]}, geometry=[area.geometry], crs="EPSG:4326")
+        polygon = one.to_crs(whole.crs).geometry.iloc[0]
+        tight = batch.clip_network(whole, polygon)
+        numbers = [
+            Study.load(
+                net,
+                demo_facilities(),
+                areas=one,
+                minutes=MINUTES,
+                max_snap_m=MAX_SNAP_M,
+                population_proxy="network",
+            )
+            .coverage()
+            .summary()["covered_population"]
+            .to_numpy()
+            for net in (whole, tight)
+        ]
+        differs.append(not np.array_equal(*numbers))
+    assert any(differs)
+
+
+def test_broken_areas_are_reported_while_the_others_finish(first_run: dict[str, Any]) -> None:
+    out: Path = first_run["out"]
+    assert first_run["code"] == BATCH_SOME_FAILED_EXIT
+    summary = first_run["summary"].set_index("area_id")
+    assert list(first_run["summary"]["area_id"]) == sorted(first_run["summary"]["area_id"])
+    assert summary.loc["far", "status"] == "failed"
+    assert "no walkable way" in summary.loc["far", "error"]
+    assert summary.loc["bowtie", "status"] == "failed"
+    assert "invalid polygon" in summary.loc["bowtie", "error"]
+    assert (summary.drop(index=["far", "bowtie"])["status"] == "ok").all()
+    assert not (out / "far").exists()
+    assert not (out / "bowtie").exists()
+    assert not list(out.glob(".staging-*"))
+    assert (out / "batch_summary.xlsx").is_file()
+    page = (out / "batch_map.html").read_text(encoding="utf-8")
+    assert "OpenStreetMap" in page
+    assert "District 00" in page
+
+
+def test_resume_keeps_finished_areas_and_ends_with_the_same_summary(
+    first_run: dict[str, Any], inputs: dict[str, Path], client: Client, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(first_run["out"], out)
+    kept = sorted(p for p in (out / "d00").iterdir())
+    kept_times = {p.name: p.stat().st_mtime_ns for p in kept}
+    # As if interrupted after the first area: the others' folders are missing, one was
+    # being written (a staging folder), and the summary was never written.
+    for folder in ("d01", "d10", "d11", "d20", "d21"):
+        shutil.rmtree(out / folder)
+    (out / ".staging-d01-deadbeef").mkdir()
+    (out / ".staging-d01-deadbeef" / "summary.csv").write_text("half", encoding="utf-8")
+    (out / "batch_summary.csv").unlink()
+
+    args = [*_batch_args(inputs, out, client), "--resume"]
+    assert main(args) == BATCH_SOME_FAILED_EXIT
+
+    assert {p.name: p.stat().st_mtime_ns for p in kept} == kept_times
+    assert not list(out.glob(".staging-*"))
+    for folder in ("d01", "d10", "d11", "d20", "d21"):
+        assert (out / folder / batch.AREA_RECORD).is_file()
+    again = pd.read_csv(out / "batch_summary.csv", dtype={"area_id": str}, keep_default_na=False)
+    pd.testing.assert_frame_equal(
+        again.drop(columns="seconds"), first_run["summary"].drop(columns="seconds")
+    )
+
+
+def test_run_returns_the_summary_and_resume_skips_nothing_changed(
+    first_run: dict[str, Any], inputs: dict[str, Path], client: Client, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(first_run["out"], out)
+    record = json.loads((out / "d00" / batch.AREA_RECORD).read_text(encoding="utf-8"))
+    seen: list[batch.BatchProgress] = []
+    table = batch.run(
+        inputs["areas"],
+        inputs["network"],
+        inputs["facilities"],
+        out_dir=out,
+        client=client,
+        resume=True,
+        progress=seen.append,
+        minutes=MINUTES,
+        max_snap_m=MAX_SNAP_M,
+        population_proxy="network",
+    )
+    # Only the two broken areas are tried again; every finished one is kept as it was.
+    assert seen[0].done == 6
+    assert seen[-1].done == 6
+    assert seen[-1].failed == 2
+    row = table.set_index("area_id").loc["d00"]
+    assert row["seconds"] == round(record["seconds"], 2)
+    # Other settings (a longer walk) do not reuse the folders.
+    changed = batch.run(
+        inputs["areas"],
+        inputs["network"],
+        inputs["facilities"],
+        out_dir=out,
+        client=client,
+        resume=True,
+        minutes=MINUTES + 1,
+        max_snap_m=MAX_SNAP_M,
+        population_proxy="network",
+    )
+    longer = changed.set_index("area_id").loc["d00", "clinic_covered_population"]
+    assert longer >= row["clinic_covered_population"]
+    assert (
+        json.loads((out / "d00" / batch.AREA_RECORD).read_text(encoding="utf-8"))["settings"]
+        != record["settings"]
+    )
+
+
+def test_folder_names_are_safe_and_collisions_are_refused() -> None:
+    names = batch.area_folder_names(["锦江区/春熙路", "a b", "../x"])
+    assert names["锦江区/春熙路"] == "锦江区_春熙路"
+    assert names["a b"] == "a_b"
+    assert "/" not in names["../x"]
+    assert not names["../x"].startswith(".")
+    with pytest.raises(InputError, match="same folder name"):
+        batch.area_folder_names(["a b", "a/b"])
+
+
+def test_batch_refuses_options_that_do_not_apply(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "batch",
+        str(inputs["areas"]),
+        "--network",
+        str(inputs["network"]),
+        "--facilities",
+        str(inputs["facilities"]),
+        "--areas",
+        str(inputs["areas"]),
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    assert main(args) == 2
+    assert "does not apply" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
