@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import h3
@@ -17,6 +17,7 @@ from circle._read import read_table
 from circle._validate import Problems, check_readable_file, describe_mask
 from circle.access import Snap
 from circle.errors import InputError
+from circle.i18n import word
 from circle.walking import DEFAULT_MAX_SNAP_M
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from circle.access import CompactGraph
+    from circle.i18n import Lang
 
 __all__ = [
     "DEFAULT_BUILDING_LEVELS",
@@ -31,6 +33,7 @@ __all__ = [
     "FLOOR_AREA_PER_RESIDENT_M2",
     "MIN_RESIDENTIAL_SHARE",
     "NETWORK_SAMPLE_SPACING_M",
+    "POPULATION_UNITS",
     "RESIDENTIAL_BUILDINGS",
     "People",
     "areas_from_frame",
@@ -47,6 +50,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: What a unit of population can be: counted people, metres of walkable way (the proxy without
+#: population data) or residents estimated from residential floor area.
+POPULATION_UNITS: Final = ("people", "network_m", "floor_area_residents")
 #: H3 resolution 9: hexagons of about 0.1 km2 (edge about 200 m), a few city blocks.
 DEFAULT_H3_RESOLUTION = 9
 #: Population spread along the network is placed on points this far apart (metres).
@@ -95,6 +101,11 @@ class People:
     by_category
         Per category, the people it serves at each point when that is a demand group
         (people over 65 for canteens, children under 3 for nurseries), else absent.
+    unit
+        What one unit of :attr:`population` is (:data:`POPULATION_UNITS`): ``"people"``;
+        ``"network_m"`` for a metre of walkable way (the proxy without population data:
+        only shares mean something); ``"floor_area_residents"`` for residents estimated
+        from residential floor area.
     """
 
     geometry: gpd.GeoSeries
@@ -103,6 +114,15 @@ class People:
     source: str
     proxy: bool = False
     by_category: dict[str, np.ndarray] = field(default_factory=dict)
+    unit: str = "people"
+    source_key: str = ""
+    source_values: dict[str, str] = field(default_factory=dict)
+
+    def describe(self, lang: Lang = "en") -> str:
+        """Which population data was used, in `lang` (:attr:`source` where no words exist)."""
+        if not self.source_key:
+            return self.source
+        return word(f"people.{self.source_key}", lang, **self.source_values)
 
     def __len__(self) -> int:
         return len(self.population)
@@ -571,6 +591,8 @@ def people_uniform(graph: CompactGraph) -> People:
         snap,
         "no population data: spread evenly along the walkable network (1 unit per metre of way)",
         proxy=True,
+        unit="network_m",
+        source_key="network",
     )
 
 
@@ -653,7 +675,20 @@ def people_from_buildings(
         f"({default_levels:g} where untagged) / {floor_area_per_resident_m2:g} m2 per resident"
     )
     people = people_from_points(graph, points, max_snap_m=max_snap_m, source=source)
-    return People(people.geometry, people.population, people.snap, source, proxy=True)
+    return People(
+        people.geometry,
+        people.population,
+        people.snap,
+        source,
+        proxy=True,
+        unit="floor_area_residents",
+        source_key="buildings",
+        source_values={
+            "count": str(len(homes)),
+            "levels": f"{default_levels:g}",
+            "floor_m2": f"{floor_area_per_resident_m2:g}",
+        },
+    )
 
 
 def _network_samples(graph: CompactGraph) -> tuple[gpd.GeoSeries, np.ndarray, Snap]:

@@ -235,12 +235,13 @@ def capacity_ratios(
             model.graph, with_capacity, people.snap, limit_m=budget
         )
         threshold = model.threshold_minutes(category)
-        minutes = model.profile.minutes(metres)
+        walk = model.profile_for(category)
+        minutes = walk.minutes(metres)
         weight = (
             np.ones(len(metres))
             if method == "2sfca"
             else bands.weight(
-                minutes, threshold + BUDGET_TOLERANCE_M / model.profile.metres_per_minute
+                minutes, threshold + BUDGET_TOLERANCE_M / walk.metres_per_minute
             )
         )
         k = int(has.sum())

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from circle import areas as _areas
+from circle._options import check_known_categories
 from circle.access import CompactGraph
 from circle.categories import evaluated_categories, normalize_category
 from circle.comparison import Comparison, compare, scenario_table
@@ -44,7 +45,7 @@ from circle.walking import (
     WalkingProfile,
     check_max_snap_m,
     parse_thresholds,
-    walking_profile,
+    parse_profiles,
 )
 
 if TYPE_CHECKING:
@@ -102,6 +103,9 @@ class Study:
         Coordinate system of the input files; scenario coordinates are read in it too.
     inputs
         What was loaded, in words, for reports.
+    category_profiles
+        Walking profiles of the categories whose people walk differently from
+        :attr:`profile` (``{"canteen": ELDERLY}``).
     """
 
     network: WalkNetwork
@@ -117,6 +121,7 @@ class Study:
     h3_resolution: int | None = _areas.DEFAULT_H3_RESOLUTION
     coords: str = "wgs84"
     inputs: dict[str, str] = field(default_factory=dict)
+    category_profiles: dict[str, WalkingProfile] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -----------------------------------------------------------------------------------
@@ -178,7 +183,9 @@ class Study:
         preset
             Life-circle preset (``"gb50180"``, ``"tdt1062"``; see :mod:`circle.presets`).
         profile
-            ``"adult"``, ``"elderly"`` or a :class:`~circle.access.WalkingProfile`.
+            ``"adult"``, ``"elderly"``, a :class:`~circle.walking.WalkingProfile`, or one
+            per category: ``"canteen=elderly,daycare=elderly"`` (categories not named walk
+            at the adult speed, or at a default named first: ``"elderly,clinic=adult"``).
         speed_kmh
             Custom walking speed (overrides the profile's).
         max_snap_m
@@ -206,11 +213,7 @@ class Study:
         """
         check_max_snap_m(max_snap_m)
         coords = check_coords(coords)
-        walk = (
-            profile
-            if isinstance(profile, WalkingProfile)
-            else walking_profile(profile, speed_kmh=speed_kmh)
-        )
+        walk, own_profiles = parse_profiles(profile, speed_kmh=speed_kmh)
         inputs: dict[str, str] = {}
         if isinstance(facilities, gpd.GeoDataFrame):
             fields = {k: v for k, v in (facility_fields or {}).items() if k not in _LONLAT_FIELDS}
@@ -237,6 +240,7 @@ class Study:
             base = life_circle.thresholds()
             inputs["preset"] = f"{life_circle.name}: {life_circle.title}"
         thresholds = parse_thresholds(minutes, categories=chosen, base=base)
+        check_known_categories(own_profiles, thresholds, option="--profile")
 
         people = _load_people(
             graph,
@@ -289,6 +293,7 @@ class Study:
             h3_resolution=resolution,
             coords=coords,
             inputs=inputs,
+            category_profiles=own_profiles,
         )
 
     # -----------------------------------------------------------------------------------
@@ -309,6 +314,7 @@ class Study:
                 thresholds=self.thresholds,
                 max_snap_m=self.max_snap_m,
                 categories=self.categories,
+                category_profiles=self.category_profiles,
             )
         model: AccessModel = self._cache["access"]
         return model
@@ -585,7 +591,10 @@ class Study:
         profile: WalkingProfile | None = None,
         thresholds: Mapping[str, Threshold] | None = None,
     ) -> Study:
-        """A new study sharing the loaded network and people, with some inputs replaced."""
+        """A new study sharing the loaded network and people, with some inputs replaced.
+
+        A new `profile` applies to every category (per-category profiles are dropped).
+        """
         new_facilities = self.facilities if facilities is None else facilities
         new_thresholds = dict(self.thresholds)
         # A category that only the new facilities have gets the default threshold.
@@ -596,6 +605,7 @@ class Study:
             self,
             facilities=new_facilities,
             profile=profile or self.profile,
+            category_profiles={} if profile is not None else self.category_profiles,
             thresholds=new_thresholds,
             _cache={},
         )
@@ -680,11 +690,17 @@ def _load_people(
             source = f"`{population}` field `{population_field}`"
         kinds = set(table.geometry.geom_type)
         if kinds <= {"Point"}:
-            return _areas.people_from_points(
+            points = _areas.people_from_points(
                 graph, table, max_snap_m=max_snap_m, source=f"population points: {source}"
             )
+            return replace(points, source_key="points", source_values={"source": source})
         people = _areas.people_from_polygons(graph, table, max_snap_m=max_snap_m)
-        return replace(people, source=f"population polygons: {source}, {people.source}")
+        return replace(
+            people,
+            source=f"population polygons: {source}, {people.source}",
+            source_key="polygons",
+            source_values={"source": source},
+        )
     if proxy not in ("auto", "buildings", "network"):
         msg = f"`population_proxy` must be auto, buildings or network, not `{proxy}`."
         raise InputError(msg)
