@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -46,6 +47,7 @@ __all__ = [
     "people_uniform",
     "read_areas",
     "read_population",
+    "read_population_raster",
 ]
 
 logger = logging.getLogger(__name__)
@@ -396,6 +398,101 @@ def read_population(
         problems.add("mixes points and polygons; use one kind per file")
     problems.raise_if_any()
     return gpd.GeoDataFrame(counts, geometry=frame.geometry.to_numpy(), crs="EPSG:4326")
+
+
+#: File suffixes read as population rasters (GeoTIFF: WorldPop, GHS-POP, LandScan, a bureau's grid).
+RASTER_SUFFIXES: Final = (".tif", ".tiff")
+
+
+def read_population_raster(
+    path: str | os.PathLike[str],
+    *,
+    bounds: tuple[float, float, float, float] | None = None,
+    bounds_crs: Any = "EPSG:4326",
+) -> gpd.GeoDataFrame:
+    """Read a population grid (GeoTIFF) as one square polygon per cell with people.
+
+    Cells holding nodata, NaN, zero or a negative value (some products write -99999 for
+    water without declaring it as nodata) hold nobody and are left out; the number of
+    negative cells is logged. Any CRS that rasterio can read is accepted; the polygons keep
+    it (:func:`people_from_polygons` reprojects them).
+
+    Parameters
+    ----------
+    path
+        The GeoTIFF (band 1 holds people per cell).
+    bounds
+        Read only the cells within these ``(west, south, east, north)`` (the network's
+        extent), so a national grid costs what the study area costs.
+    bounds_crs
+        The CRS of `bounds`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``population`` (float) and a polygon per cell, in the raster's CRS.
+
+    Raises
+    ------
+    InputError
+        The file is not a raster, has no CRS, or holds nobody in the study area.
+    """
+    import rasterio  # noqa: PLC0415
+    from rasterio.errors import RasterioIOError, WindowError  # noqa: PLC0415
+    from rasterio.warp import transform_bounds  # noqa: PLC0415
+    from rasterio.windows import Window, from_bounds  # noqa: PLC0415
+
+    file = check_readable_file(path, what="population raster")
+    try:
+        dataset = rasterio.open(file)
+    except RasterioIOError as error:
+        msg = f"Cannot read `{file}` as a raster: {error}; give a GeoTIFF of people per cell."
+        raise InputError(msg) from None
+    with dataset:
+        if dataset.crs is None:
+            msg = (
+                f"`{file}` declares no coordinate system; save the grid with its CRS "
+                "(e.g. EPSG:4326 for WorldPop) and try again."
+            )
+            raise InputError(msg)
+        window = Window(0, 0, dataset.width, dataset.height)
+        if bounds is not None:
+            wanted = transform_bounds(bounds_crs, dataset.crs, *bounds)
+            inside = from_bounds(*wanted, transform=dataset.transform)
+            col0, row0 = math.floor(inside.col_off), math.floor(inside.row_off)
+            col1 = math.ceil(inside.col_off + inside.width)
+            row1 = math.ceil(inside.row_off + inside.height)
+            try:
+                window = Window(col0, row0, col1 - col0, row1 - row0).intersection(window)
+            except WindowError:
+                msg = (
+                    f"`{file}` does not cover the study area; check that the grid and the "
+                    "network are the same place."
+                )
+                raise InputError(msg) from None
+        values = dataset.read(1, window=window, masked=True).astype(float)
+        transform = dataset.window_transform(window)
+        crs = dataset.crs
+    data = np.ma.filled(values, np.nan)
+    negative = np.isfinite(data) & (data < 0)
+    if negative.any():
+        logger.info("%s: %d cells hold a negative value; read as nobody", file, int(negative.sum()))
+    rows, cols = np.nonzero(np.isfinite(data) & (data > 0))
+    if rows.size == 0:
+        msg = (
+            f"`{file}` holds no people inside the study area; check that the grid covers "
+            "the network (and that band 1 holds people per cell)."
+        )
+        raise InputError(msg)
+    xs0 = transform.c + transform.a * cols + transform.b * rows
+    ys0 = transform.f + transform.d * cols + transform.e * rows
+    xs1 = xs0 + transform.a + transform.b
+    ys1 = ys0 + transform.d + transform.e
+    boxes = shapely.box(
+        np.minimum(xs0, xs1), np.minimum(ys0, ys1), np.maximum(xs0, xs1), np.maximum(ys0, ys1)
+    )
+    logger.info("%s: %d cells with people, %.0f people", file, rows.size, data[rows, cols].sum())
+    return gpd.GeoDataFrame({"population": data[rows, cols]}, geometry=boxes, crs=crs)
 
 
 def parse_population_fields(text: str) -> tuple[str, dict[str, str]]:

@@ -651,7 +651,12 @@ def _print_whole(table: Table) -> None:
     from rich.measure import Measurement  # noqa: PLC0415
 
     needed = Measurement.get(out_console, out_console.options.update_width(10_000), table).maximum
-    out_console.print(table, width=max(out_console.width, needed), crop=False)
+    width = out_console.width
+    out_console.width = max(width, needed)
+    try:
+        out_console.print(table, crop=False)
+    finally:
+        out_console.width = width
 
 
 def _print_network_summary(summary: pd.DataFrame, *, title: str, lang: Lang = "en") -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from circle import areas as _areas
 from circle._options import check_known_categories
@@ -672,6 +673,24 @@ def _load_people(
     max_snap_m: float,
     coords: str,
 ) -> _areas.People:
+    is_raster = not isinstance(population, gpd.GeoDataFrame) and str(population).lower().endswith(
+        _areas.RASTER_SUFFIXES
+    )
+    if population is not None and is_raster:
+        assert not isinstance(population, gpd.GeoDataFrame)
+        west, south, east, north = shapely.total_bounds(graph.edge_geometry)
+        cells = _areas.read_population_raster(
+            population,
+            bounds=(west - max_snap_m, south - max_snap_m, east + max_snap_m, north + max_snap_m),
+            bounds_crs=graph.crs,
+        )
+        people = _areas.people_from_polygons(graph, cells, max_snap_m=max_snap_m)
+        return replace(
+            people,
+            source=f"population grid `{population}`: {len(cells)} cells, {people.source}",
+            source_key="raster",
+            source_values={"source": f"`{population}`", "cells": str(len(cells))},
+        )
     if population is not None:
         field_name, groups = _areas.parse_population_fields(population_field)
         if isinstance(population, gpd.GeoDataFrame):
