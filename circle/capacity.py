@@ -240,9 +240,7 @@ def capacity_ratios(
         weight = (
             np.ones(len(metres))
             if method == "2sfca"
-            else bands.weight(
-                minutes, threshold + BUDGET_TOLERANCE_M / walk.metres_per_minute
-            )
+            else bands.weight(minutes, threshold + BUDGET_TOLERANCE_M / walk.metres_per_minute)
         )
         k = int(has.sum())
         demand = np.bincount(source, weights=demand_people[person] * weight, minlength=k)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -122,6 +122,12 @@ def input_options(func: F) -> F:
         click.option("--lat-field", default="lat", show_default=True, help="CSV latitude column."),
         click.option("--id-field", default="id", show_default=True, help="Facility id column."),
         click.option(
+            "--name-field",
+            default="name",
+            show_default=True,
+            help="Facility name column (the id where absent), e.g. a Chinese header.",
+        ),
+        click.option(
             "--category-field", default="category", show_default=True, help="Category column."
         ),
         click.option(
@@ -163,6 +169,13 @@ def input_options(func: F) -> F:
             help="Coordinate system of the input files: GCJ-02 (Gaode/Amap, Tencent) and "
             "BD-09 (Baidu) are converted to WGS-84.",
         ),
+        click.option(
+            "--facilities-coords",
+            type=click.Choice(COORD_SYSTEMS, case_sensitive=False),
+            default=None,
+            help="Coordinate system of --facilities alone (e.g. gcj02 for a Gaode list) "
+            "[default: --coords].",
+        ),
     ]
     return _with_options(func, options)
 
@@ -190,6 +203,12 @@ def area_options(func: F) -> F:
             help="Column of neighbourhood names in --areas (the id where absent).",
         ),
         click.option(
+            "--areas-coords",
+            type=click.Choice(COORD_SYSTEMS, case_sensitive=False),
+            default=None,
+            help="Coordinate system of --areas alone [default: --coords].",
+        ),
+        click.option(
             "--h3-res",
             type=int,
             default=DEFAULT_H3_RESOLUTION,
@@ -201,7 +220,26 @@ def area_options(func: F) -> F:
             "population_path",
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
-            help="People: points or polygons with a population field.",
+            help="People: points (CSV with lon/lat, GeoJSON, GPKG), polygons with a "
+            "population field, or a GeoTIFF grid of people per cell (WorldPop, GHS-POP).",
+        ),
+        click.option(
+            "--population-coords",
+            type=click.Choice(COORD_SYSTEMS, case_sensitive=False),
+            default=None,
+            help="Coordinate system of --population alone [default: --coords].",
+        ),
+        click.option(
+            "--population-lon-field",
+            default="lon",
+            show_default=True,
+            help="Longitude column of a --population CSV.",
+        ),
+        click.option(
+            "--population-lat-field",
+            default="lat",
+            show_default=True,
+            help="Latitude column of a --population CSV.",
         ),
         click.option(
             "--population-field",
@@ -242,6 +280,10 @@ def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
         "population_field": options.get("population_field", "population"),
         "population_proxy": options.get("population_proxy", "auto"),
         "categories": _categories(options.get("categories")),
+        "areas_coords": _lower(options.get("areas_coords")),
+        "population_coords": _lower(options.get("population_coords")),
+        "population_lon_field": options.get("population_lon_field", "lon"),
+        "population_lat_field": options.get("population_lat_field", "lat"),
     }
     settings.update(overrides)
     lang: Lang = options.get("lang", "en")
@@ -255,14 +297,20 @@ def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
             speed_kmh=options["speed_kmh"],
             max_snap_m=options["max_snap_m"],
             coords=options["coords"].lower(),
+            facilities_coords=_lower(options.get("facilities_coords")),
             **settings,
             facility_fields={
                 "lon_field": options["lon_field"],
                 "lat_field": options["lat_field"],
                 "id_field": options["id_field"],
+                "name_field": options.get("name_field", "name"),
                 "category_field": options["category_field"],
             },
         )
+
+
+def _lower(text: str | None) -> str | None:
+    return None if text is None else text.lower()
 
 
 def _categories(text: str | None) -> list[str] | None:
@@ -401,7 +449,7 @@ def map_options(func: F) -> F:
     "out_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The HTML file to write, e.g. maps/city.html.",
+    help="The HTML file to write, e.g. city-map.html.",
 )
 def map_command(
     out_path: Path, tiles: str | None, tiles_attribution: str | None, cdn: bool, **options: Any

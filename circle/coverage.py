@@ -176,12 +176,14 @@ def compute_access(
         return own.get(category, profile)
 
     by_distance = sorted(c for c in categories if all_thresholds[c].metres is not None)
-    slower = [c for c in by_distance if walk(c).speed_kmh != ADULT.speed_kmh]
-    if slower:
-        logger.info(
-            "thresholds of %s are walking distances: a slower profile changes the minutes "
-            "reported for them, not who is covered",
-            ", ".join(slower),
+    changed_profiles = {walk(c) for c in by_distance if walk(c).speed_kmh != ADULT.speed_kmh}
+    for changed in sorted(changed_profiles, key=lambda p: (p.name, p.speed_kmh)):
+        logger.warning(
+            "thresholds of %s are walking distances: the %s profile (%g km/h) changes the "
+            "minutes reported for them, not who is covered",
+            ", ".join(c for c in by_distance if walk(c) == changed),
+            changed.name,
+            changed.speed_kmh,
         )
     by_category: dict[str, NodeAccess] = {}
     category_values = projected["category"].to_numpy()

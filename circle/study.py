@@ -45,8 +45,8 @@ from circle.walking import (
     Threshold,
     WalkingProfile,
     check_max_snap_m,
-    parse_thresholds,
     parse_profiles,
+    parse_thresholds,
 )
 
 if TYPE_CHECKING:
@@ -148,6 +148,11 @@ class Study:
         max_snap_m: float = DEFAULT_MAX_SNAP_M,
         cutoffs: StatusCutoffs | None = None,
         coords: str = "wgs84",
+        facilities_coords: str | None = None,
+        population_coords: str | None = None,
+        areas_coords: str | None = None,
+        population_lon_field: str = "lon",
+        population_lat_field: str = "lat",
         facility_fields: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         categories: Iterable[str] | None = None,
@@ -196,6 +201,11 @@ class Study:
         coords
             {"wgs84", "gcj02", "bd09"}: coordinate system of the facilities, areas and
             population files.
+        facilities_coords, population_coords, areas_coords
+            The coordinate system of one input, where it differs from `coords` (a
+            facility list from Gaode in GCJ-02 with a population grid in WGS-84).
+        population_lon_field, population_lat_field
+            Coordinate columns of a population CSV.
         facility_fields
             Column names for :func:`~circle.facilities.read_facilities`
             (``lon_field``, ``lat_field``, ``id_field``, ``name_field``,
@@ -221,7 +231,11 @@ class Study:
             facility_table = facilities_from_frame(facilities, **fields)
             inputs["facilities"] = "a GeoDataFrame"
         else:
-            facility_table = read_facilities(facilities, coords=coords, **(facility_fields or {}))
+            facility_table = read_facilities(
+                facilities,
+                coords=check_coords(facilities_coords or coords),
+                **(facility_fields or {}),
+            )
             inputs["facilities"] = str(facilities)
         net = network if isinstance(network, WalkNetwork) else load_network(network)
         inputs["network"] = net.source
@@ -250,7 +264,9 @@ class Study:
             population_field=population_field,
             proxy=population_proxy,
             max_snap_m=max_snap_m,
-            coords=coords,
+            coords=check_coords(population_coords or coords),
+            lon_field=population_lon_field,
+            lat_field=population_lat_field,
         )
         inputs["population"] = people.source
         if areas is None:
@@ -259,7 +275,7 @@ class Study:
             area_table = _areas.h3_areas(seeds, resolution=h3_resolution)
             person_area = _areas.assign_areas(people, area_table, h3_resolution=h3_resolution)
             resolution: int | None = h3_resolution
-            inputs["areas"] = f"H3 hexagons, resolution {h3_resolution}"
+            inputs["areas"] = _h3_words(h3_resolution)
         else:
             if isinstance(areas, gpd.GeoDataFrame):
                 area_table = _areas.areas_from_frame(
@@ -268,7 +284,10 @@ class Study:
                 inputs["areas"] = "a GeoDataFrame of polygons"
             else:
                 area_table = _areas.read_areas(
-                    areas, id_field=area_id_field, name_field=area_name_field, coords=coords
+                    areas,
+                    id_field=area_id_field,
+                    name_field=area_name_field,
+                    coords=check_coords(areas_coords or coords),
                 )
                 inputs["areas"] = str(areas)
             person_area = _areas.assign_areas(people, area_table, h3_resolution=None)
@@ -422,7 +441,7 @@ class Study:
             self.coverage(),
             out_dir,
             lang=lang,
-            inputs=self.inputs,
+            inputs=self.inputs_in(lang),
             capacity=capacity,
             out_coords=out_coords,
         )
@@ -431,6 +450,16 @@ class Study:
             options.setdefault("capacity", capacity)
             written.append(self.save_map(Path(out_dir) / MAP_FILE, lang=lang, **options))
         return written
+
+    def inputs_in(self, lang: Lang) -> dict[str, str]:
+        """:attr:`inputs` with the words circle wrote itself in `lang` (file names stay)."""
+        from circle.i18n import word  # noqa: PLC0415
+
+        inputs = dict(self.inputs)
+        if self.h3_resolution is not None and inputs.get("areas") == _h3_words(self.h3_resolution):
+            inputs["areas"] = word("people.h3_areas", lang, resolution=self.h3_resolution)
+        inputs["population"] = self.people.describe(lang)
+        return inputs
 
     def service_areas(self, *, buffer_m: float | None = None) -> gpd.GeoDataFrame:
         """Per category, the area within the threshold (see :mod:`circle.isochrones`)."""
@@ -631,6 +660,11 @@ class ScenarioRun:
     maps: list[Path]
 
 
+def _h3_words(resolution: int) -> str:
+    """How the H3 grid is named in :attr:`Study.inputs` (in English; see ``inputs_in``)."""
+    return f"H3 hexagons, resolution {resolution}"
+
+
 def _slug(name: str) -> str:
     """A scenario name as a file name: letters, digits and ``-`` (``"scenario"`` if none)."""
     slug = re.sub(r"[^\w-]+", "-", name.strip().lower(), flags=re.UNICODE).strip("-")
@@ -672,6 +706,8 @@ def _load_people(
     proxy: PopulationProxy,
     max_snap_m: float,
     coords: str,
+    lon_field: str = "lon",
+    lat_field: str = "lat",
 ) -> _areas.People:
     is_raster = not isinstance(population, gpd.GeoDataFrame) and str(population).lower().endswith(
         _areas.RASTER_SUFFIXES
@@ -704,7 +740,12 @@ def _load_people(
             source = "population layer (GeoDataFrame)"
         else:
             table = _areas.read_population(
-                population, population_field=field_name, category_fields=groups, coords=coords
+                population,
+                population_field=field_name,
+                category_fields=groups,
+                coords=coords,
+                lon_field=lon_field,
+                lat_field=lat_field,
             )
             source = f"`{population}` field `{population_field}`"
         kinds = set(table.geometry.geom_type)

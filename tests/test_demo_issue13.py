@@ -74,7 +74,10 @@ def test_raster_in_another_crs_keeps_the_total(tmp_path):
     corner = gpd.GeoSeries([shapely.Point(X0 - 100, Y0 + 100)], crs=METRIC_CRS).to_crs(4326)
     lon, lat = corner.x.iloc[0], corner.y.iloc[0]
     tif = _raster(
-        tmp_path / "wgs.tif", [[1234.0]], crs="EPSG:4326", transform=from_origin(lon, lat, 0.02, 0.01)
+        tmp_path / "wgs.tif",
+        [[1234.0]],
+        crs="EPSG:4326",
+        transform=from_origin(lon, lat, 0.02, 0.01),
     )
     study = Study.load(_street(), facilities_at(("c1", "clinic", 0.0, 0.0)), population=tif)
     assert study.people.total == pytest.approx(1234.0)
@@ -135,9 +138,7 @@ def test_parse_profiles_and_unknown_category():
     assert default.name == "elderly"
     assert own["clinic"].name == "adult"
     with pytest.raises(InputError, match="unknown category"):
-        Study.load(
-            _street(), facilities_at(("c1", "clinic", 0.0, 0.0)), profile="canten2=elderly"
-        )
+        Study.load(_street(), facilities_at(("c1", "clinic", 0.0, 0.0)), profile="canten2=elderly")
 
 
 # --- distances in metres -----------------------------------------------------------------
@@ -242,3 +243,68 @@ def test_demo_helsinki_in_english(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Helsinki" in result.output and "Way in reach (m)" in result.output
     assert "People covered" not in result.output
+
+
+# --- per-input coordinate systems, fields and encodings ----------------------------------
+
+
+def test_gcj02_facility_list_with_chinese_headers_gives_the_same_coverage(tmp_path):
+    if not (REPO_DATA / "facilities-gcj02.csv").is_file():
+        pytest.skip("no source checkout")
+    out = tmp_path / "r"
+    args = [
+        "report",
+        "--network",
+        str(chengdu_pbf()),
+        "--facilities",
+        str(REPO_DATA / "facilities-gcj02.csv"),
+        "--facilities-coords",
+        "gcj02",
+        "--id-field",
+        "编号",
+        "--name-field",
+        "名称",
+        "--category-field",
+        "类别",
+        "--lon-field",
+        "经度",
+        "--lat-field",
+        "纬度",
+        "--population-proxy",
+        "network",
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(cli, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    from_csv = (out / "summary.csv").read_text(encoding="utf-8")
+    base = Study.load(chengdu_pbf(), demo_facilities("chengdu"), population_proxy="network")
+    expected = base.coverage().summary()
+    got = __import__("pandas").read_csv(out / "summary.csv")
+    assert got["covered_population"].tolist() == expected["covered_population"].tolist()
+    names = (out / "facilities.csv").read_text(encoding="utf-8")
+    assert "成都市中医医院" in names and "成都市中医医院" in from_csv + names
+
+
+def test_csv_encoding_is_detected_and_logged(tmp_path, caplog):
+    import logging
+
+    from circle.facilities import read_facilities
+
+    rows = "编号,名称,类别,经度,纬度\nk1,东区医院,诊所,104.1,30.68\n"
+    for encoding, said in (("gbk", "GB18030"), ("utf-8-sig", "UTF-8 with BOM"), ("utf-8", "UTF-8")):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(rows.encode(encoding))
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="circle"):
+            table = read_facilities(
+                path,
+                id_field="编号",
+                name_field="名称",
+                category_field="类别",
+                lon_field="经度",
+                lat_field="纬度",
+            )
+        assert table["name"].tolist() == ["东区医院"]
+        assert table["category"].tolist() == ["clinic"]
+        assert any(said in r.getMessage() for r in caplog.records), encoding

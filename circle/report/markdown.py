@@ -94,7 +94,7 @@ def markdown_report(
         [
             [
                 row.label,
-                _threshold(row, lang, distance=result.model.is_distance(row.category)),
+                _threshold(row, lang, distance=result.model.is_distance(str(row.category))),
                 row.facilities,
                 row.facilities_off_network,
                 f"{row.covered_share:.1%}" if row.population else "–",

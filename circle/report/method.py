@@ -66,11 +66,7 @@ def method_rows(
         )
     )
     separator = _word("separator", lang)
-    people = (
-        result.people.describe(lang)
-        or inputs.get("population")
-        or unknown
-    )
+    people = result.people.describe(lang) or inputs.get("population") or unknown
     if result.people.proxy:
         people += separator + _word("m_proxy", lang)
     groups = [c for c in result.categories if c in result.people.by_category]
@@ -78,6 +74,7 @@ def method_rows(
         labels = category_labels(groups, lang, separator=_word("list_separator", lang))
         people += separator + _word("m_groups", lang, labels=labels)
     rows.append((_word("m_population", lang), people))
+
     def walking(profile: WalkingProfile) -> str:
         return _word(
             "m_profile_value",

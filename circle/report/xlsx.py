@@ -83,7 +83,9 @@ def _summary_columns(tables: ReportTables, lang: Lang, unit: str = "people") -> 
         "covered_share": "0.0%",
     }
     return [
-        _Column(headers.get(c) or _word(c, lang), _numbers(s[c].tolist()), formats.get(c, "General"))
+        _Column(
+            headers.get(c) or _word(c, lang), _numbers(s[c].tolist()), formats.get(c, "General")
+        )
         for c in SUMMARY_COLUMNS
     ]
 
