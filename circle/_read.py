@@ -56,12 +56,19 @@ def read_csv_text(file: Path, *, sep: str, what: str = "file") -> pd.DataFrame:
                 "comma-separated text with one header row."
             )
             raise InputError(msg) from None
-        if encoding != _CSV_ENCODINGS[0]:
-            logger.info("Read %s as %s text", file, encoding)
+        logger.info("Read %s as %s text", file, _encoding_name(file, encoding))
         frame.columns = [str(column).strip() for column in frame.columns]
         return frame
     msg = f"Cannot read `{file}` as CSV: it is neither UTF-8 nor GBK text; save it as UTF-8."
     raise InputError(msg)
+
+
+def _encoding_name(file: Path, encoding: str) -> str:
+    """The encoding found, in words: UTF-8 with or without BOM, or GB18030 (GBK)."""
+    if encoding == "gb18030":
+        return "GB18030 (GBK)"
+    with file.open("rb") as stream:
+        return "UTF-8 with BOM" if stream.read(3) == b"\xef\xbb\xbf" else "UTF-8"
 
 
 def read_vector(file: Path, *, layer: str | None, kind: str) -> gpd.GeoDataFrame:

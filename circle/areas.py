@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import h3
@@ -18,6 +19,7 @@ from circle._validate import Problems, check_readable_file, describe_mask
 from circle.access import Snap
 from circle.defaults import DEFAULT_H3_RESOLUTION, POPULATION_PROXIES, PopulationProxy
 from circle.errors import InputError
+from circle.i18n import word
 from circle.walking import DEFAULT_MAX_SNAP_M
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from circle.access import CompactGraph
+    from circle.i18n import Lang
 
 __all__ = [
     "DEFAULT_BUILDING_LEVELS",
@@ -33,6 +36,7 @@ __all__ = [
     "MIN_RESIDENTIAL_SHARE",
     "NETWORK_SAMPLE_SPACING_M",
     "POPULATION_PROXIES",
+    "POPULATION_UNITS",
     "RESIDENTIAL_BUILDINGS",
     "People",
     "PopulationProxy",
@@ -46,11 +50,15 @@ __all__ = [
     "people_uniform",
     "read_areas",
     "read_population",
+    "read_population_raster",
     "residential_buildings",
 ]
 
 logger = logging.getLogger(__name__)
 
+#: What a unit of population can be: counted people, metres of walkable way (the proxy without
+#: population data) or residents estimated from residential floor area.
+POPULATION_UNITS: Final = ("people", "network_m", "floor_area_residents")
 #: H3 resolution 9: hexagons of about 0.1 km2 (edge about 200 m), a few city blocks.
 #: Population spread along the network is placed on points this far apart (metres).
 NETWORK_SAMPLE_SPACING_M = 20.0
@@ -98,6 +106,11 @@ class People:
     by_category
         Per category, the people it serves at each point when that is a demand group
         (people over 65 for canteens, children under 3 for nurseries), else absent.
+    unit
+        What one unit of :attr:`population` is (:data:`POPULATION_UNITS`): ``"people"``;
+        ``"network_m"`` for a metre of walkable way (the proxy without population data:
+        only shares mean something); ``"floor_area_residents"`` for residents estimated
+        from residential floor area.
     """
 
     geometry: gpd.GeoSeries
@@ -106,6 +119,15 @@ class People:
     source: str
     proxy: bool = False
     by_category: dict[str, np.ndarray] = field(default_factory=dict)
+    unit: str = "people"
+    source_key: str = ""
+    source_values: dict[str, str] = field(default_factory=dict)
+
+    def describe(self, lang: Lang = "en") -> str:
+        """Which population data was used, in `lang` (:attr:`source` where no words exist)."""
+        if not self.source_key:
+            return self.source
+        return word(f"people.{self.source_key}", lang, **self.source_values)
 
     def __len__(self) -> int:
         return len(self.population)
@@ -381,6 +403,101 @@ def read_population(
     return gpd.GeoDataFrame(counts, geometry=frame.geometry.to_numpy(), crs="EPSG:4326")
 
 
+#: File suffixes read as population rasters (GeoTIFF: WorldPop, GHS-POP, LandScan, a bureau's grid).
+RASTER_SUFFIXES: Final = (".tif", ".tiff")
+
+
+def read_population_raster(
+    path: str | os.PathLike[str],
+    *,
+    bounds: tuple[float, float, float, float] | None = None,
+    bounds_crs: Any = "EPSG:4326",
+) -> gpd.GeoDataFrame:
+    """Read a population grid (GeoTIFF) as one square polygon per cell with people.
+
+    Cells holding nodata, NaN, zero or a negative value (some products write -99999 for
+    water without declaring it as nodata) hold nobody and are left out; the number of
+    negative cells is logged. Any CRS that rasterio can read is accepted; the polygons keep
+    it (:func:`people_from_polygons` reprojects them).
+
+    Parameters
+    ----------
+    path
+        The GeoTIFF (band 1 holds people per cell).
+    bounds
+        Read only the cells within these ``(west, south, east, north)`` (the network's
+        extent), so a national grid costs what the study area costs.
+    bounds_crs
+        The CRS of `bounds`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``population`` (float) and a polygon per cell, in the raster's CRS.
+
+    Raises
+    ------
+    InputError
+        The file is not a raster, has no CRS, or holds nobody in the study area.
+    """
+    import rasterio  # noqa: PLC0415
+    from rasterio.errors import RasterioIOError, WindowError  # noqa: PLC0415
+    from rasterio.warp import transform_bounds  # noqa: PLC0415
+    from rasterio.windows import Window, from_bounds  # noqa: PLC0415
+
+    file = check_readable_file(path, what="population raster")
+    try:
+        dataset = rasterio.open(file)
+    except RasterioIOError as error:
+        msg = f"Cannot read `{file}` as a raster: {error}; give a GeoTIFF of people per cell."
+        raise InputError(msg) from None
+    with dataset:
+        if dataset.crs is None:
+            msg = (
+                f"`{file}` declares no coordinate system; save the grid with its CRS "
+                "(e.g. EPSG:4326 for WorldPop) and try again."
+            )
+            raise InputError(msg)
+        window = Window(0, 0, dataset.width, dataset.height)
+        if bounds is not None:
+            wanted = transform_bounds(bounds_crs, dataset.crs, *bounds)
+            inside = from_bounds(*wanted, transform=dataset.transform)
+            col0, row0 = math.floor(inside.col_off), math.floor(inside.row_off)
+            col1 = math.ceil(inside.col_off + inside.width)
+            row1 = math.ceil(inside.row_off + inside.height)
+            try:
+                window = Window(col0, row0, col1 - col0, row1 - row0).intersection(window)
+            except WindowError:
+                msg = (
+                    f"`{file}` does not cover the study area; check that the grid and the "
+                    "network are the same place."
+                )
+                raise InputError(msg) from None
+        values = dataset.read(1, window=window, masked=True).astype(float)
+        transform = dataset.window_transform(window)
+        crs = dataset.crs
+    data = np.ma.filled(values, np.nan)
+    negative = np.isfinite(data) & (data < 0)
+    if negative.any():
+        logger.info("%s: %d cells hold a negative value; read as nobody", file, int(negative.sum()))
+    rows, cols = np.nonzero(np.isfinite(data) & (data > 0))
+    if rows.size == 0:
+        msg = (
+            f"`{file}` holds no people inside the study area; check that the grid covers "
+            "the network (and that band 1 holds people per cell)."
+        )
+        raise InputError(msg)
+    xs0 = transform.c + transform.a * cols + transform.b * rows
+    ys0 = transform.f + transform.d * cols + transform.e * rows
+    xs1 = xs0 + transform.a + transform.b
+    ys1 = ys0 + transform.d + transform.e
+    boxes = shapely.box(
+        np.minimum(xs0, xs1), np.minimum(ys0, ys1), np.maximum(xs0, xs1), np.maximum(ys0, ys1)
+    )
+    logger.info("%s: %d cells with people, %.0f people", file, rows.size, data[rows, cols].sum())
+    return gpd.GeoDataFrame({"population": data[rows, cols]}, geometry=boxes, crs=crs)
+
+
 def parse_population_fields(text: str) -> tuple[str, dict[str, str]]:
     """Read ``--population-field``: ``"pop"`` or ``"pop,canteen=pop_65plus,daycare=pop_0_3"``.
 
@@ -574,6 +691,8 @@ def people_uniform(graph: CompactGraph) -> People:
         snap,
         "no population data: spread evenly along the walkable network (1 unit per metre of way)",
         proxy=True,
+        unit="network_m",
+        source_key="network",
     )
 
 
@@ -623,9 +742,18 @@ def people_from_buildings(
     )
     if found is None:
         return None
-    points, source = found
+    points, source, values = found
     people = people_from_points(graph, points, max_snap_m=max_snap_m, source=source)
-    return People(people.geometry, people.population, people.snap, source, proxy=True)
+    return People(
+        people.geometry,
+        people.population,
+        people.snap,
+        source,
+        proxy=True,
+        unit="floor_area_residents",
+        source_key="buildings",
+        source_values=values,
+    )
 
 
 def residential_buildings(
@@ -635,7 +763,7 @@ def residential_buildings(
     default_levels: float = DEFAULT_BUILDING_LEVELS,
     floor_area_per_resident_m2: float = FLOOR_AREA_PER_RESIDENT_M2,
     min_residential_share: float = 0.0,
-) -> tuple[gpd.GeoDataFrame, str] | None:
+) -> tuple[gpd.GeoDataFrame, str, dict[str, str]] | None:
     """Residents of each OSM residential building, as points (see :func:`people_from_buildings`).
 
     Parameters
@@ -649,9 +777,10 @@ def residential_buildings(
 
     Returns
     -------
-    tuple of (geopandas.GeoDataFrame, str) or None
-        Points with ``population`` in `crs` and the description for reports; None when
-        the extract has no residential buildings, or too few are tagged so.
+    tuple of (geopandas.GeoDataFrame, str, dict) or None
+        Points with ``population`` in `crs`, the description for reports and its values
+        (``count``, ``levels``, ``floor_m2``, for the words of :mod:`circle.i18n`); None
+        when the extract has no residential buildings, or too few are tagged so.
     """
     import pyrosm  # noqa: PLC0415
 
@@ -694,7 +823,12 @@ def residential_buildings(
         f"proxy from {len(homes)} OSM residential buildings: footprint x storeys "
         f"({default_levels:g} where untagged) / {floor_area_per_resident_m2:g} m2 per resident"
     )
-    return points, source
+    values = {
+        "count": str(len(homes)),
+        "levels": f"{default_levels:g}",
+        "floor_m2": f"{floor_area_per_resident_m2:g}",
+    }
+    return points, source, values
 
 
 def _network_samples(graph: CompactGraph) -> tuple[gpd.GeoSeries, np.ndarray, Snap]:

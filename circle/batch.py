@@ -694,6 +694,7 @@ class _Base:
     polygons: bool
     population_source: str | None
     proxy: bool
+    source_values: dict[str, str] | None = None  # the buildings proxy's words (circle.i18n)
 
 
 _BASES: dict[_Settings, _Base] = {}
@@ -733,8 +734,15 @@ def _read_base(settings: _Settings) -> _Base:
             ),
         )
         if found is not None:
-            points, source = found
-            return _Base(network, points, polygons=False, population_source=source, proxy=True)
+            points, source, values = found
+            return _Base(
+                network,
+                points,
+                polygons=False,
+                population_source=source,
+                proxy=True,
+                source_values=values,
+            )
         logger.warning(
             "no usable residential buildings in %s; spreading people along the network",
             settings.network,
@@ -867,7 +875,14 @@ def area_study(job: _Job, facilities: gpd.GeoDataFrame, settings: _Settings) -> 
         labels=dict(settings.labels),
     )
     if base.population_source is not None:  # the buildings proxy, as on the whole extract
-        people = replace(study.people, source=base.population_source, proxy=base.proxy)
+        people = replace(
+            study.people,
+            source=base.population_source,
+            proxy=base.proxy,
+            unit="floor_area_residents",
+            source_key="buildings",
+            source_values=dict(base.source_values or {}),
+        )
         study = replace(study, people=people, _cache={})
     elif settings.population is not None:  # name the file, as a whole-network study does
         named = f"`{settings.population}` field `{settings.population_field}`"

@@ -230,13 +230,12 @@ def capacity_ratios(
             model.graph, with_capacity, people.snap, limit_m=budget
         )
         threshold = model.threshold_minutes(category)
-        minutes = model.profile.minutes(metres)
+        walk = model.profile_for(category)
+        minutes = walk.minutes(metres)
         weight = (
             np.ones(len(metres))
             if method == "2sfca"
-            else bands.weight(
-                minutes, threshold + BUDGET_TOLERANCE_M / model.profile.metres_per_minute
-            )
+            else bands.weight(minutes, threshold + BUDGET_TOLERANCE_M / walk.metres_per_minute)
         )
         k = int(has.sum())
         demand = np.bincount(source, weights=demand_people[person] * weight, minlength=k)

@@ -6,7 +6,7 @@ import logging
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from circle import __version__
+from circle.datasets import DEMO_CITIES
 from circle.defaults import (
     CAPACITY_METHODS,
     COORD_SYSTEMS,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from circle.capacity import CapacityMethod
+    from circle.coverage import CoverageResult
     from circle.i18n import Lang
     from circle.study import Recommendations, Study
 
@@ -127,6 +129,12 @@ def input_options(func: F) -> F:
         click.option("--lat-field", default="lat", show_default=True, help="CSV latitude column."),
         click.option("--id-field", default="id", show_default=True, help="Facility id column."),
         click.option(
+            "--name-field",
+            default="name",
+            show_default=True,
+            help="Facility name column (the id where absent), e.g. a Chinese header.",
+        ),
+        click.option(
             "--category-field", default="category", show_default=True, help="Category column."
         ),
         click.option(
@@ -144,11 +152,11 @@ def input_options(func: F) -> F:
         ),
         click.option(
             "--profile",
-            type=click.Choice(sorted(PROFILES)),
             default=ADULT.name,
             show_default=True,
-            help=f"Walking profile: adult {ADULT.speed_kmh:g} km/h, elderly "
-            f"{ELDERLY.speed_kmh:g} km/h ({ELDERLY.speed_kmh / 3.6:g} m/s).",
+            help=f"Walking profile ({', '.join(sorted(PROFILES))}): adult {ADULT.speed_kmh:g} "
+            f"km/h, elderly {ELDERLY.speed_kmh:g} km/h ({ELDERLY.speed_kmh / 3.6:g} m/s); or one "
+            "per category, e.g. `canteen=elderly,daycare=elderly` (others walk as adults).",
         ),
         click.option(
             "--speed-kmh", type=float, default=None, help="Custom walking speed (overrides)."
@@ -190,6 +198,13 @@ def input_options(func: F) -> F:
             is_flag=True,
             help="Leave steps out (routes for prams and wheelchairs).",
         ),
+        click.option(
+            "--facilities-coords",
+            type=click.Choice(COORD_SYSTEMS, case_sensitive=False),
+            default=None,
+            help="Coordinate system of --facilities alone (e.g. gcj02 for a Gaode list) "
+            "[default: --coords].",
+        ),
     ]
     return _with_options(func, options)
 
@@ -217,6 +232,12 @@ def area_options(func: F) -> F:
             help="Column of neighbourhood names in --areas (the id where absent).",
         ),
         click.option(
+            "--areas-coords",
+            type=click.Choice(COORD_SYSTEMS, case_sensitive=False),
+            default=None,
+            help="Coordinate system of --areas alone [default: --coords].",
+        ),
+        click.option(
             "--h3-res",
             type=int,
             default=DEFAULT_H3_RESOLUTION,
@@ -228,7 +249,26 @@ def area_options(func: F) -> F:
             "population_path",
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
-            help="People: points or polygons with a population field.",
+            help="People: points (CSV with lon/lat, GeoJSON, GPKG), polygons with a "
+            "population field, or a GeoTIFF grid of people per cell (WorldPop, GHS-POP).",
+        ),
+        click.option(
+            "--population-coords",
+            type=click.Choice(COORD_SYSTEMS, case_sensitive=False),
+            default=None,
+            help="Coordinate system of --population alone [default: --coords].",
+        ),
+        click.option(
+            "--population-lon-field",
+            default="lon",
+            show_default=True,
+            help="Longitude column of a --population CSV.",
+        ),
+        click.option(
+            "--population-lat-field",
+            default="lat",
+            show_default=True,
+            help="Latitude column of a --population CSV.",
         ),
         click.option(
             "--population-field",
@@ -269,6 +309,10 @@ def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
         "population_field": options.get("population_field", "population"),
         "population_proxy": options.get("population_proxy", "auto"),
         "categories": _categories(options.get("categories")),
+        "areas_coords": _lower(options.get("areas_coords")),
+        "population_coords": _lower(options.get("population_coords")),
+        "population_lon_field": options.get("population_lon_field", "lon"),
+        "population_lat_field": options.get("population_lat_field", "lat"),
     }
     settings.update(overrides)
     lang: Lang = options.get("lang", "en")
@@ -285,14 +329,20 @@ def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
             dem=list(options["dem_paths"]) or None,
             steps_factor=options["steps_factor"],
             step_free=options["step_free"],
+            facilities_coords=_lower(options.get("facilities_coords")),
             **settings,
             facility_fields={
                 "lon_field": options["lon_field"],
                 "lat_field": options["lat_field"],
                 "id_field": options["id_field"],
+                "name_field": options.get("name_field", "name"),
                 "category_field": options["category_field"],
             },
         )
+
+
+def _lower(text: str | None) -> str | None:
+    return None if text is None else text.lower()
 
 
 def _categories(text: str | None) -> list[str] | None:
@@ -392,9 +442,10 @@ def report(
             out_coords=out_coords.lower(),
         )
     _print_summary(
-        result.summary(),
+        result,
         title=word("cli.coverage_title", lang, source=options["network_source"]),
         lang=lang,
+        unit=result.people.unit,
     )
     err_console.print(
         word("cli.report_written", lang, folder=out_dir, count=len(written)), markup=False
@@ -430,7 +481,7 @@ def map_options(func: F) -> F:
     "out_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The HTML file to write, e.g. maps/city.html.",
+    help="The HTML file to write, e.g. city-map.html.",
 )
 def map_command(
     out_path: Path, tiles: str | None, tiles_attribution: str | None, cdn: bool, **options: Any
@@ -447,57 +498,64 @@ def map_command(
 
 @cli.command()
 @click.option(
+    "--city",
+    type=click.Choice(DEMO_CITIES, case_sensitive=False),
+    default=DEMO_CITIES[0],
+    show_default=True,
+    help="Which bundled OpenStreetMap extract to run: central Chengdu (in Chinese) or "
+    "central Helsinki (in English).",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports/helsinki"),
-    show_default=True,
-    help="Folder for the gap report.",
+    default=None,
+    help="Folder for the gap report and its map.html [default: reports/CITY].",
 )
-@LANG_OPTION
 @click.option(
-    "--map",
-    "map_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("maps/helsinki.html"),
-    show_default=True,
-    help="The self-contained HTML map.",
+    "--lang",
+    type=click.Choice(LANGS),
+    default=None,
+    help="Language of the summary, report and map [default: zh for Chengdu, en for Helsinki].",
 )
-def demo(out_dir: Path, map_path: Path, lang: Literal["en", "zh"]) -> None:
-    """Run circle on the bundled Helsinki extract (offline): summary, gap report and map."""
-    from circle.datasets import demo_facilities, helsinki_pbf  # noqa: PLC0415
-    from circle.study import Study  # noqa: PLC0415
+def demo(city: str, out_dir: Path | None, lang: Lang | None) -> None:
+    """Run circle on a bundled city (offline): summary, gap report and map."""
+    from circle.datasets import DEMO_LANG, demo_facilities, demo_pbf  # noqa: PLC0415
+    from circle.study import MAP_FILE, Study  # noqa: PLC0415
 
-    with _status(word("cli.loading", lang, source="Helsinki")):
+    city = city.lower()
+    chosen: Lang = lang or DEMO_LANG[city]  # type: ignore[index]
+    folder = out_dir or Path("reports") / city
+    name = word(f"cli.demo_city_{city}", chosen)
+    with _status(word("cli.loading", chosen, source=name)):
         study = Study.load(
-            helsinki_pbf(),
-            demo_facilities(),
+            demo_pbf(city),
+            demo_facilities(city),
+            population_proxy="network",  # neither extract tags enough homes as residential
             labels={
-                "network": word("cli.demo_network", lang),
-                "facilities": word("cli.demo_facilities", lang),
+                "network": word(f"cli.demo_network_{city}", chosen),
+                "facilities": word(f"cli.demo_facilities_{city}", chosen),
             },
         )
-    with _status(word("cli.computing", lang)):
+    with _status(word("cli.computing", chosen)):
         result = study.coverage()
-    with _status(word("cli.writing", lang, folder=out_dir)):
-        written = study.report(out_dir, lang=lang, write_map=False)
-    with _status(word("cli.drawing", lang)):
-        study.save_map(map_path, lang=lang)
-    minutes = {t.minutes_at(study.profile) for t in study.thresholds.values()}
+    with _status(word("cli.writing", chosen, folder=folder)):
+        written = study.report(folder, lang=chosen)
     _print_summary(
-        result.summary(),
-        title=word(
-            "cli.demo_title",
-            lang,
-            minutes=", ".join(f"{m:g}" for m in sorted(minutes)),
-            speed=f"{study.profile.speed_kmh:g}",
-        ),
-        lang=lang,
+        result,
+        title=word("cli.demo_title", chosen, city=name),
+        lang=chosen,
+        unit=study.people.unit,
     )
-    out_console.print(word("cli.population", lang, source=study.people.source), markup=False)
-    err_console.print(
-        word("cli.demo_written", lang, folder=out_dir, count=len(written), path=map_path),
+    out_console.print(
+        word("cli.population", chosen, source=study.people.describe(chosen)),
         markup=False,
+        soft_wrap=True,
+    )
+    err_console.print(
+        word("cli.demo_written", chosen, folder=folder, count=len(written), path=folder / MAP_FILE),
+        markup=False,
+        soft_wrap=True,
     )
 
 
@@ -794,24 +852,28 @@ def _print_recommendation(found: Recommendations, *, lang: Lang) -> None:
 # Printing
 
 
-def _print_summary(summary: pd.DataFrame, *, title: str, lang: Lang = "en") -> None:
+def _print_summary(
+    result: CoverageResult, *, title: str, lang: Lang = "en", unit: str = "people"
+) -> None:
+    """The coverage table: shares first, then counts in their unit (metres for the proxy)."""
     from rich import box  # noqa: PLC0415
 
     from circle.i18n import category_label  # noqa: PLC0415
 
-    table = Table(title=title, box=box.SIMPLE_HEAD)
-    keys = (
-        "category",
-        "facilities",
-        "threshold",
-        "people_covered",
-        "covered_share",
-        "uncovered_areas",
+    summary = result.summary()
+    distances = {c for c in result.categories if result.model.is_distance(c)}
+    out_console.print(title, markup=False, soft_wrap=True, style="bold")
+    table = Table(box=box.SIMPLE_HEAD)
+    headings = (
+        term("category", lang),
+        term("facilities", lang),
+        term("threshold", lang),
+        term("covered_share", lang),
+        word(f"people.covered_{unit}", lang),
+        term("uncovered_areas", lang),
     )
-    for key in keys:
-        table.add_column(
-            term(key, lang), justify="left" if key == "category" else "right", no_wrap=True
-        )
+    for number, heading in enumerate(headings):
+        table.add_column(heading, justify="left" if number == 0 else "right", no_wrap=True)
     of = term("of", lang)
     for row in _rows(summary):
         share = row["covered_share"]
@@ -819,13 +881,40 @@ def _print_summary(summary: pd.DataFrame, *, title: str, lang: Lang = "en") -> N
         table.add_row(
             category_label(str(row["category"]), lang) if lang == "zh" else str(row["category"]),
             f"{row['facilities']}" + (f" (+{off} {term('off_network', lang)})" if off else ""),
-            f"{row['threshold_min']:g} {term('minutes', lang)}",
-            f"{row['covered_population']:,} {of} {row['population']:,}",
+            threshold_text(row, lang, distance=row["category"] in distances),
             "–" if share != share else f"{100 * share:.1f}%",  # noqa: PLR0124  (NaN)
-            f"{row['uncovered_neighbourhoods']} {of} {row['neighbourhoods']}",
+            f"{row['covered_population']:,} {of} {row['population']:,}",
+            word(
+                "people.uncovered_count",
+                lang,
+                count=row["uncovered_neighbourhoods"],
+                total=row["neighbourhoods"],
+            ),
         )
-    out_console.print(table)
-    out_console.print(attribution(lang), markup=False)
+    _print_whole(table)
+    out_console.print(attribution(lang), markup=False, soft_wrap=True)
+
+
+def threshold_text(row: dict[str, Any], lang: Lang, *, distance: bool) -> str:
+    """``15 min``, or ``300 m (4 min walk)`` for a distance threshold (GB 50180)."""
+    minutes = f"{row['threshold_min']:g}"
+    metres = row.get("threshold_m")
+    if distance and metres is not None:
+        return word("people.threshold_metres", lang, metres=f"{metres:g}", minutes=minutes)
+    return word("people.threshold_minutes", lang, minutes=minutes)
+
+
+def _print_whole(table: Table) -> None:
+    """Print a table without cutting any cell: wider than the terminal, the terminal wraps."""
+    from rich.measure import Measurement  # noqa: PLC0415
+
+    needed = Measurement.get(out_console, out_console.options.update_width(10_000), table).maximum
+    width = out_console.width
+    out_console.width = max(width, needed)
+    try:
+        out_console.print(table, crop=False)
+    finally:
+        out_console.width = width
 
 
 def _print_network_summary(summary: pd.DataFrame, *, title: str, lang: Lang = "en") -> None:

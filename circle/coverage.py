@@ -83,6 +83,11 @@ class AccessModel:
     by_category: dict[str, NodeAccess] = field(repr=False)
     max_snap_m: float = DEFAULT_MAX_SNAP_M
     terrain: DirectedCosts | None = None
+    category_profiles: dict[str, WalkingProfile] = field(default_factory=dict)
+
+    def profile_for(self, category: str) -> WalkingProfile:
+        """The walking profile of `category`'s people (its own, else :attr:`profile`)."""
+        return self.category_profiles.get(category, self.profile)
 
     @property
     def categories(self) -> list[str]:
@@ -91,11 +96,19 @@ class AccessModel:
 
     def budget_m(self, category: str) -> float:
         """Walking metres allowed for `category`."""
-        return self.thresholds[category].budget_m(self.profile)
+        return self.thresholds[category].budget_m(self.profile_for(category))
 
     def threshold_minutes(self, category: str) -> float:
         """The threshold of `category` in minutes at the profile's speed."""
-        return self.thresholds[category].minutes_at(self.profile)
+        return self.thresholds[category].minutes_at(self.profile_for(category))
+
+    def threshold_metres(self, category: str) -> float:
+        """The threshold of `category` as walking metres (the distance, or minutes x speed)."""
+        return self.budget_m(category)
+
+    def is_distance(self, category: str) -> bool:
+        """True when `category`'s threshold is a walking distance (GB 50180), not a time."""
+        return self.thresholds[category].metres is not None
 
     def category_facilities(self, category: str) -> gpd.GeoDataFrame:
         """The on-network facilities of `category`, in the order of the search's sources."""
@@ -116,6 +129,7 @@ def compute_access(
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     categories: Iterable[str] | None = None,
     terrain: DirectedCosts | None = None,
+    category_profiles: Mapping[str, WalkingProfile] | None = None,
 ) -> AccessModel:
     """Snap the facilities and run one bounded multi-source search per category.
 
@@ -137,6 +151,9 @@ def compute_access(
     terrain
         The directed costs `graph` was built with (:func:`circle.terrain.edge_costs`), kept
         for reports; the searches use `graph` as it is.
+    category_profiles
+        Walking profiles of some categories (``{"canteen": ELDERLY}``); the others walk
+        at `profile`.
 
     Returns
     -------
@@ -162,20 +179,26 @@ def compute_access(
     categories = list(dict.fromkeys(categories))
     all_thresholds = {c: Threshold(minutes=DEFAULT_MINUTES) for c in categories}
     all_thresholds.update(thresholds or {})
+    own = {c: p for c, p in (category_profiles or {}).items() if c in categories}
+
+    def walk(category: str) -> WalkingProfile:
+        return own.get(category, profile)
+
     by_distance = sorted(c for c in categories if all_thresholds[c].metres is not None)
-    if by_distance and profile.speed_kmh != ADULT.speed_kmh:
+    changed_profiles = {walk(c) for c in by_distance if walk(c).speed_kmh != ADULT.speed_kmh}
+    for changed in sorted(changed_profiles, key=lambda p: (p.name, p.speed_kmh)):
         logger.warning(
             "thresholds of %s are walking distances: the %s profile (%g km/h) changes the "
             "minutes reported for them, not who is covered",
-            ", ".join(by_distance),
-            profile.name,
-            profile.speed_kmh,
+            ", ".join(c for c in by_distance if walk(c) == changed),
+            changed.name,
+            changed.speed_kmh,
         )
     by_category: dict[str, NodeAccess] = {}
     category_values = projected["category"].to_numpy()
     for category in categories:
         rows = np.flatnonzero((category_values == category) & snap.on_network)
-        limit = all_thresholds[category].budget_m(profile) * HORIZON_FACTOR
+        limit = all_thresholds[category].budget_m(walk(category)) * HORIZON_FACTOR
         by_category[category] = nearest_facilities(graph, snap.subset(rows), limit_m=limit)
     return AccessModel(
         graph=graph,
@@ -185,6 +208,7 @@ def compute_access(
         by_category=by_category,
         max_snap_m=max_snap_m,
         terrain=terrain,
+        category_profiles=own,
     )
 
 
@@ -202,7 +226,7 @@ def network_summary(model: AccessModel) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``category, threshold_min, speed_kmh, facilities,
+        Columns ``category, threshold_min, threshold_m, speed_kmh, facilities,
         facilities_off_network, network_km, reachable_km, reachable_share``.
     """
     total_m = float(model.graph.edge_length_m.sum())
@@ -215,7 +239,8 @@ def network_summary(model: AccessModel) -> pd.DataFrame:
             {
                 "category": category,
                 "threshold_min": round(model.threshold_minutes(category), 2),
-                "speed_kmh": model.profile.speed_kmh,
+                "threshold_m": round(model.threshold_metres(category), 1),
+                "speed_kmh": model.profile_for(category).speed_kmh,
                 "facilities": int((in_category & f["on_network"]).sum()),
                 "facilities_off_network": int((in_category & ~f["on_network"]).sum()),
                 "network_km": round(total_m / 1000, 3),
@@ -320,7 +345,7 @@ class CoverageResult:
     def covered(self, category: str) -> np.ndarray:
         """True for each person covered for `category` (time <= threshold)."""
         limit = self.model.threshold_minutes(category)
-        tolerance = BUDGET_TOLERANCE_M / self.model.profile.metres_per_minute
+        tolerance = BUDGET_TOLERANCE_M / self.model.profile_for(category).metres_per_minute
         return np.asarray(self.minutes[category] <= limit + tolerance)
 
     def population(self, category: str) -> np.ndarray:
@@ -341,7 +366,7 @@ class CoverageResult:
         Returns
         -------
         pandas.DataFrame
-            ``category, threshold_min, speed_kmh, facilities,
+            ``category, threshold_min, threshold_m, speed_kmh, facilities,
             facilities_off_network, population, covered_population, covered_share,
             neighbourhoods, uncovered_neighbourhoods``; ``covered_share`` is a fraction
             with 4 decimals (NaN when the category serves nobody), populations are rounded
@@ -364,7 +389,8 @@ class CoverageResult:
                 {
                     "category": category,
                     "threshold_min": round(self.model.threshold_minutes(category), 2),
-                    "speed_kmh": self.model.profile.speed_kmh,
+                    "threshold_m": round(self.model.threshold_metres(category), 1),
+                    "speed_kmh": self.model.profile_for(category).speed_kmh,
                     "facilities": int((in_category & f["on_network"]).sum()),
                     "facilities_off_network": int((in_category & ~f["on_network"]).sum()),
                     "population": round(total),
@@ -473,6 +499,7 @@ SUMMARY_COLUMNS = (
     "category",
     "label",
     "threshold_min",
+    "threshold_m",
     "speed_kmh",
     "facilities",
     "facilities_off_network",
@@ -568,7 +595,7 @@ def evaluate_coverage(
     for category in model.categories:
         access = model.by_category[category]
         distance, source = access.to_points(people.snap)
-        minutes[category] = model.profile.minutes(distance)
+        minutes[category] = model.profile_for(category).minutes(distance)
         rows = model.source_rows(category)
         nearest[category] = (
             np.where(source >= 0, rows[np.maximum(source, 0)], -1)

@@ -274,7 +274,7 @@ def service_areas(
         {
             "category": chosen,
             "threshold_min": [round(model.threshold_minutes(c), 2) for c in chosen],
-            "speed_kmh": [model.profile.speed_kmh] * len(chosen),
+            "speed_kmh": [model.profile_for(c).speed_kmh for c in chosen],
             "area_km2": geometry.area.to_numpy() / 1e6,
         },
         geometry=geometry,

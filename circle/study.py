@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from circle import areas as _areas
+from circle._options import check_known_categories
 from circle.access import CompactGraph
 from circle.categories import evaluated_categories, normalize_category
 from circle.comparison import Comparison, compare, scenario_table
@@ -44,8 +46,8 @@ from circle.walking import (
     Threshold,
     WalkingProfile,
     check_max_snap_m,
+    parse_profiles,
     parse_thresholds,
-    walking_profile,
 )
 
 if TYPE_CHECKING:
@@ -104,6 +106,9 @@ class Study:
         Coordinate system of the input files; scenario coordinates are read in it too.
     inputs
         What was loaded, in words, for reports.
+    category_profiles
+        Walking profiles of the categories whose people walk differently from
+        :attr:`profile` (``{"canteen": ELDERLY}``).
     """
 
     network: WalkNetwork
@@ -120,6 +125,7 @@ class Study:
     coords: str = "wgs84"
     inputs: dict[str, str] = field(default_factory=dict)
     terrain: DirectedCosts | None = None
+    category_profiles: dict[str, WalkingProfile] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -----------------------------------------------------------------------------------
@@ -145,6 +151,11 @@ class Study:
         max_snap_m: float = DEFAULT_MAX_SNAP_M,
         cutoffs: StatusCutoffs | None = None,
         coords: str = "wgs84",
+        facilities_coords: str | None = None,
+        population_coords: str | None = None,
+        areas_coords: str | None = None,
+        population_lon_field: str = "lon",
+        population_lat_field: str = "lat",
         facility_fields: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         categories: Iterable[str] | None = None,
@@ -184,7 +195,9 @@ class Study:
         preset
             Life-circle preset (``"gb50180"``, ``"tdt1062"``; see :mod:`circle.presets`).
         profile
-            ``"adult"``, ``"elderly"`` or a :class:`~circle.access.WalkingProfile`.
+            ``"adult"``, ``"elderly"``, a :class:`~circle.walking.WalkingProfile`, or one
+            per category: ``"canteen=elderly,daycare=elderly"`` (categories not named walk
+            at the adult speed, or at a default named first: ``"elderly,clinic=adult"``).
         speed_kmh
             Custom walking speed (overrides the profile's).
         max_snap_m
@@ -194,6 +207,11 @@ class Study:
         coords
             {"wgs84", "gcj02", "bd09"}: coordinate system of the facilities, areas and
             population files.
+        facilities_coords, population_coords, areas_coords
+            The coordinate system of one input, where it differs from `coords` (a
+            facility list from Gaode in GCJ-02 with a population grid in WGS-84).
+        population_lon_field, population_lat_field
+            Coordinate columns of a population CSV.
         facility_fields
             Column names for :func:`~circle.facilities.read_facilities`
             (``lon_field``, ``lat_field``, ``id_field``, ``name_field``,
@@ -222,18 +240,18 @@ class Study:
         """
         check_max_snap_m(max_snap_m)
         coords = check_coords(coords)
-        walk = (
-            profile
-            if isinstance(profile, WalkingProfile)
-            else walking_profile(profile, speed_kmh=speed_kmh)
-        )
+        walk, own_profiles = parse_profiles(profile, speed_kmh=speed_kmh)
         inputs: dict[str, str] = {}
         if isinstance(facilities, gpd.GeoDataFrame):
             fields = {k: v for k, v in (facility_fields or {}).items() if k not in _LONLAT_FIELDS}
             facility_table = facilities_from_frame(facilities, **fields)
             inputs["facilities"] = "a GeoDataFrame"
         else:
-            facility_table = read_facilities(facilities, coords=coords, **(facility_fields or {}))
+            facility_table = read_facilities(
+                facilities,
+                coords=check_coords(facilities_coords or coords),
+                **(facility_fields or {}),
+            )
             inputs["facilities"] = str(facilities)
         net = network if isinstance(network, WalkNetwork) else load_network(network)
         inputs["network"] = net.source
@@ -254,6 +272,7 @@ class Study:
             base = life_circle.thresholds()
             inputs["preset"] = f"{life_circle.name}: {life_circle.title}"
         thresholds = parse_thresholds(minutes, categories=chosen, base=base)
+        check_known_categories(own_profiles, thresholds, option="--profile")
 
         people = _load_people(
             graph,
@@ -262,7 +281,9 @@ class Study:
             population_field=population_field,
             proxy=population_proxy,
             max_snap_m=max_snap_m,
-            coords=coords,
+            coords=check_coords(population_coords or coords),
+            lon_field=population_lon_field,
+            lat_field=population_lat_field,
         )
         inputs["population"] = people.source
         if areas is None:
@@ -271,7 +292,7 @@ class Study:
             area_table = _areas.h3_areas(seeds, resolution=h3_resolution)
             person_area = _areas.assign_areas(people, area_table, h3_resolution=h3_resolution)
             resolution: int | None = h3_resolution
-            inputs["areas"] = f"H3 hexagons, resolution {h3_resolution}"
+            inputs["areas"] = _h3_words(h3_resolution)
         else:
             if isinstance(areas, gpd.GeoDataFrame):
                 area_table = _areas.areas_from_frame(
@@ -280,7 +301,10 @@ class Study:
                 inputs["areas"] = "a GeoDataFrame of polygons"
             else:
                 area_table = _areas.read_areas(
-                    areas, id_field=area_id_field, name_field=area_name_field, coords=coords
+                    areas,
+                    id_field=area_id_field,
+                    name_field=area_name_field,
+                    coords=check_coords(areas_coords or coords),
                 )
                 inputs["areas"] = str(areas)
             person_area = _areas.assign_areas(people, area_table, h3_resolution=None)
@@ -307,6 +331,7 @@ class Study:
             coords=coords,
             inputs=inputs,
             terrain=terrain,
+            category_profiles=own_profiles,
         )
 
     # -----------------------------------------------------------------------------------
@@ -328,6 +353,7 @@ class Study:
                 max_snap_m=self.max_snap_m,
                 categories=self.categories,
                 terrain=self.terrain,
+                category_profiles=self.category_profiles,
             )
         model: AccessModel = self._cache["access"]
         return model
@@ -434,7 +460,7 @@ class Study:
             self.coverage(),
             out_dir,
             lang=lang,
-            inputs=self.inputs,
+            inputs=self.inputs_in(lang),
             capacity=capacity,
             out_coords=out_coords,
         )
@@ -443,6 +469,16 @@ class Study:
             options.setdefault("capacity", capacity)
             written.append(self.save_map(Path(out_dir) / MAP_FILE, lang=lang, **options))
         return written
+
+    def inputs_in(self, lang: Lang) -> dict[str, str]:
+        """:attr:`inputs` with the words circle wrote itself in `lang` (file names stay)."""
+        from circle.i18n import word  # noqa: PLC0415
+
+        inputs = dict(self.inputs)
+        if self.h3_resolution is not None and inputs.get("areas") == _h3_words(self.h3_resolution):
+            inputs["areas"] = word("people.h3_areas", lang, resolution=self.h3_resolution)
+        inputs["population"] = self.people.describe(lang)
+        return inputs
 
     def service_areas(self, *, buffer_m: float | None = None) -> gpd.GeoDataFrame:
         """Per category, the area within the threshold (see :mod:`circle.isochrones`)."""
@@ -711,6 +747,8 @@ class Study:
         """A new study sharing the loaded network and people, with some inputs replaced.
 
         `flat` sets the DEM aside (the steps rule stays, so every snap stays valid).
+
+        A new `profile` applies to every category (per-category profiles are dropped).
         """
         new_facilities = self.facilities if facilities is None else facilities
         new_thresholds = dict(self.thresholds)
@@ -728,6 +766,7 @@ class Study:
             self,
             facilities=new_facilities,
             profile=profile or self.profile,
+            category_profiles={} if profile is not None else self.category_profiles,
             thresholds=new_thresholds,
             graph=graph,
             terrain=terrain,
@@ -914,6 +953,11 @@ class Recommendations:
         return written
 
 
+def _h3_words(resolution: int) -> str:
+    """How the H3 grid is named in :attr:`Study.inputs` (in English; see ``inputs_in``)."""
+    return f"H3 hexagons, resolution {resolution}"
+
+
 def _slug(name: str) -> str:
     """A scenario name as a file name: letters, digits and ``-`` (``"scenario"`` if none)."""
     slug = re.sub(r"[^\w-]+", "-", name.strip().lower(), flags=re.UNICODE).strip("-")
@@ -973,7 +1017,27 @@ def _load_people(
     proxy: PopulationProxy,
     max_snap_m: float,
     coords: str,
+    lon_field: str = "lon",
+    lat_field: str = "lat",
 ) -> _areas.People:
+    is_raster = not isinstance(population, gpd.GeoDataFrame) and str(population).lower().endswith(
+        _areas.RASTER_SUFFIXES
+    )
+    if population is not None and is_raster:
+        assert not isinstance(population, gpd.GeoDataFrame)
+        west, south, east, north = shapely.total_bounds(graph.edge_geometry)
+        cells = _areas.read_population_raster(
+            population,
+            bounds=(west - max_snap_m, south - max_snap_m, east + max_snap_m, north + max_snap_m),
+            bounds_crs=graph.crs,
+        )
+        people = _areas.people_from_polygons(graph, cells, max_snap_m=max_snap_m)
+        return replace(
+            people,
+            source=f"population grid `{population}`: {len(cells)} cells, {people.source}",
+            source_key="raster",
+            source_values={"source": f"`{population}`", "cells": str(len(cells))},
+        )
     if population is not None:
         field_name, groups = _areas.parse_population_fields(population_field)
         if isinstance(population, gpd.GeoDataFrame):
@@ -987,16 +1051,27 @@ def _load_people(
             source = "population layer (GeoDataFrame)"
         else:
             table = _areas.read_population(
-                population, population_field=field_name, category_fields=groups, coords=coords
+                population,
+                population_field=field_name,
+                category_fields=groups,
+                coords=coords,
+                lon_field=lon_field,
+                lat_field=lat_field,
             )
             source = f"`{population}` field `{population_field}`"
         kinds = set(table.geometry.geom_type)
         if kinds <= {"Point"}:
-            return _areas.people_from_points(
+            points = _areas.people_from_points(
                 graph, table, max_snap_m=max_snap_m, source=f"population points: {source}"
             )
+            return replace(points, source_key="points", source_values={"source": source})
         people = _areas.people_from_polygons(graph, table, max_snap_m=max_snap_m)
-        return replace(people, source=f"population polygons: {source}, {people.source}")
+        return replace(
+            people,
+            source=f"population polygons: {source}, {people.source}",
+            source_key="polygons",
+            source_values={"source": source},
+        )
     if proxy not in _areas.POPULATION_PROXIES:
         msg = (
             f"`population_proxy` must be one of {', '.join(_areas.POPULATION_PROXIES)}, "

@@ -28,6 +28,7 @@ __all__ = [
     "Threshold",
     "WalkingProfile",
     "check_max_snap_m",
+    "parse_profiles",
     "parse_thresholds",
     "walking_profile",
 ]
@@ -122,6 +123,63 @@ def walking_profile(name: str | None = None, *, speed_kmh: float | None = None) 
     if speed_kmh is not None:
         return WalkingProfile(name or "custom", float(speed_kmh))
     return PROFILES[(name or "adult").lower()]
+
+
+def parse_profiles(
+    text: str | WalkingProfile | None, *, speed_kmh: float | None = None
+) -> tuple[WalkingProfile, dict[str, WalkingProfile]]:
+    """Read ``--profile``: one profile, or one per category.
+
+    ``"elderly"`` makes everyone walk at the elderly speed; ``"canteen=elderly,daycare=elderly"``
+    gives those categories' people the elderly speed and everyone else the adult one;
+    ``"elderly,clinic=adult"`` names the default first. `speed_kmh` replaces the default
+    profile's speed (not the speed of the categories named).
+
+    Parameters
+    ----------
+    text
+        A profile name, ``category=profile`` pairs, both, a profile, or ``None`` (adult).
+    speed_kmh
+        A custom speed for the default profile.
+
+    Returns
+    -------
+    default, per_category
+        The profile of categories not named, and the profile of each category named.
+
+    Raises
+    ------
+    InputError
+        An unknown profile name, more than one default, or an unknown category name format.
+
+    Examples
+    --------
+    >>> default, own = parse_profiles("canteen=elderly,daycare=elderly")
+    >>> default.name, sorted((c, p.speed_kmh) for c, p in own.items())
+    ('adult', [('canteen', 3.24), ('daycare', 3.24)])
+    """
+    if isinstance(text, WalkingProfile):
+        return text, {}
+    if text is None or "=" not in text:
+        return walking_profile(text, speed_kmh=speed_kmh), {}
+    parsed = parse_key_values(
+        text, option="--profile", example="canteen=elderly,daycare=elderly", allow_bare=True
+    )
+    if len(parsed.bare) > 1:
+        msg = (
+            f"`--profile {text}` names {len(parsed.bare)} default profiles; give at most one, "
+            "then `category=profile` pairs."
+        )
+        raise InputError(msg)
+    default = walking_profile(parsed.bare[0] if parsed.bare else None, speed_kmh=speed_kmh)
+    own = {}
+    for category, name in parsed.pairs.items():
+        try:
+            own[category] = walking_profile(name)
+        except InputError as exc:
+            msg = f"`--profile {text}`, category `{category}`: {exc}"
+            raise InputError(msg) from None
+    return default, own
 
 
 def check_max_snap_m(max_snap_m: float) -> float:

@@ -64,11 +64,11 @@ def test_summary_csv_by_hand(result, tmp_path):
     write_report(result, tmp_path)
     # Sorted by category id; shares: 70/100, 30/100, 10/100; B and A uncovered.
     assert (tmp_path / "summary.csv").read_text(encoding="utf-8") == (
-        "category,label,threshold_min,speed_kmh,facilities,facilities_off_network,"
+        "category,label,threshold_min,threshold_m,speed_kmh,facilities,facilities_off_network,"
         "population,covered_population,covered_share,neighbourhoods,uncovered_neighbourhoods\n"
-        "bathhouse,bathhouse,5.0,6.0,1,0,100,70,0.7000,2,1\n"
-        "clinic,clinic / community health station,5.0,6.0,1,1,100,30,0.3000,2,1\n"
-        "daycare,childcare and elderly day care,3.0,6.0,1,0,100,10,0.1000,2,1\n"
+        "bathhouse,bathhouse,5.0,500.0,6.0,1,0,100,70,0.7000,2,1\n"
+        "clinic,clinic / community health station,5.0,500.0,6.0,1,1,100,30,0.3000,2,1\n"
+        "daycare,childcare and elderly day care,3.0,300.0,6.0,1,0,100,10,0.1000,2,1\n"
     )
     write_report(result, tmp_path, lang="zh")
     rows = read_csv(tmp_path / "summary.csv")
@@ -217,7 +217,7 @@ def test_excel_workbook(result, tmp_path):
         assert sheet.freeze_panes.endswith("2")
         assert all(c.font.bold for c in sheet[1])
     summary = book["Summary"]
-    assert summary.auto_filter.ref == "A1:K4"
+    assert summary.auto_filter.ref == "A1:L4"
     share = summary.cell(row=3, column=column(summary, "Covered share"))
     assert (share.value, share.number_format) == (0.3, "0.0%")
     people = summary.cell(row=3, column=column(summary, "Population"))
@@ -279,7 +279,7 @@ def test_markdown_report(result, tmp_path):
     assert text.startswith("# Walking access to community services: gap report\n")
     assert "- **Walking network**: street.osm" in text
     assert (
-        "| clinic / community health station | 5 min | 1 | 1 | 100 | 30 | 30.0% | 1 of 2 |" in text
+        "| clinic / community health station | 5 min | 1 | 1 | 30.0% | 100 | 30 | 1 of 2 |" in text
     )
     clinic = text.split("## clinic / community health station: neighbourhoods")[1]
     # East: nobody within 5 minutes, all 70 people 8 minutes away.

@@ -9,7 +9,7 @@ import numpy as np
 
 from circle.capacity import overall_per_1000
 from circle.coverage import HORIZON_FACTOR, largest_gaps
-from circle.i18n import attribution, category_label
+from circle.i18n import attribution, category_label, word
 from circle.report.method import capacity_unit
 from circle.report.tables import report_word as _word
 from circle.report.xlsx import lonlat_header
@@ -60,6 +60,14 @@ def _md_minutes(value: Any, horizon_min: float) -> str:
     return f"{value:.1f}"
 
 
+def _threshold(row: Any, lang: Lang, *, distance: bool) -> str:
+    """``15 min``, or ``300 m (4 min walk)`` for a distance threshold (GB 50180)."""
+    minutes = f"{row.threshold_min:g}"
+    if distance:
+        return word("people.threshold_metres", lang, metres=f"{row.threshold_m:g}", minutes=minutes)
+    return word("people.threshold_minutes", lang, minutes=minutes)
+
+
 def markdown_report(
     result: CoverageResult, tables: ReportTables, method: list[tuple[str, str]], lang: Lang
 ) -> str:
@@ -78,20 +86,20 @@ def markdown_report(
             w("md_threshold"),
             w("facilities"),
             w("facilities_off_network"),
-            w("md_people"),
-            w("md_covered_people"),
             w("covered_share"),
+            word(f"people.population_{result.people.unit}", lang),
+            word(f"people.covered_{result.people.unit}", lang),
             w("md_uncovered_areas"),
         ],
         [
             [
                 row.label,
-                f"{row.threshold_min:g} {w('m_minutes_unit')}",
+                _threshold(row, lang, distance=result.model.is_distance(str(row.category))),
                 row.facilities,
                 row.facilities_off_network,
+                f"{row.covered_share:.1%}" if row.population else "–",
                 _people(row.population),
                 _people(row.covered_population),
-                f"{row.covered_share:.1%}" if row.population else "–",
                 w("md_of", part=row.uncovered_neighbourhoods, whole=row.neighbourhoods),
             ]
             for row in s.itertuples(index=False)

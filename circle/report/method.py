@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from circle.i18n import Lang
     from circle.report.tables import ReportTables
     from circle.terrain import DirectedCosts
-    from circle.walking import Threshold
+    from circle.walking import Threshold, WalkingProfile
 
 __all__ = ["capacity_unit", "circle_version", "coords_row", "method_rows", "terrain_row"]
 
@@ -67,7 +67,7 @@ def method_rows(
         )
     )
     separator = _word("separator", lang)
-    people = result.people.source or inputs.get("population") or unknown
+    people = result.people.describe(lang) or inputs.get("population") or unknown
     if result.people.proxy:
         people += separator + _word("m_proxy", lang)
     groups = [c for c in result.categories if c in result.people.by_category]
@@ -75,19 +75,24 @@ def method_rows(
         labels = category_labels(groups, lang, separator=_word("list_separator", lang))
         people += separator + _word("m_groups", lang, labels=labels)
     rows.append((_word("m_population", lang), people))
-    profile = model.profile
-    rows.append(
-        (
-            _word("m_profile", lang),
-            _word(
-                "m_profile_value",
-                lang,
-                name=words("report", lang).get(f"profile_{profile.name}", profile.name),
-                speed=f"{profile.speed_kmh:g}",
-                per_minute=f"{profile.metres_per_minute:.0f}",
-            ),
+
+    def walking(profile: WalkingProfile) -> str:
+        return _word(
+            "m_profile_value",
+            lang,
+            name=words("report", lang).get(f"profile_{profile.name}", profile.name),
+            speed=f"{profile.speed_kmh:g}",
+            per_minute=f"{profile.metres_per_minute:.0f}",
         )
-    )
+
+    walks = walking(model.profile)
+    own = [c for c in tables.summary["category"] if c in model.category_profiles]
+    if own:
+        walks += separator + separator.join(
+            category_label(c, lang) + _word("colon", lang) + walking(model.profile_for(c))
+            for c in own
+        )
+    rows.append((_word("m_profile", lang), walks))
     thresholds = separator.join(
         category_label(c, lang)
         + _word("colon", lang)

@@ -13,7 +13,7 @@ from openpyxl.utils import get_column_letter
 
 from circle.comparison import SCENARIO_COLUMNS
 from circle.coverage import HORIZON_FACTOR, STATUSES, SUMMARY_COLUMNS
-from circle.i18n import LANGS, attribution, category_label, status_word
+from circle.i18n import LANGS, attribution, category_label, status_word, word
 from circle.report.method import capacity_unit, circle_version
 from circle.report.tables import COORDINATE_SYSTEM_NAMES, is_missing, plain
 from circle.report.tables import report_word as _word
@@ -70,15 +70,22 @@ def _numbers(values: Iterable[Any]) -> list[Any]:
     return [None if is_missing(v := plain(x)) else v for x in values]
 
 
-def _summary_columns(tables: ReportTables, lang: Lang) -> list[_Column]:
+def _summary_columns(tables: ReportTables, lang: Lang, unit: str = "people") -> list[_Column]:
+    """The summary sheet; population headers name their unit (metres for the network proxy)."""
     s = tables.summary
+    headers = {
+        "population": word(f"people.population_{unit}", lang),
+        "covered_population": word(f"people.covered_{unit}", lang),
+    }
     formats = {
         "population": "#,##0",
         "covered_population": "#,##0",
         "covered_share": "0.0%",
     }
     return [
-        _Column(_word(c, lang), _numbers(s[c].tolist()), formats.get(c, "General"))
+        _Column(
+            headers.get(c) or _word(c, lang), _numbers(s[c].tolist()), formats.get(c, "General")
+        )
         for c in SUMMARY_COLUMNS
     ]
 
@@ -268,7 +275,7 @@ def report_workbook(
     book = Workbook()
     summary = book.active
     summary.title = _word("sheet_summary", lang)
-    _fill_sheet(summary, _summary_columns(tables, lang), freeze="C2")
+    _fill_sheet(summary, _summary_columns(tables, lang, result.people.unit), freeze="C2")
     neighbourhoods = book.create_sheet(_word("sheet_neighbourhoods", lang))
     _fill_sheet(neighbourhoods, _neighbourhood_columns(result, tables, lang), freeze="C2")
     facilities = book.create_sheet(_word("sheet_facilities", lang))
