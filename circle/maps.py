@@ -296,7 +296,8 @@ def _basemap(tiles: str | None, attribution: str | None) -> _Basemap | None:
         return None
     if tiles in _BASEMAPS:
         url, default_attribution, subdomains, coords = _BASEMAPS[tiles]
-        return _Basemap(url, attribution or default_attribution, subdomains, coords)
+        credit = html.escape(attribution) if attribution else default_attribution
+        return _Basemap(url, credit, subdomains, coords)
     if "{z}" in tiles and "{x}" in tiles and "{y}" in tiles:
         if not attribution:
             msg = (
@@ -305,7 +306,8 @@ def _basemap(tiles: str | None, attribution: str | None) -> _Basemap | None:
                 "`tiles_attribution='© My City Survey'`."
             )
             raise InputError(msg)
-        return _Basemap(tiles, attribution, "abc", "wgs84")
+        # Leaflet shows the attribution as HTML: the user's text is shown as plain text.
+        return _Basemap(tiles, html.escape(attribution), "abc", "wgs84")
     msg = (
         f"`tiles` must be None (no basemap), 'osm', 'cartodb', 'gaode' or an XYZ tile URL "
         f"with {{z}}, {{x}} and {{y}}, not {tiles!r}."

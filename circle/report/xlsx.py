@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -228,6 +229,19 @@ def _display_width(value: Any, number_format: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def _cell(sheet: Any, row: int, column: int, value: Any) -> Any:
+    """A cell holding `value`; text is always a string cell, never a formula.
+
+    openpyxl reads text starting with ``=`` as a formula; forcing the data type keeps a
+    name like ``=HYPERLINK(...)`` inert. Control characters XML cannot hold are dropped.
+    """
+    if not isinstance(value, str):
+        return sheet.cell(row=row, column=column, value=value)
+    cell = sheet.cell(row=row, column=column, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+    cell.data_type = "s"
+    return cell
+
+
 def _fill_sheet(sheet: Any, columns: Sequence[_Column], *, freeze: str = "A2") -> None:
     """Header row (bold, frozen, filtered) and formatted columns."""
     bold = Font(bold=True)
@@ -240,11 +254,11 @@ def _fill_sheet(sheet: Any, columns: Sequence[_Column], *, freeze: str = "A2") -
     right = Alignment(horizontal="right")
     n_rows = max((len(c.values) for c in columns), default=0)
     for j, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=1, column=j, value=column.header)
+        cell = _cell(sheet, 1, j, column.header)
         cell.font = bold
         cell.alignment = header_alignment
         for i, value in enumerate(column.values, start=2):
-            cell = sheet.cell(row=i, column=j, value=value)
+            cell = _cell(sheet, i, j, value)
             cell.number_format = column.number_format
             if column.status and value in status_of:
                 cell.fill = fills[status_of[value]]

