@@ -47,7 +47,7 @@ _MD_ESCAPES: Final = str.maketrans(
 
 
 def _md(text: object) -> str:
-    """Text that came from an input, safe anywhere in Markdown (also in table cells).
+    r"""Text that came from an input, safe anywhere in Markdown (also in table cells).
 
     ``<``, ``>`` and ``&`` become HTML entities (no raw HTML reaches a viewer), ``|``,
     backticks, brackets and backslashes are escaped, and line breaks become spaces.
@@ -55,7 +55,7 @@ def _md(text: object) -> str:
     Examples
     --------
     >>> _md("<img src=x onerror=alert(1)>|`x`")
-    '&lt;img src=x onerror=alert(1)&gt;\\\\|\\\\`x\\\\`'
+    '&lt;img src=x onerror=alert(1)&gt;\\|\\`x\\`'
     """
     return str(text).translate(_MD_ESCAPES)
 
