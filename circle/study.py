@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from circle import areas as _areas
+from circle._io import check_outputs, output_folder
 from circle.access import CompactGraph
 from circle.categories import evaluated_categories, normalize_category
 from circle.comparison import Comparison, compare, scenario_table
@@ -102,6 +103,8 @@ class Study:
         Coordinate system of the input files; scenario coordinates are read in it too.
     inputs
         What was loaded, in words, for reports.
+    input_files
+        The files read; outputs are never written over them.
     """
 
     network: WalkNetwork
@@ -117,6 +120,7 @@ class Study:
     h3_resolution: int | None = _areas.DEFAULT_H3_RESOLUTION
     coords: str = "wgs84"
     inputs: dict[str, str] = field(default_factory=dict)
+    input_files: tuple[Path, ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -----------------------------------------------------------------------------------
@@ -275,6 +279,11 @@ class Study:
                 )
                 raise InputError(msg)
         inputs.update(labels or {})
+        files = [
+            Path(p)
+            for p in (network, facilities, areas, population)
+            if isinstance(p, (str, os.PathLike)) and Path(p).is_file()
+        ]
         return cls(
             network=net,
             graph=graph,
@@ -289,6 +298,7 @@ class Study:
             h3_resolution=resolution,
             coords=coords,
             inputs=inputs,
+            input_files=tuple(files),
         )
 
     # -----------------------------------------------------------------------------------
@@ -404,26 +414,31 @@ class Study:
         list of Path
             The files written: the report files, then the map.
         """
-        from circle.report import write_report  # noqa: PLC0415
+        from circle.report import REPORT_FILES, write_report  # noqa: PLC0415
 
+        folder = Path(out_dir)
+        names = [*REPORT_FILES, MAP_FILE] if write_map else list(REPORT_FILES)
+        check_outputs([folder / n for n in names], inputs=self.input_files)
         capacity = (
             self.capacity(method=capacity_method, targets=targets, units=units)
             if self.has_capacities
             else None
         )
-        written: list[Path] = write_report(
-            self.coverage(),
-            out_dir,
-            lang=lang,
-            inputs=self.inputs,
-            capacity=capacity,
-            out_coords=out_coords,
-        )
-        if write_map:
-            options = dict(map_options or {})
-            options.setdefault("capacity", capacity)
-            written.append(self.save_map(Path(out_dir) / MAP_FILE, lang=lang, **options))
-        return written
+        result = self.coverage()
+        with output_folder(folder) as staging:  # one set: the report files and the map
+            write_report(
+                result,
+                staging,
+                lang=lang,
+                inputs=self.inputs,
+                capacity=capacity,
+                out_coords=out_coords,
+            )
+            if write_map:
+                options = dict(map_options or {})
+                options.setdefault("capacity", capacity)
+                self.save_map(staging / MAP_FILE, lang=lang, **options)
+        return [folder / n for n in names]
 
     def service_areas(self, *, buffer_m: float | None = None) -> gpd.GeoDataFrame:
         """Per category, the area within the threshold (see :mod:`circle.isochrones`)."""
@@ -461,6 +476,7 @@ class Study:
         """Write :meth:`map` as one self-contained HTML file (see :func:`circle.maps.save_map`)."""
         from circle.maps import save_map  # noqa: PLC0415
 
+        check_outputs([path], inputs=self.input_files)
         return save_map(self.map(**options), path, cdn=cdn)
 
     def compare_with(self, base: Study) -> Comparison:
@@ -541,23 +557,34 @@ class Study:
         -------
         ScenarioRun
         """
-        from circle.report import write_scenarios  # noqa: PLC0415
+        from circle.report import SCENARIO_FILES, write_scenarios  # noqa: PLC0415
 
-        chosen = (
-            load_scenarios(scenarios) if isinstance(scenarios, (str, os.PathLike)) else scenarios
+        is_file = isinstance(scenarios, (str, os.PathLike))
+        chosen = load_scenarios(scenarios) if is_file else scenarios
+        folder = Path(out_dir)
+        map_names = [Path("maps", "base.html")] + [
+            Path("maps", f"{number:02d}-{_slug(s.name)}.html")
+            for number, s in enumerate(chosen, start=1)
+        ]
+        names = [Path(n) for n in SCENARIO_FILES] + map_names
+        check_outputs(
+            [folder / n for n in names],
+            inputs=[*self.input_files, *([scenarios] if is_file else [])],
         )
         studies = [(s.name, self.scenario(s)) for s in chosen]  # checks every edit first
         base = self.coverage()
         table = scenario_table(base, [(name, study.coverage()) for name, study in studies])
-        folder = Path(out_dir)
-        tables = write_scenarios(table, folder, lang=lang, inputs=self.inputs)
-        maps = [self.save_map(folder / "maps" / "base.html", lang=lang, title="base")]
-        for number, (name, study) in enumerate(studies, start=1):
-            path = folder / "maps" / f"{number:02d}-{_slug(name)}.html"
-            maps.append(
-                study.save_map(path, lang=lang, title=name, comparison=study.compare_with(self))
-            )
-        return ScenarioRun(table=table, tables=tables, maps=maps)
+        with output_folder(folder) as staging:  # one set: the tables and every map
+            write_scenarios(table, staging, lang=lang, inputs=self.inputs)
+            self.save_map(staging / map_names[0], lang=lang, title="base")
+            for (name, study), map_name in zip(studies, map_names[1:], strict=True):
+                comparison = study.compare_with(self)
+                study.save_map(staging / map_name, lang=lang, title=name, comparison=comparison)
+        return ScenarioRun(
+            table=table,
+            tables=[folder / n for n in SCENARIO_FILES],
+            maps=[folder / n for n in map_names],
+        )
 
     def restricted_to(self, area_ids: Iterable[str]) -> Study:
         """A study that counts only the people of the given neighbourhoods.

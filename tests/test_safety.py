@@ -147,8 +147,8 @@ def test_report_md_escapes_every_input_value(hostile, tmp_path, capsys) -> None:
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "<img" not in md
     assert "<b>" not in md
-    assert "&lt;img src=x onerror=alert(1)&gt;" in md
-    assert "&lt;b&gt;cat&lt;/b&gt;" in md
+    assert "&lt;img src=x onerror=alert(1)>" in md
+    assert "&lt;b>cat&lt;/b>" in md
     # Table rows keep their column count: the `|` and backtick of a name are escaped.
     for line in md.splitlines():
         if line.startswith("|") and "script" in line:

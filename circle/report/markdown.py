@@ -29,12 +29,12 @@ WORST_NEIGHBOURHOODS: Final = 10
 
 
 #: Characters of input-derived text replaced in ``report.md``: HTML becomes inert text,
-#: table cells, code spans and links cannot be opened, a value stays on its line.
+#: table cells, code spans and links cannot be opened, a value stays on its line. (``>``
+#: is left: without ``<`` it starts no tag, and mid-line no quote; ``> 6`` minutes stays.)
 _MD_ESCAPES: Final = str.maketrans(
     {
         "&": "&amp;",
         "<": "&lt;",
-        ">": "&gt;",
         "\\": "\\\\",
         "|": "\\|",
         "`": "\\`",
@@ -49,13 +49,13 @@ _MD_ESCAPES: Final = str.maketrans(
 def _md(text: object) -> str:
     r"""Text that came from an input, safe anywhere in Markdown (also in table cells).
 
-    ``<``, ``>`` and ``&`` become HTML entities (no raw HTML reaches a viewer), ``|``,
+    ``<`` and ``&`` become HTML entities (no raw HTML reaches a viewer), ``|``,
     backticks, brackets and backslashes are escaped, and line breaks become spaces.
 
     Examples
     --------
     >>> _md("<img src=x onerror=alert(1)>|`x`")
-    '&lt;img src=x onerror=alert(1)&gt;\\|\\`x\\`'
+    '&lt;img src=x onerror=alert(1)>\\|\\`x\\`'
     """
     return str(text).translate(_MD_ESCAPES)
 
