@@ -178,3 +178,127 @@ def test_tiles_attribution_is_plain_text_in_the_map(hostile, tmp_path, capsys) -
     attribution = re.search(r'"attribution": "([^"]*)"', page)
     assert attribution is not None
     assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in attribution.group(1)
+
+
+# ---------------------------------------------------------------------------------------
+# Inputs are never written over; one line, never a traceback
+
+
+def _one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2, err
+    assert err.strip().count("\n") == 0, err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in err, err
+
+
+def test_an_input_inside_out_is_not_replaced_by_the_report(hostile, tmp_path, capsys) -> None:
+    facilities, people, _ = hostile
+    out = tmp_path / "out"
+    out.mkdir()
+    inside = out / "facilities.csv"  # named like a report file
+    inside.write_bytes(facilities.read_bytes())
+    before = inside.read_bytes()
+    code, err = _run(["report", *_inputs(inside, people), "--out", str(out)], capsys)
+    _one_line_error(code, err, "is the input", "facilities.csv")
+    assert inside.read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["facilities.csv"]
+
+
+def test_map_and_from_osm_refuse_to_write_over_their_input(hostile, tmp_path, capsys) -> None:
+    facilities, people, _ = hostile
+    before = facilities.read_bytes()
+    code, err = _run(["map", *_inputs(facilities, people), "--out", str(facilities)], capsys)
+    _one_line_error(code, err, "is the input")
+    # Through a symbolic link, and through `..`.
+    link = tmp_path / "sub" / "link.csv"
+    link.parent.mkdir()
+    link.symlink_to(facilities)
+    code, err = _run(["map", *_inputs(facilities, people), "--out", str(link)], capsys)
+    _one_line_error(code, err, "is the input")
+    dotted = tmp_path / "sub" / ".." / facilities.name
+    code, err = _run(["map", *_inputs(facilities, people), "--out", str(dotted)], capsys)
+    _one_line_error(code, err, "is the input")
+    assert facilities.read_bytes() == before
+    pbf = tmp_path / "v.osm.pbf"
+    pbf.write_bytes(b"not really a pbf")
+    code, err = _run(["facilities", "from-osm", str(pbf), "--out", str(pbf)], capsys)
+    _one_line_error(code, err, "is the input")
+    assert pbf.read_bytes() == b"not really a pbf"
+
+
+def test_scenario_output_cannot_be_the_scenario_file(hostile, tmp_path, capsys) -> None:
+    facilities, people, scenarios = hostile
+    out = tmp_path / "sc"
+    out.mkdir()
+    inside = out / "scenarios.csv"
+    inside.write_bytes(scenarios.read_bytes())
+    code, err = _run(
+        ["scenario", str(inside), *_inputs(facilities, people), "--out", str(out)], capsys
+    )
+    # A TOML named .csv still loads: the clash is found before anything is written.
+    _one_line_error(code, err, "is the input")
+    assert inside.read_bytes() == scenarios.read_bytes()
+
+
+def test_unwritable_outputs_fail_in_one_line_before_computing(hostile, tmp_path, capsys) -> None:
+    facilities, people, _ = hostile
+    out = tmp_path / "o"
+    (out / "summary.csv").mkdir(parents=True)
+    code, err = _run(["report", *_inputs(facilities, people), "--out", str(out)], capsys)
+    _one_line_error(code, err, "summary.csv", "is a folder")
+    assert sorted(p.name for p in out.iterdir()) == ["summary.csv"]
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    code, err = _run(
+        ["report", *_inputs(facilities, people), "--out", str(a_file / "o")], capsys
+    )
+    _one_line_error(code, err, "file.txt")
+    if Path("/sys").is_dir():  # read-only even for root
+        code, err = _run(
+            ["report", *_inputs(facilities, people), "--out", "/sys/circle-report"], capsys
+        )
+        _one_line_error(code, err, "is not writable")
+
+
+def test_truncated_pbf_and_empty_categories_give_one_line(tmp_path, capsys, helsinki_pbf):
+    truncated = tmp_path / "truncated.osm.pbf"
+    data = helsinki_pbf.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    code, err = _run(
+        ["facilities", "from-osm", str(truncated), "--out", str(tmp_path / "f.geojson")], capsys
+    )
+    _one_line_error(code, err, "truncated.osm.pbf")
+    facilities = tmp_path / "f.csv"
+    facilities.write_text("id,category,lon,lat\nc1,clinic,24.9401,60.1701\n")
+    code, err = _run(
+        [
+            "report",
+            "--network",
+            str(TINY_OSM),
+            "--facilities",
+            str(facilities),
+            "--out",
+            str(tmp_path / "o"),
+            "--categories",
+            ",",
+        ],
+        capsys,
+    )
+    _one_line_error(code, err, "names no category")
+
+
+def test_python_warnings_are_logged_as_one_line() -> None:
+    import logging
+    import warnings
+
+    from circle.cli import _one_line_warning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        text = warnings.formatwarning(
+            "Geometry is in a geographic CRS", UserWarning, "/x/y/geopandas/base.py", 42, "x = 1"
+        )
+    record = logging.LogRecord("py.warnings", logging.WARNING, "", 0, "%s", (text,), None)
+    assert _one_line_warning(record)
+    assert record.getMessage() == "UserWarning: Geometry is in a geographic CRS"
