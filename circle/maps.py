@@ -18,6 +18,7 @@ import html
 import json
 import logging
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -1026,8 +1027,29 @@ def map_html(m: folium.Map, *, cdn: bool = False) -> str:
     circle._inline.UnvendoredAssetError
         Without `cdn`, if the map links a script or stylesheet that circle does not ship.
     """
-    page: str = m.get_root().render()
+    root = m.get_root()
+    page = _stable_ids(root, root.render())
     return page if cdn else inline_assets(page)
+
+
+#: A folium/branca element id: 32 hexadecimal digits (a random UUID by default).
+_ELEMENT_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _stable_ids(root: Any, page: str) -> str:
+    """`page` with each element's random id replaced by its number in the element tree.
+
+    folium names every element with a random UUID, so two renderings of one map differ;
+    numbering the elements in tree order (after rendering, which may add elements) makes
+    the same map give the same bytes.
+    """
+    ids: dict[str, str] = {}
+    queue = [root]
+    while queue:
+        element = queue.pop(0)
+        ids.setdefault(element._id, f"{len(ids):032x}")
+        queue.extend(getattr(element, "_children", {}).values())
+    return _ELEMENT_ID.sub(lambda found: ids.get(found.group(), found.group()), page)
 
 
 def save_map(m: folium.Map, path: str | os.PathLike[str], *, cdn: bool = False) -> Path:

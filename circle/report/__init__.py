@@ -27,7 +27,7 @@ from circle.report.tables import (
     csv_bytes,
     geojson_table_bytes,
 )
-from circle.report.xlsx import report_workbook, scenario_workbook
+from circle.report.xlsx import report_workbook, scenario_workbook, workbook_bytes
 
 if TYPE_CHECKING:
     import os
@@ -163,7 +163,7 @@ def write_report(
             coordinate_system=COORDINATE_SYSTEM_NAMES.get(coords),
         ),
         "facilities.csv": csv_bytes(tables.facilities, FACILITY_FORMATS),
-        "gaps.xlsx": report_workbook(result, tables, method, lang),
+        "gaps.xlsx": workbook_bytes(report_workbook(result, tables, method, lang)),
         "report.md": markdown_report(result, tables, method, lang).encode("utf-8"),
     }
     written = _write_files(folder, REPORT_FILES, contents)
@@ -230,7 +230,7 @@ def write_scenarios(
     frame = table.loc[:, list(SCENARIO_COLUMNS)].reset_index(drop=True)
     contents: dict[str, bytes | Workbook] = {
         "scenarios.csv": csv_bytes(frame, SCENARIO_FORMATS),
-        "scenarios.xlsx": scenario_workbook(frame, dict(inputs or {}), lang),
+        "scenarios.xlsx": workbook_bytes(scenario_workbook(frame, dict(inputs or {}), lang)),
     }
     written = _write_files(folder, SCENARIO_FILES, contents)
     logger.info("wrote %d scenario files to %s", len(written), folder)

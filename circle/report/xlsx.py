@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import math
+import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -29,7 +32,14 @@ if TYPE_CHECKING:
     from circle.i18n import Lang
     from circle.report.tables import ReportTables
 
-__all__ = ["STATUS_FILLS", "lonlat_header", "report_workbook", "scenario_workbook"]
+__all__ = [
+    "STATUS_FILLS",
+    "WORKBOOK_TIME",
+    "lonlat_header",
+    "report_workbook",
+    "scenario_workbook",
+    "workbook_bytes",
+]
 
 #: Light cell fills of neighbourhood statuses in ``gaps.xlsx`` (green, amber, red, grey).
 STATUS_FILLS: Final[dict[str, str]] = {
@@ -39,6 +49,35 @@ STATUS_FILLS: Final[dict[str, str]] = {
     "empty": "EDEDED",
 }
 _MIN_WIDTH, _MAX_WIDTH = 8, 40
+#: The created/modified time of every workbook and the date of its zip entries (fixed, so
+#: that the same inputs give the same bytes; the earliest date a zip file can hold).
+WORKBOOK_TIME: Final = (1980, 1, 1, 0, 0, 0)
+_CORE_TIMES: Final = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def workbook_bytes(book: Workbook) -> bytes:
+    """`book` as ``.xlsx`` bytes, the same for the same content.
+
+    openpyxl stamps the save time into ``docProps/core.xml`` and into every zip entry;
+    both are set to :data:`WORKBOOK_TIME`.
+    """
+    saved = io.BytesIO()
+    book.save(saved)
+    stamp = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*WORKBOOK_TIME).encode()
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(saved.getvalue())) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                data = _CORE_TIMES.sub(rb"\g<1>" + stamp + rb"\g<2>", data)
+            entry = zipfile.ZipInfo(item.filename, date_time=WORKBOOK_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            target.writestr(entry, data)
+    return out.getvalue()
 
 
 @dataclass(frozen=True)
