@@ -340,3 +340,127 @@ def test_every_output_is_byte_identical_across_runs(hostile, tmp_path, capsys) -
             assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
             core = archive.read("docProps/core.xml").decode()
         assert core.count("1980-01-01T00:00:00Z") == 2
+
+
+# ---------------------------------------------------------------------------------------
+# A report folder is one consistent set
+
+
+def test_output_folder_moves_all_or_nothing(tmp_path, monkeypatch) -> None:
+    import os
+    import signal
+
+    from circle._io import STAGING_PREFIX, output_folder
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "a.txt").write_text("old a")
+    (folder / "b.txt").write_text("old b")
+    (folder / "notes.txt").write_text("mine")
+    # A failure while writing leaves the old set and no staging folder.
+    with pytest.raises(RuntimeError), output_folder(folder) as staging:
+        (staging / "a.txt").write_text("new a")
+        raise RuntimeError
+    assert sorted(p.name for p in folder.iterdir()) == ["a.txt", "b.txt", "notes.txt"]
+    assert (folder / "a.txt").read_text() == "old a"
+    # Ctrl+C while the files are moved in: the move finishes, then the interrupt arrives.
+    original = Path.replace
+
+    def replace_then_interrupt(self: Path, target: Path) -> Path:
+        os.kill(os.getpid(), signal.SIGINT)
+        return original(self, target)
+
+    monkeypatch.setattr(Path, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt), output_folder(folder) as staging:
+        (staging / "a.txt").write_text("new a")
+        (staging / "sub").mkdir()
+        (staging / "sub" / "b.txt").write_text("new b")
+    monkeypatch.undo()
+    assert (folder / "a.txt").read_text() == "new a"
+    assert (folder / "sub" / "b.txt").read_text() == "new b"
+    assert (folder / "notes.txt").read_text() == "mine"
+    assert not list(folder.glob(STAGING_PREFIX + "*"))
+
+
+ROOT = Path(__file__).resolve().parents[1]
+_CLI = "import sys; from circle.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def _start(facilities: Path, people: Path, out: Path, minutes: str):
+    import subprocess
+    import sys
+
+    argv = ["report", *_inputs(facilities, people), "--out", str(out), "--minutes", minutes]
+    return subprocess.Popen(
+        [sys.executable, "-c", _CLI, *argv],
+        cwd=ROOT,  # this checkout's circle
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _which_set(folder: Path, references: dict[str, Path]) -> str:
+    """The name of the reference set `folder` holds completely (and nothing half-written)."""
+    names = sorted(p.name for p in folder.iterdir())
+    for label, reference in references.items():
+        expected = sorted(p.name for p in reference.iterdir())
+        if names == expected and all(
+            (folder / n).read_bytes() == (reference / n).read_bytes() for n in names
+        ):
+            return label
+    return f"a mix: {names}"
+
+
+@pytest.fixture(scope="module")
+def two_sets(tmp_path_factory):
+    """Two complete report sets of the same inputs (1 and 30 minutes), and a run's duration."""
+    import time
+
+    tmp = tmp_path_factory.mktemp("sets")
+    facilities = tmp / "fac.csv"
+    facilities.write_text(HOSTILE_CSV, encoding="utf-8")
+    people = tmp / "people.csv"
+    people.write_text("lon,lat,population\n24.941,60.1705,100\n24.9415,60.1702,50\n")
+    runs = {"old": "1", "new": "30"}  # different thresholds: every file differs
+    began = time.monotonic()
+    started = {k: _start(facilities, people, tmp / k, m) for k, m in runs.items()}
+    for process in started.values():
+        assert process.wait(timeout=120) == 0, process.stderr.read()
+        process.stderr.close()
+    duration = (time.monotonic() - began) / 2  # two runs shared two cores, roughly
+    references = {k: tmp / k for k in runs}
+    for name in ("summary.csv", "gaps.xlsx", "map.html"):
+        assert (tmp / "old" / name).read_bytes() != (tmp / "new" / name).read_bytes()
+    return facilities, people, references, duration
+
+
+def test_a_killed_run_leaves_the_old_or_the_new_complete_set(two_sets, tmp_path) -> None:
+    import shutil
+    import signal
+    import time
+
+    facilities, people, references, duration = two_sets
+    outcomes = []
+    for fraction in (0.5, 1.0):
+        out = tmp_path / f"killed-{fraction}"
+        shutil.copytree(references["old"], out)
+        process = _start(facilities, people, out, "30")
+        time.sleep(duration * fraction)
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=120)
+        process.stderr.close()
+        assert code in (0, 128 + signal.SIGTERM, -signal.SIGTERM)
+        outcomes.append(_which_set(out, references))
+        assert outcomes[-1] in ("old", "new"), outcomes
+    assert "old" in outcomes  # the test did interrupt a run
+
+
+def test_concurrent_runs_on_one_folder_do_not_mix(two_sets, tmp_path) -> None:
+    facilities, people, references, _ = two_sets
+    out = tmp_path / "shared"
+    runs = [_start(facilities, people, out, m) for m in ("1", "30")]
+    for process in runs:
+        assert process.wait(timeout=120) == 0, process.stderr.read()
+        process.stderr.close()
+    assert _which_set(out, references) in ("old", "new")
