@@ -210,6 +210,14 @@ class Study:
         """
         check_max_snap_m(max_snap_m)
         coords = check_coords(coords)
+        if population is None and population_field != "population":
+            msg = (
+                f"`population_field` is `{population_field}` but no `population` is given; "
+                "add the population file (`--population`) or drop the field option."
+            )
+            raise InputError(msg)
+        if areas is None:
+            _areas.check_h3_resolution(h3_resolution)
         walk = (
             profile
             if isinstance(profile, WalkingProfile)
@@ -223,6 +231,18 @@ class Study:
         else:
             facility_table = read_facilities(facilities, coords=coords, **(facility_fields or {}))
             inputs["facilities"] = str(facilities)
+        # Every input file is read and checked before the (slow) network loads.
+        area_file = None
+        if areas is not None and not isinstance(areas, gpd.GeoDataFrame):
+            area_file = _areas.read_areas(
+                areas, id_field=area_id_field, name_field=area_name_field, coords=coords
+            )
+        population_file = None
+        if population is not None and not isinstance(population, gpd.GeoDataFrame):
+            field_name, groups = _areas.parse_population_fields(population_field)
+            population_file = _areas.read_population(
+                population, population_field=field_name, category_fields=groups, coords=coords
+            )
         net = network if isinstance(network, WalkNetwork) else load_network(network)
         inputs["network"] = net.source
         graph = CompactGraph(net)
@@ -241,6 +261,13 @@ class Study:
             base = life_circle.thresholds()
             inputs["preset"] = f"{life_circle.name}: {life_circle.title}"
         thresholds = parse_thresholds(minutes, categories=chosen, base=base)
+        _check_reaches_network(
+            graph,
+            net.nodes.geometry,
+            facility_table.geometry,
+            max_snap_m,
+            what=f"facilities `{inputs['facilities']}`",
+        )
 
         people = _load_people(
             graph,
@@ -250,7 +277,18 @@ class Study:
             proxy=population_proxy,
             max_snap_m=max_snap_m,
             coords=coords,
+            table=population_file,
         )
+        if population is not None:
+            on = people.snap.on_network & (people.population > 0)
+            _check_reaches_network(
+                graph,
+                net.nodes.geometry,
+                people.geometry,
+                max_snap_m,
+                what=f"population `{population}`",
+                reached=bool(on.any()) or not (people.population > 0).any(),
+            )
         inputs["population"] = people.source
         if areas is None:
             node_points = net.nodes.geometry
@@ -266,9 +304,7 @@ class Study:
                 )
                 inputs["areas"] = "a GeoDataFrame of polygons"
             else:
-                area_table = _areas.read_areas(
-                    areas, id_field=area_id_field, name_field=area_name_field, coords=coords
-                )
+                area_table = area_file
                 inputs["areas"] = str(areas)
             person_area = _areas.assign_areas(people, area_table, h3_resolution=None)
             resolution = None
@@ -419,6 +455,7 @@ class Study:
         folder = Path(out_dir)
         names = [*REPORT_FILES, MAP_FILE] if write_map else list(REPORT_FILES)
         check_outputs([folder / n for n in names], inputs=self.input_files)
+        self._check_capacity_options(targets, units)
         capacity = (
             self.capacity(method=capacity_method, targets=targets, units=units)
             if self.has_capacities
@@ -439,6 +476,25 @@ class Study:
                 options.setdefault("capacity", capacity)
                 self.save_map(staging / MAP_FILE, lang=lang, **options)
         return [folder / n for n in names]
+
+    def _check_capacity_options(
+        self, targets: str | Mapping[str, float] | None, units: Mapping[str, str] | None
+    ) -> None:
+        """Targets and units name known categories; warn where no facility has a capacity."""
+        from circle._options import check_known_categories  # noqa: PLC0415
+        from circle.capacity import parse_targets  # noqa: PLC0415
+
+        named = list(parse_targets(targets, categories=self.categories))
+        check_known_categories(list(units or {}), self.categories, option="--capacity-unit")
+        named += [str(c) for c in units or {}]
+        with_capacity = set(self.facilities.loc[self.facilities["capacity"].notna(), "category"])
+        idle = sorted(set(named) - with_capacity)
+        if idle:
+            logger.warning(
+                "`--target`/`--capacity-unit` name %s, but no such facility has a capacity, "
+                "so they are not used; add a `capacity` column to the facilities",
+                ", ".join(idle),
+            )
 
     def service_areas(self, *, buffer_m: float | None = None) -> gpd.GeoDataFrame:
         """Per category, the area within the threshold (see :mod:`circle.isochrones`)."""
@@ -672,6 +728,43 @@ def _chosen_categories(categories: Iterable[str], known: list[str]) -> list[str]
     return chosen
 
 
+def _lonlat_extent(geometry: gpd.GeoSeries) -> str:
+    """The WGS-84 extent of `geometry` in words: ``lon a..b, lat c..d``."""
+    west, south, east, north = geometry.to_crs("EPSG:4326").total_bounds
+    return f"lon {west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f}"
+
+
+def _check_reaches_network(
+    graph: CompactGraph,
+    nodes: gpd.GeoSeries,
+    geometry: gpd.GeoSeries,
+    max_snap_m: float,
+    *,
+    what: str,
+    reached: bool | None = None,
+) -> None:
+    """Refuse inputs of which nothing lies within `max_snap_m` of the walking network.
+
+    Such a study would report 0 % everywhere: the usual causes are swapped longitude and
+    latitude, another place's data, or the wrong coordinate system.
+    """
+    present = geometry[~(geometry.is_empty | geometry.isna())]
+    if present.empty:
+        return
+    if reached is None:
+        reached = bool(
+            graph.snap(present.to_crs(graph.crs), max_snap_m=max_snap_m).on_network.any()
+        )
+    if reached:
+        return
+    msg = (
+        f"none of the {what} is within {max_snap_m:g} m of the walking network: their extent "
+        f"({_lonlat_extent(present)}) does not overlap the network's ({_lonlat_extent(nodes)}); "
+        "are lon and lat swapped, is it another place, or is `--coords` wrong?"
+    )
+    raise InputError(msg)
+
+
 def _keep_areas(person_area: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """`person_area` with ``None`` where `keep` is False."""
     out = person_area.astype(object).copy()
@@ -688,10 +781,13 @@ def _load_people(
     proxy: PopulationProxy,
     max_snap_m: float,
     coords: str,
+    table: gpd.GeoDataFrame | None = None,
 ) -> _areas.People:
     if population is not None:
         field_name, groups = _areas.parse_population_fields(population_field)
-        if isinstance(population, gpd.GeoDataFrame):
+        if table is not None:  # already read by `Study.load`
+            source = f"`{population}` field `{population_field}`"
+        elif isinstance(population, gpd.GeoDataFrame):
             renames = {field_name: "population"}
             renames.update({column: f"population:{c}" for c, column in groups.items()})
             missing = [c for c in renames if c not in population.columns]

@@ -464,3 +464,96 @@ def test_concurrent_runs_on_one_folder_do_not_mix(two_sets, tmp_path) -> None:
         assert process.wait(timeout=120) == 0, process.stderr.read()
         process.stderr.close()
     assert _which_set(out, references) in ("old", "new")
+
+
+# ---------------------------------------------------------------------------------------
+# No silently wrong answer; absurd numbers refused
+
+
+def _report(tmp_path: Path, facilities: Path, *extra: str) -> list[str]:
+    return [
+        "report",
+        "--network",
+        str(TINY_OSM),
+        "--facilities",
+        str(facilities),
+        "--out",
+        str(tmp_path / "o"),
+        *extra,
+    ]
+
+
+@pytest.fixture
+def plain(tmp_path: Path) -> Path:
+    facilities = tmp_path / "f.csv"
+    facilities.write_text("id,name,category,lon,lat\nc1,Clinic,clinic,24.9401,60.1701\n")
+    return facilities
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--categories", "clinc"], "unknown category `clinc`"),
+        (["--categories", ","], "names no category"),
+        (["--minutes", "clinic=10,clinic=20"], "gives `clinic` twice"),
+        (["--minutes", "foo=10"], "unknown category `foo`"),
+        (["--target", "foo=3"], "unknown category `foo`"),
+        (["--target", "daycare=abc"], "must be a positive number of places"),
+        (["--capacity-unit", "foo=seats"], "unknown category `foo`"),
+        (["--capacity-unit", "clinic=seats,clinic=beds"], "twice"),
+        (["--population-field", "pop"], "no `population` is given"),
+        (["--max-snap-m", "1e308"], "more than 5,000 m"),
+        (["--h3-res", "15"], "from 5 to 11"),
+        (["--h3-res", "2"], "from 5 to 11"),
+    ],
+)
+def test_options_that_name_nothing_or_absurd_numbers_exit_2(
+    plain, tmp_path, capsys, extra, message
+) -> None:
+    code, err = _run(_report(tmp_path, plain, *extra), capsys)
+    _one_line_error(code, err, message)
+    assert not (tmp_path / "o").exists()
+
+
+def test_unused_capacity_options_are_warned_about(plain, tmp_path, capsys) -> None:
+    code, err = _run(_report(tmp_path, plain, "--target", "daycare=3.5"), capsys)
+    assert code == 0
+    assert "daycare" in err
+    assert "not used" in " ".join(err.split())
+
+
+def test_capacity_must_be_finite_and_physical(tmp_path, capsys) -> None:
+    facilities = tmp_path / "f.csv"
+    facilities.write_text(
+        "id,category,lon,lat,capacity\nc1,clinic,24.9401,60.1701,1e308\n"
+        "c2,clinic,24.9402,60.1702,inf\n"
+    )
+    code, err = _run(_report(tmp_path, facilities), capsys)
+    _one_line_error(code, err, "above 1,000,000", "row 1")
+    assert "not a number in row 2" in err
+
+
+def test_facilities_or_people_off_the_network_are_refused_with_extents(
+    plain, tmp_path, capsys
+) -> None:
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text("id,name,category,lon,lat\nc1,Clinic,clinic,60.1701,24.9401\n")
+    code, err = _run(_report(tmp_path, swapped), capsys)
+    _one_line_error(code, err, "none of the facilities", "lon 60.1701..60.1701", "swapped")
+    assert "lon 24.9380..24.9420, lat 60.1680..60.1710" in err  # the footway square, by hand
+    people = tmp_path / "people.csv"
+    people.write_text("lon,lat,population\n60.141,24.9705,100\n60.1415,24.9702,50\n")
+    code, err = _run(_report(tmp_path, plain, "--population", str(people)), capsys)
+    _one_line_error(code, err, "none of the population", "swapped")
+
+
+def test_a_bad_areas_file_fails_before_the_network_loads(plain, tmp_path, capsys) -> None:
+    areas = tmp_path / "areas.geojson"
+    areas.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature"}]}')
+    missing_network = tmp_path / "not-there.osm.pbf"
+    argv = _report(tmp_path, plain, "--areas", str(areas))
+    argv[argv.index("--network") + 1] = str(missing_network)
+    code, err = _run(argv, capsys)
+    # The areas' problem is reported, not the missing network: it was checked first.
+    _one_line_error(code, err, "areas.geojson")
+    assert "not-there" not in err
