@@ -72,7 +72,7 @@ def _main(argv: list[str] | None) -> int:
         return int(exc.exit_code)
     except click.exceptions.Abort:
         err_console.print("circle: aborted", markup=False)
-        return 1
+        return 130  # 128 + SIGINT, as shells report it
     except click.ClickException as exc:
         message = _one_line(exc.format_message())
         err_console.print(f"circle: error: {message}", markup=False, soft_wrap=True)
