@@ -615,8 +615,12 @@ class Study:
         """
         from circle.report import SCENARIO_FILES, write_scenarios  # noqa: PLC0415
 
-        is_file = isinstance(scenarios, (str, os.PathLike))
-        chosen = load_scenarios(scenarios) if is_file else scenarios
+        scenario_file: PathLike | None = None
+        if isinstance(scenarios, (str, os.PathLike)):
+            scenario_file = scenarios
+            chosen = load_scenarios(scenarios)
+        else:
+            chosen = list(scenarios)
         folder = Path(out_dir)
         map_names = [Path("maps", "base.html")] + [
             Path("maps", f"{number:02d}-{_slug(s.name)}.html")
@@ -625,7 +629,7 @@ class Study:
         names = [Path(n) for n in SCENARIO_FILES] + map_names
         check_outputs(
             [folder / n for n in names],
-            inputs=[*self.input_files, *([scenarios] if is_file else [])],
+            inputs=[*self.input_files, scenario_file],
         )
         studies = [(s.name, self.scenario(s)) for s in chosen]  # checks every edit first
         base = self.coverage()
