@@ -3,20 +3,41 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import logging
 import os
+import shutil
+import signal
 import tempfile
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import shapely
 import shapely.geometry
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+from circle.errors import InputError
 
-__all__ = ["atomic_path", "geojson_bytes"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from types import FrameType
+
+__all__ = [
+    "STAGING_PREFIX",
+    "atomic_path",
+    "check_not_inputs",
+    "check_outputs",
+    "check_writable",
+    "geojson_bytes",
+    "output_folder",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Name start of the staging folders :func:`output_folder` makes inside an output folder.
+STAGING_PREFIX: Final = ".circle-staging-"
 
 
 @contextlib.contextmanager
@@ -120,3 +141,217 @@ def _geometry_json(geometry: shapely.Geometry | None, decimals: int) -> dict[str
         "type": mapping["type"],
         "coordinates": _rounded_coordinates(mapping["coordinates"], decimals),
     }
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """True when `a` and `b` name one file: the same resolved path, or the same inode."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+def check_not_inputs(
+    outputs: Iterable[str | os.PathLike[str]], inputs: Iterable[str | os.PathLike[str] | None]
+) -> None:
+    """Refuse to write over a file that was given as input.
+
+    Paths are compared after resolving symbolic links and ``..``, and existing files also
+    by inode (hard links), so no spelling of an input path gets it replaced.
+
+    Parameters
+    ----------
+    outputs
+        Files about to be written.
+    inputs
+        Files that were read (``None`` and non-file sources such as place names are
+        skipped).
+
+    Raises
+    ------
+    InputError
+        An output is one of the inputs; the message names both spellings.
+    """
+    sources = [Path(p) for p in inputs if p is not None and Path(p).exists()]
+    for output in map(Path, outputs):
+        for source in sources:
+            if _same_file(output, source):
+                msg = (
+                    f"the output `{output}` is the input `{source}`; circle never writes over "
+                    "its inputs: choose another output path (or move the input)."
+                )
+                raise InputError(msg)
+
+
+def check_writable(outputs: Iterable[str | os.PathLike[str]]) -> None:
+    """Check, before any work, that each output file can be created or replaced.
+
+    Parameters
+    ----------
+    outputs
+        Files about to be written (their folders may not exist yet).
+
+    Raises
+    ------
+    InputError
+        An output is an existing folder, a folder on its way is a file, or the nearest
+        existing folder cannot be written (the file system is read-only or access is denied).
+    """
+    probed: set[Path] = set()
+    for output in map(Path, outputs):
+        if output.is_dir():
+            msg = (
+                f"`{output}` is a folder, but circle writes a file there; "
+                "remove or rename that folder, or choose another output path."
+            )
+            raise InputError(msg)
+        folder = output.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            msg = f"cannot write `{output}`: `{folder}` is a file, not a folder."
+            raise InputError(msg)
+        if folder in probed:
+            continue
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            msg = (
+                f"cannot write `{output}`: `{folder}` is not writable ({reason}); "
+                "choose another output path."
+            )
+            raise InputError(msg) from None
+        probed.add(folder)
+
+
+def check_outputs(
+    outputs: Iterable[str | os.PathLike[str]],
+    *,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+) -> None:
+    """:func:`check_not_inputs` and :func:`check_writable`: run both before computing."""
+    targets = [Path(p) for p in outputs]
+    check_not_inputs(targets, inputs)
+    check_writable(targets)
+
+
+#: Locks this process holds, by lock file (a nested :func:`output_folder` reuses them).
+_held_locks: dict[Path, int] = {}
+_held_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` (``flock`` on the folder itself); wait if taken."""
+    lock_path = folder.resolve()
+    with _held_guard:
+        if lock_path in _held_locks:
+            _held_locks[lock_path] += 1
+            owner = False
+        else:
+            owner = True
+    if not owner:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held_locks[lock_path] -= 1
+        return
+    fd = os.open(lock_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.warning("another circle run is writing to %s; waiting for it to finish", folder)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        with _held_guard:
+            _held_locks[lock_path] = 1
+        try:
+            yield
+        finally:
+            with _held_guard:
+                del _held_locks[lock_path]
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while the block runs, then deliver them.
+
+    Only the main thread can set signal handlers; elsewhere the block runs unguarded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []  # signal numbers
+
+    def record(signum: int, _frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    previous = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for number in dict.fromkeys(caught):
+            signal.raise_signal(number)
+
+
+@contextlib.contextmanager
+def output_folder(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a staging folder; on success move everything in it into `folder` at once.
+
+    The whole set of files is written into a hidden staging folder inside `folder`, then
+    each file is moved onto its name (``os.replace``, atomic per file) with SIGINT and
+    SIGTERM held back, so the folder holds the old complete set or the new complete set,
+    never a mix. If the block raises (or the run is interrupted), the staging folder is
+    removed and `folder` is left as it was. An exclusive lock (``flock`` on the folder)
+    makes a second run on the same folder wait; staging folders left by a killed run (SIGKILL)
+    are removed under the lock. Files in `folder` that the block does not write are left
+    alone.
+
+    Parameters
+    ----------
+    folder
+        The output folder (created if missing).
+
+    Yields
+    ------
+    Path
+        The staging folder to write the files into (subfolders are kept).
+
+    Raises
+    ------
+    InputError
+        `folder` exists and is not a folder.
+    """
+    target = Path(folder)
+    if target.exists() and not target.is_dir():
+        msg = f"`{target}` is a file; the output needs a folder."
+        raise InputError(msg)
+    target.mkdir(parents=True, exist_ok=True)
+    with _folder_lock(target):
+        for stale in target.glob(STAGING_PREFIX + "*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target))
+        try:
+            yield staging
+            files = sorted(
+                p
+                for p in staging.rglob("*")
+                if p.is_file() and STAGING_PREFIX not in str(p.relative_to(staging))
+            )
+            for path in files:
+                (target / path.relative_to(staging)).parent.mkdir(parents=True, exist_ok=True)
+                path.chmod(0o666 & ~_current_umask())
+            with _signals_deferred():
+                for path in files:
+                    path.replace(target / path.relative_to(staging))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

@@ -83,8 +83,9 @@ def read_vector(file: Path, *, layer: str | None, kind: str) -> gpd.GeoDataFrame
         raise InputError(msg) from None
     if layer is None and len(layers) > 1:
         msg = (
-            f"`{file}` has {len(layers)} layers ({', '.join(layers)}); choose one with "
-            "`--layer` (`layer=` in Python)."
+            f"`{file}` has {len(layers)} layers ({', '.join(layers)}); save the one to use "
+            f"as its own file (e.g. `ogr2ogr one.gpkg {file.name} {layers[0]}`), or pass "
+            "`layer=` in Python."
         )
         raise InputError(msg)
     if layer is not None and layer not in layers:
@@ -216,7 +217,10 @@ def _csv_points(
         if field not in text.columns:
             columns = ", ".join(f"`{c}`" for c in text.columns)
             option = "--lon-field" if role == "longitude" else "--lat-field"
-            msg = f"`{file}` has no `{field}` column (columns: {columns}); name it with `{option}`."
+            msg = (
+                f"`{file}` has no `{field}` column (columns: {columns}); rename the column to "
+                f"`{field}` (facilities files: or name it with `{option}`)."
+            )
             raise InputError(msg)
         raw = text[field].astype(str).str.strip()
         numbers = pd.to_numeric(raw, errors="coerce").to_numpy(float)

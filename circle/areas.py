@@ -33,6 +33,8 @@ __all__ = [
     "DEFAULT_BUILDING_LEVELS",
     "DEFAULT_H3_RESOLUTION",
     "FLOOR_AREA_PER_RESIDENT_M2",
+    "H3_RESOLUTIONS",
+    "LARGE_H3_GRID",
     "MIN_RESIDENTIAL_SHARE",
     "NETWORK_SAMPLE_SPACING_M",
     "POPULATION_PROXIES",
@@ -42,6 +44,7 @@ __all__ = [
     "PopulationProxy",
     "areas_from_frame",
     "assign_areas",
+    "check_h3_resolution",
     "h3_areas",
     "parse_population_fields",
     "people_from_buildings",
@@ -60,6 +63,11 @@ logger = logging.getLogger(__name__)
 #: population data) or residents estimated from residential floor area.
 POPULATION_UNITS: Final = ("people", "network_m", "floor_area_residents")
 #: H3 resolution 9: hexagons of about 0.1 km2 (edge about 200 m), a few city blocks.
+#: H3 resolutions accepted for neighbourhoods: 5 (about 250 km2 per cell) to 11 (about
+#: 2,000 m2, a building or two); finer cells hold no population estimate worth reporting.
+H3_RESOLUTIONS: Final = range(5, 12)
+#: Above this many hexagons the report and map get large (warned about).
+LARGE_H3_GRID: Final = 50_000
 #: Population spread along the network is placed on points this far apart (metres).
 NETWORK_SAMPLE_SPACING_M = 20.0
 #: ``building=*`` values counted as homes for the population proxy.
@@ -146,6 +154,23 @@ class People:
 # Neighbourhoods
 
 
+def check_h3_resolution(resolution: int) -> int:
+    """Return `resolution` if it is a whole number in :data:`H3_RESOLUTIONS`.
+
+    Raises
+    ------
+    InputError
+        Otherwise.
+    """
+    if not (isinstance(resolution, int) and resolution in H3_RESOLUTIONS):
+        msg = (
+            f"`--h3-res` must be a whole number from {H3_RESOLUTIONS[0]} to "
+            f"{H3_RESOLUTIONS[-1]}, got `{resolution}` (9: about 0.1 km2 per hexagon)."
+        )
+        raise InputError(msg)
+    return resolution
+
+
 def h3_areas(points: gpd.GeoSeries, *, resolution: int = DEFAULT_H3_RESOLUTION) -> gpd.GeoDataFrame:
     """The H3 hexagons (WGS-84) that hold at least one of `points`.
 
@@ -161,10 +186,15 @@ def h3_areas(points: gpd.GeoSeries, *, resolution: int = DEFAULT_H3_RESOLUTION) 
     geopandas.GeoDataFrame
         ``area_id`` (the H3 index), ``name`` (the same) and the hexagon, sorted by id.
     """
-    if not (isinstance(resolution, int) and 0 <= resolution <= 15):
-        msg = f"`--h3-res` must be a whole number from 0 to 15, got `{resolution}`."
-        raise InputError(msg)
+    check_h3_resolution(resolution)
     cells = sorted(set(h3_cells(points, resolution=resolution)))
+    if len(cells) > LARGE_H3_GRID:
+        logger.warning(
+            "%d H3 hexagons at resolution %d: the report and map will be large and slow; "
+            "a coarser --h3-res (one less: about 7 times fewer cells) is quicker",
+            len(cells),
+            resolution,
+        )
     polygons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells]
     return gpd.GeoDataFrame({"area_id": cells, "name": cells}, geometry=polygons, crs="EPSG:4326")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -48,14 +50,38 @@ err_console = Console(stderr=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code (0 ok, 2 bad input, 1 unexpected or unavailable)."""
+    """Run the CLI; return the exit code (0 ok, 2 bad input, 1 unexpected or unavailable).
+
+    SIGTERM ends the run like Ctrl+C (exit 143), so that temporary files are removed.
+    """
+    previous = _exit_on_sigterm()
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm() -> Any:
+    """Make SIGTERM raise SystemExit (finally-blocks run); the previous handler, or None."""
+
+    def terminate(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        return signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="circle", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:
         err_console.print("circle: aborted", markup=False)
-        return 1
+        return 130  # 128 + SIGINT, as shells report it
     except click.ClickException as exc:
         message = _one_line(exc.format_message())
         err_console.print(f"circle: error: {message}", markup=False, soft_wrap=True)
@@ -84,8 +110,22 @@ def cli(verbose: int) -> None:
     """Run the `circle` command group."""
     level = logging.WARNING - 10 * min(verbose, 2)
     handler = RichHandler(console=err_console, show_time=False, show_path=False)
+    handler.addFilter(_one_line_warning)
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
     logging.captureWarnings(capture=True)
+
+
+#: ``path:line: Category: message`` as Python's warnings module formats a warning.
+_WARNING_PREFIX = re.compile(r"^.*?:\d+: (?=\w+: )")
+
+
+def _one_line_warning(record: logging.LogRecord) -> bool:
+    """Shorten a Python warning to one line: ``Category: message``, no file or source line."""
+    if record.name == "py.warnings":
+        text = record.getMessage().strip().splitlines()
+        record.msg = _WARNING_PREFIX.sub("", text[0] if text else "")
+        record.args = None
+    return True
 
 
 # ---------------------------------------------------------------------------------------
@@ -345,6 +385,15 @@ def _lower(text: str | None) -> str | None:
     return None if text is None else text.lower()
 
 
+def _check_outputs(outputs: list[Path], options: dict[str, Any], *inputs: Path | None) -> None:
+    """Before any work: the outputs are writable and none of them is an input file."""
+    from circle._io import check_outputs  # noqa: PLC0415
+
+    given = [options.get(k) for k in ("facilities_path", "areas_path", "population_path")]
+    network = options.get("network_source")
+    check_outputs(outputs, inputs=[*given, Path(network) if network else None, *inputs])
+
+
 def _categories(text: str | None) -> list[str] | None:
     """``--categories clinic,daycare`` as a list (``None``: all)."""
     if text is None:
@@ -428,6 +477,10 @@ def report(
     **options: Any,
 ) -> None:
     """Write the gap report (CSV, GeoJSON, Excel, Markdown) and print the summary."""
+    from circle.report import REPORT_FILES  # noqa: PLC0415
+    from circle.study import MAP_FILE  # noqa: PLC0415
+
+    _check_outputs([out_dir / n for n in (*REPORT_FILES, MAP_FILE)], options)
     study = _load_study(options)
     lang: Lang = options["lang"]
     with _status(word("cli.computing", lang)):
@@ -487,6 +540,7 @@ def map_command(
     out_path: Path, tiles: str | None, tiles_attribution: str | None, cdn: bool, **options: Any
 ) -> None:
     """Write a self-contained HTML map of service areas, facilities and gaps."""
+    _check_outputs([out_path], options)
     study = _load_study(options)
     lang: Lang = options["lang"]
     with _status(word("cli.drawing", lang)):
@@ -579,6 +633,7 @@ def facilities_from_osm_command(pbf: Path, out_path: Path, tags_path: Path | Non
     from circle.facilities import write_facilities  # noqa: PLC0415
     from circle.osm_tags import OSM_TAG_MAPPING, facilities_from_osm, load_tag_mapping  # noqa: PLC0415
 
+    _check_outputs([out_path], {}, pbf, tags_path)
     mapping = load_tag_mapping(tags_path) if tags_path is not None else OSM_TAG_MAPPING
     with _status(word("cli.reading", "en", path=pbf)):
         found = facilities_from_osm(pbf, tag_mapping=mapping)
@@ -628,9 +683,11 @@ def scenario(scenario_file: Path, out_dir: Path, **options: Any) -> None:
     close = ["clinic-7"]
     minutes = { daycare = 10 }
     """  # noqa: D301  (click's \b keeps the example's line breaks)
+    from circle.report import SCENARIO_FILES  # noqa: PLC0415
     from circle.scenario import load_scenarios  # noqa: PLC0415
 
     scenarios = load_scenarios(scenario_file)  # a bad file fails before the network loads
+    _check_outputs([out_dir / n for n in SCENARIO_FILES], options, scenario_file)
     study = _load_study(options)
     lang: Lang = options["lang"]
     with _status(word("cli.computing", lang)):

@@ -49,6 +49,8 @@ FACILITY_COLUMNS: Final[tuple[str, ...]] = ("id", "name", "category", "capacity"
 COORDINATE_DECIMALS: Final = 7
 """Decimals kept in written coordinates (1e-7 degrees is about 1 cm)."""
 
+#: The largest capacity accepted (places, seats): no community facility holds more.
+MAX_CAPACITY: Final = 1e6
 _CATEGORY_HINT: Final = "canteen, clinic, daycare, gig_station or a custom name"
 
 
@@ -367,6 +369,13 @@ def _check_capacity(
         problems.add(
             f"`{column}` is not a positive number in {describe_mask(not_positive, unit=unit)} "
             f"(e.g. {example!r}); write a number above 0, or leave it empty if unknown"
+        )
+    too_large = ~missing & np.isfinite(numbers) & (numbers > MAX_CAPACITY)
+    if too_large.any():
+        example = texts[too_large][0]
+        problems.add(
+            f"`{column}` is above {MAX_CAPACITY:,.0f} in {describe_mask(too_large, unit=unit)} "
+            f"(e.g. {example!r}); write the places or seats of one facility"
         )
     numbers[missing] = np.nan
     return numbers

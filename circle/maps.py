@@ -18,6 +18,7 @@ import html
 import json
 import logging
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -296,7 +297,8 @@ def _basemap(tiles: str | None, attribution: str | None) -> _Basemap | None:
         return None
     if tiles in _BASEMAPS:
         url, default_attribution, subdomains, coords = _BASEMAPS[tiles]
-        return _Basemap(url, attribution or default_attribution, subdomains, coords)
+        credit = html.escape(attribution) if attribution else default_attribution
+        return _Basemap(url, credit, subdomains, coords)
     if "{z}" in tiles and "{x}" in tiles and "{y}" in tiles:
         if not attribution:
             msg = (
@@ -305,7 +307,8 @@ def _basemap(tiles: str | None, attribution: str | None) -> _Basemap | None:
                 "`tiles_attribution='© My City Survey'`."
             )
             raise InputError(msg)
-        return _Basemap(tiles, attribution, "abc", "wgs84")
+        # Leaflet shows the attribution as HTML: the user's text is shown as plain text.
+        return _Basemap(tiles, html.escape(attribution), "abc", "wgs84")
     msg = (
         f"`tiles` must be None (no basemap), 'osm', 'cartodb', 'gaode' or an XYZ tile URL "
         f"with {{z}}, {{x}} and {{y}}, not {tiles!r}."
@@ -1024,8 +1027,29 @@ def map_html(m: folium.Map, *, cdn: bool = False) -> str:
     circle._inline.UnvendoredAssetError
         Without `cdn`, if the map links a script or stylesheet that circle does not ship.
     """
-    page: str = m.get_root().render()
+    root = m.get_root()
+    page = _stable_ids(root, root.render())
     return page if cdn else inline_assets(page)
+
+
+#: A folium/branca element id: 32 hexadecimal digits (a random UUID by default).
+_ELEMENT_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _stable_ids(root: Any, page: str) -> str:
+    """`page` with each element's random id replaced by its number in the element tree.
+
+    folium names every element with a random UUID, so two renderings of one map differ;
+    numbering the elements in tree order (after rendering, which may add elements) makes
+    the same map give the same bytes.
+    """
+    ids: dict[str, str] = {}
+    queue = [root]
+    while queue:
+        element = queue.pop(0)
+        ids.setdefault(element._id, f"{len(ids):032x}")
+        queue.extend(getattr(element, "_children", {}).values())
+    return _ELEMENT_ID.sub(lambda found: ids.get(found.group(), found.group()), page)
 
 
 def save_map(m: folium.Map, path: str | os.PathLike[str], *, cdn: bool = False) -> Path:

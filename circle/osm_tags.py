@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pyrosm
 import shapely
-from pyrosm.exceptions import PBFException
 
 from circle._validate import (
     Problems,
@@ -418,7 +417,7 @@ def _read_pois(file: Path, mapping: TagMapping) -> gpd.GeoDataFrame | None:
             warnings.simplefilter("always")
             osm = pyrosm.OSM(str(file))
             pois = osm.get_pois(custom_filter=custom_filter)
-    except (PBFException, RuntimeError, OSError, ValueError, KeyError) as error:
+    except Exception as error:  # noqa: BLE001  (pyrosm raises many kinds, protobuf DecodeError too)
         msg = (
             f"Cannot read `{file}` as an OpenStreetMap PBF file: {one_line(str(error))}; "
             "download a fresh .osm.pbf extract."

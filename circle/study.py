@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from circle import areas as _areas
+from circle._io import check_outputs, output_folder
 from circle._options import check_known_categories
 from circle.access import CompactGraph
 from circle.categories import evaluated_categories, normalize_category
@@ -109,6 +110,8 @@ class Study:
     category_profiles
         Walking profiles of the categories whose people walk differently from
         :attr:`profile` (``{"canteen": ELDERLY}``).
+    input_files
+        The files read; outputs are never written over them.
     """
 
     network: WalkNetwork
@@ -126,6 +129,7 @@ class Study:
     inputs: dict[str, str] = field(default_factory=dict)
     terrain: DirectedCosts | None = None
     category_profiles: dict[str, WalkingProfile] = field(default_factory=dict)
+    input_files: tuple[Path, ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -----------------------------------------------------------------------------------
@@ -240,6 +244,14 @@ class Study:
         """
         check_max_snap_m(max_snap_m)
         coords = check_coords(coords)
+        if population is None and population_field != "population":
+            msg = (
+                f"`population_field` is `{population_field}` but no `population` is given; "
+                "add the population file (`--population`) or drop the field option."
+            )
+            raise InputError(msg)
+        if areas is None:
+            _areas.check_h3_resolution(h3_resolution)
         walk, own_profiles = parse_profiles(profile, speed_kmh=speed_kmh)
         inputs: dict[str, str] = {}
         if isinstance(facilities, gpd.GeoDataFrame):
@@ -253,6 +265,27 @@ class Study:
                 **(facility_fields or {}),
             )
             inputs["facilities"] = str(facilities)
+        # Every input file is read and checked before the (slow) network loads.
+        area_file = None
+        if areas is not None and not isinstance(areas, gpd.GeoDataFrame):
+            area_file = _areas.read_areas(
+                areas,
+                id_field=area_id_field,
+                name_field=area_name_field,
+                coords=check_coords(areas_coords or coords),
+            )
+        population_file = None
+        is_grid = str(population).lower().endswith(_areas.RASTER_SUFFIXES)
+        if population is not None and not isinstance(population, gpd.GeoDataFrame) and not is_grid:
+            field_name, groups = _areas.parse_population_fields(population_field)
+            population_file = _areas.read_population(
+                population,
+                population_field=field_name,
+                category_fields=groups,
+                coords=check_coords(population_coords or coords),
+                lon_field=population_lon_field,
+                lat_field=population_lat_field,
+            )
         net = network if isinstance(network, WalkNetwork) else load_network(network)
         inputs["network"] = net.source
         terrain = _terrain(net, dem, steps_factor=steps_factor, step_free=step_free)
@@ -273,6 +306,13 @@ class Study:
             inputs["preset"] = f"{life_circle.name}: {life_circle.title}"
         thresholds = parse_thresholds(minutes, categories=chosen, base=base)
         check_known_categories(own_profiles, thresholds, option="--profile")
+        _check_reaches_network(
+            graph,
+            net.nodes.geometry,
+            facility_table.geometry,
+            max_snap_m,
+            what=f"facilities `{inputs['facilities']}`",
+        )
 
         people = _load_people(
             graph,
@@ -284,7 +324,18 @@ class Study:
             coords=check_coords(population_coords or coords),
             lon_field=population_lon_field,
             lat_field=population_lat_field,
+            table=population_file,
         )
+        if population is not None:
+            on = people.snap.on_network & (people.population > 0)
+            _check_reaches_network(
+                graph,
+                net.nodes.geometry,
+                people.geometry,
+                max_snap_m,
+                what=f"population `{population}`",
+                reached=bool(on.any()) or not (people.population > 0).any(),
+            )
         inputs["population"] = people.source
         if areas is None:
             node_points = net.nodes.geometry
@@ -300,12 +351,7 @@ class Study:
                 )
                 inputs["areas"] = "a GeoDataFrame of polygons"
             else:
-                area_table = _areas.read_areas(
-                    areas,
-                    id_field=area_id_field,
-                    name_field=area_name_field,
-                    coords=check_coords(areas_coords or coords),
-                )
+                area_table = area_file
                 inputs["areas"] = str(areas)
             person_area = _areas.assign_areas(people, area_table, h3_resolution=None)
             resolution = None
@@ -316,6 +362,12 @@ class Study:
                 )
                 raise InputError(msg)
         inputs.update(labels or {})
+        dem_files = [dem] if isinstance(dem, (str, os.PathLike)) else list(dem or [])
+        files = [
+            Path(p)
+            for p in (network, facilities, areas, population, *dem_files)
+            if isinstance(p, (str, os.PathLike)) and Path(p).is_file()
+        ]
         return cls(
             network=net,
             graph=graph,
@@ -332,6 +384,7 @@ class Study:
             inputs=inputs,
             terrain=terrain,
             category_profiles=own_profiles,
+            input_files=tuple(files),
         )
 
     # -----------------------------------------------------------------------------------
@@ -449,26 +502,51 @@ class Study:
         list of Path
             The files written: the report files, then the map.
         """
-        from circle.report import write_report  # noqa: PLC0415
+        from circle.report import REPORT_FILES, write_report  # noqa: PLC0415
 
+        folder = Path(out_dir)
+        names = [*REPORT_FILES, MAP_FILE] if write_map else list(REPORT_FILES)
+        check_outputs([folder / n for n in names], inputs=self.input_files)
+        self._check_capacity_options(targets, units)
         capacity = (
             self.capacity(method=capacity_method, targets=targets, units=units)
             if self.has_capacities
             else None
         )
-        written: list[Path] = write_report(
-            self.coverage(),
-            out_dir,
-            lang=lang,
-            inputs=self.inputs_in(lang),
-            capacity=capacity,
-            out_coords=out_coords,
-        )
-        if write_map:
-            options = dict(map_options or {})
-            options.setdefault("capacity", capacity)
-            written.append(self.save_map(Path(out_dir) / MAP_FILE, lang=lang, **options))
-        return written
+        result = self.coverage()
+        with output_folder(folder) as staging:  # one set: the report files and the map
+            write_report(
+                result,
+                staging,
+                lang=lang,
+                inputs=self.inputs_in(lang),
+                capacity=capacity,
+                out_coords=out_coords,
+            )
+            if write_map:
+                options = dict(map_options or {})
+                options.setdefault("capacity", capacity)
+                self.save_map(staging / MAP_FILE, lang=lang, **options)
+        return [folder / n for n in names]
+
+    def _check_capacity_options(
+        self, targets: str | Mapping[str, float] | None, units: Mapping[str, str] | None
+    ) -> None:
+        """Targets and units name known categories; warn where no facility has a capacity."""
+        from circle._options import check_known_categories  # noqa: PLC0415
+        from circle.capacity import parse_targets  # noqa: PLC0415
+
+        named = list(parse_targets(targets, categories=self.categories))
+        check_known_categories(list(units or {}), self.categories, option="--capacity-unit")
+        named += [str(c) for c in units or {}]
+        with_capacity = set(self.facilities.loc[self.facilities["capacity"].notna(), "category"])
+        idle = sorted(set(named) - with_capacity)
+        if idle:
+            logger.warning(
+                "`--target`/`--capacity-unit` name %s, but no such facility has a capacity, "
+                "so they are not used; add a `capacity` column to the facilities",
+                ", ".join(idle),
+            )
 
     def inputs_in(self, lang: Lang) -> dict[str, str]:
         """:attr:`inputs` with the words circle wrote itself in `lang` (file names stay)."""
@@ -516,6 +594,7 @@ class Study:
         """Write :meth:`map` as one self-contained HTML file (see :func:`circle.maps.save_map`)."""
         from circle.maps import save_map  # noqa: PLC0415
 
+        check_outputs([path], inputs=self.input_files)
         return save_map(self.map(**options), path, cdn=cdn)
 
     def compare_with(self, base: Study) -> Comparison:
@@ -603,23 +682,38 @@ class Study:
         -------
         ScenarioRun
         """
-        from circle.report import write_scenarios  # noqa: PLC0415
+        from circle.report import SCENARIO_FILES, write_scenarios  # noqa: PLC0415
 
-        chosen = (
-            load_scenarios(scenarios) if isinstance(scenarios, (str, os.PathLike)) else scenarios
+        scenario_file: PathLike | None = None
+        if isinstance(scenarios, (str, os.PathLike)):
+            scenario_file = scenarios
+            chosen = load_scenarios(scenarios)
+        else:
+            chosen = list(scenarios)
+        folder = Path(out_dir)
+        map_names = [Path("maps", "base.html")] + [
+            Path("maps", f"{number:02d}-{_slug(s.name)}.html")
+            for number, s in enumerate(chosen, start=1)
+        ]
+        names = [Path(n) for n in SCENARIO_FILES] + map_names
+        check_outputs(
+            [folder / n for n in names],
+            inputs=[*self.input_files, scenario_file],
         )
         studies = [(s.name, self.scenario(s)) for s in chosen]  # checks every edit first
         base = self.coverage()
         table = scenario_table(base, [(name, study.coverage()) for name, study in studies])
-        folder = Path(out_dir)
-        tables = write_scenarios(table, folder, lang=lang, inputs=self.inputs)
-        maps = [self.save_map(folder / "maps" / "base.html", lang=lang, title="base")]
-        for number, (name, study) in enumerate(studies, start=1):
-            path = folder / "maps" / f"{number:02d}-{_slug(name)}.html"
-            maps.append(
-                study.save_map(path, lang=lang, title=name, comparison=study.compare_with(self))
-            )
-        return ScenarioRun(table=table, tables=tables, maps=maps)
+        with output_folder(folder) as staging:  # one set: the tables and every map
+            write_scenarios(table, staging, lang=lang, inputs=self.inputs)
+            self.save_map(staging / map_names[0], lang=lang, title="base")
+            for (name, study), map_name in zip(studies, map_names[1:], strict=True):
+                comparison = study.compare_with(self)
+                study.save_map(staging / map_name, lang=lang, title=name, comparison=comparison)
+        return ScenarioRun(
+            table=table,
+            tables=[folder / n for n in SCENARIO_FILES],
+            maps=[folder / n for n in map_names],
+        )
 
     def recommend(
         self,
@@ -1001,6 +1095,43 @@ def _chosen_categories(categories: Iterable[str], known: list[str]) -> list[str]
     return chosen
 
 
+def _lonlat_extent(geometry: gpd.GeoSeries) -> str:
+    """The WGS-84 extent of `geometry` in words: ``lon a..b, lat c..d``."""
+    west, south, east, north = geometry.to_crs("EPSG:4326").total_bounds
+    return f"lon {west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f}"
+
+
+def _check_reaches_network(
+    graph: CompactGraph,
+    nodes: gpd.GeoSeries,
+    geometry: gpd.GeoSeries,
+    max_snap_m: float,
+    *,
+    what: str,
+    reached: bool | None = None,
+) -> None:
+    """Refuse inputs of which nothing lies within `max_snap_m` of the walking network.
+
+    Such a study would report 0 % everywhere: the usual causes are swapped longitude and
+    latitude, another place's data, or the wrong coordinate system.
+    """
+    present = geometry[~(geometry.is_empty | geometry.isna())]
+    if present.empty:
+        return
+    if reached is None:
+        reached = bool(
+            graph.snap(present.to_crs(graph.crs), max_snap_m=max_snap_m).on_network.any()
+        )
+    if reached:
+        return
+    msg = (
+        f"none of the {what} is within {max_snap_m:g} m of the walking network: their extent "
+        f"({_lonlat_extent(present)}) does not overlap the network's ({_lonlat_extent(nodes)}); "
+        "are lon and lat swapped, is it another place, or is `--coords` wrong?"
+    )
+    raise InputError(msg)
+
+
 def _keep_areas(person_area: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """`person_area` with ``None`` where `keep` is False."""
     out = person_area.astype(object).copy()
@@ -1019,6 +1150,7 @@ def _load_people(
     coords: str,
     lon_field: str = "lon",
     lat_field: str = "lat",
+    table: gpd.GeoDataFrame | None = None,
 ) -> _areas.People:
     is_raster = not isinstance(population, gpd.GeoDataFrame) and str(population).lower().endswith(
         _areas.RASTER_SUFFIXES
@@ -1040,7 +1172,9 @@ def _load_people(
         )
     if population is not None:
         field_name, groups = _areas.parse_population_fields(population_field)
-        if isinstance(population, gpd.GeoDataFrame):
+        if table is not None:  # already read by `Study.load`
+            source = f"`{population}` field `{population_field}`"
+        elif isinstance(population, gpd.GeoDataFrame):
             renames = {field_name: "population"}
             renames.update({column: f"population:{c}" for c, column in groups.items()})
             missing = [c for c in renames if c not in population.columns]

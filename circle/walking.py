@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_MAX_SNAP_M",
     "DEFAULT_MINUTES",
     "ELDERLY",
+    "MAX_SNAP_LIMIT_M",
     "PROFILES",
     "STEPS_FACTOR",
     "Threshold",
@@ -37,6 +38,9 @@ __all__ = [
 DEFAULT_MINUTES: Final = 15.0
 #: Points farther than this from every walkable edge are off-network (metres).
 DEFAULT_MAX_SNAP_M: Final = 300.0
+#: The largest snapping distance accepted (metres): farther, a "walk" to the network is a
+#: guess, not an access leg.
+MAX_SNAP_LIMIT_M: Final = 5_000.0
 
 #: Speed on steps as a share of the flat speed, both ways. Weidmann's compilation of
 #: pedestrian studies gives mean horizontal speeds on stairs of 0.610 m/s upward and
@@ -183,7 +187,7 @@ def parse_profiles(
 
 
 def check_max_snap_m(max_snap_m: float) -> float:
-    """Return `max_snap_m` if it is a positive, finite number of metres.
+    """Return `max_snap_m` if it is a positive number of metres up to `MAX_SNAP_LIMIT_M`.
 
     Raises
     ------
@@ -192,6 +196,13 @@ def check_max_snap_m(max_snap_m: float) -> float:
     """
     if not (math.isfinite(max_snap_m) and max_snap_m > 0):
         msg = f"`max_snap_m` must be a positive number of metres, got `{max_snap_m}`."
+        raise InputError(msg)
+    if max_snap_m > MAX_SNAP_LIMIT_M:
+        msg = (
+            f"`max_snap_m` is {max_snap_m:g} m, more than {MAX_SNAP_LIMIT_M:,.0f} m: nobody walks "
+            "that far to reach a path; use a few hundred metres (default "
+            f"{DEFAULT_MAX_SNAP_M:g})."
+        )
         raise InputError(msg)
     return float(max_snap_m)
 

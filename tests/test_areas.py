@@ -93,8 +93,9 @@ def test_h3_grid_holds_every_point_and_assigns_exactly():
     for cell, polygon in zip(areas.area_id, areas.geometry, strict=True):
         lat, lng = h3.cell_to_latlng(cell)
         assert polygon.contains(shapely.Point(lng, lat))
-    with pytest.raises(InputError, match="from 0 to 15"):
-        h3_areas(lonlat, resolution=16)
+    for resolution in (4, 12, 16):
+        with pytest.raises(InputError, match="from 5 to 11"):
+            h3_areas(lonlat, resolution=resolution)
 
 
 def test_read_areas_errors(tmp_path):

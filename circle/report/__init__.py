@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from circle._io import atomic_path
+from circle._io import output_folder
 from circle.comparison import SCENARIO_COLUMNS
 from circle.coords import check_coords
 from circle.errors import InputError
@@ -27,7 +27,7 @@ from circle.report.tables import (
     csv_bytes,
     geojson_table_bytes,
 )
-from circle.report.xlsx import report_workbook, scenario_workbook
+from circle.report.xlsx import report_workbook, scenario_workbook, workbook_bytes
 
 if TYPE_CHECKING:
     import os
@@ -69,7 +69,8 @@ def write_report(
     """Write the gap report files into a folder.
 
     The folder is created if missing; files in it that circle does not write are left
-    alone, and each file is replaced atomically (a reader never sees half a file).
+    alone. The files are written as one set (:func:`circle._io.output_folder`): staged,
+    then moved in together under a lock, so the folder holds the old set or the new one.
 
     - ``summary.csv``: one row per category, sorted by category id, in the columns of
       the output contract (``category, label, threshold_min, speed_kmh, facilities,
@@ -162,7 +163,7 @@ def write_report(
             coordinate_system=COORDINATE_SYSTEM_NAMES.get(coords),
         ),
         "facilities.csv": csv_bytes(tables.facilities, FACILITY_FORMATS),
-        "gaps.xlsx": report_workbook(result, tables, method, lang),
+        "gaps.xlsx": workbook_bytes(report_workbook(result, tables, method, lang)),
         "report.md": markdown_report(result, tables, method, lang).encode("utf-8"),
     }
     written = _write_files(folder, REPORT_FILES, contents)
@@ -187,8 +188,8 @@ def write_scenarios(
     - ``scenarios.xlsx``: the same table formatted for reading (headers in `lang`,
       shares as percentages, changes signed), and a Method sheet with the inputs.
 
-    The folder is created if missing; other files in it are left alone, and each file is
-    replaced atomically.
+    The folder is created if missing; other files in it are left alone, and the two files
+    are replaced together (:func:`circle._io.output_folder`).
 
     Parameters
     ----------
@@ -229,7 +230,7 @@ def write_scenarios(
     frame = table.loc[:, list(SCENARIO_COLUMNS)].reset_index(drop=True)
     contents: dict[str, bytes | Workbook] = {
         "scenarios.csv": csv_bytes(frame, SCENARIO_FORMATS),
-        "scenarios.xlsx": scenario_workbook(frame, dict(inputs or {}), lang),
+        "scenarios.xlsx": workbook_bytes(scenario_workbook(frame, dict(inputs or {}), lang)),
     }
     written = _write_files(folder, SCENARIO_FILES, contents)
     logger.info("wrote %d scenario files to %s", len(written), folder)
@@ -247,16 +248,12 @@ def _check_folder(out_dir: str | os.PathLike[str]) -> Path:
 def _write_files(
     folder: Path, names: Sequence[str], contents: Mapping[str, bytes | Workbook]
 ) -> list[Path]:
-    """Write each file atomically, in the order of `names`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in names:
-        target = folder / name
-        content = contents[name]
-        with atomic_path(target) as tmp:
+    """Write the files as one set (:func:`circle._io.output_folder`), in the order of `names`."""
+    with output_folder(folder) as staging:
+        for name in names:
+            content = contents[name]
             if isinstance(content, bytes):
-                tmp.write_bytes(content)
+                (staging / name).write_bytes(content)
             else:
-                content.save(tmp)
-        written.append(target)
-    return written
+                content.save(staging / name)
+    return [folder / name for name in names]

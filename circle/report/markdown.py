@@ -28,9 +28,36 @@ __all__ = ["WORST_NEIGHBOURHOODS", "markdown_report"]
 WORST_NEIGHBOURHOODS: Final = 10
 
 
+#: Characters of input-derived text replaced in ``report.md``: HTML becomes inert text,
+#: table cells, code spans and links cannot be opened, a value stays on its line. (``>``
+#: is left: without ``<`` it starts no tag, and mid-line no quote; ``> 6`` minutes stays.)
+_MD_ESCAPES: Final = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        "\\": "\\\\",
+        "|": "\\|",
+        "`": "\\`",
+        "[": "\\[",
+        "]": "\\]",
+        "\n": " ",
+        "\r": " ",
+    }
+)
+
+
 def _md(text: object) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    r"""Text that came from an input, safe anywhere in Markdown (also in table cells).
+
+    ``<`` and ``&`` become HTML entities (no raw HTML reaches a viewer), ``|``,
+    backticks, brackets and backslashes are escaped, and line breaks become spaces.
+
+    Examples
+    --------
+    >>> _md("<img src=x onerror=alert(1)>|`x`")
+    '&lt;img src=x onerror=alert(1)>\\|\\`x\\`'
+    """
+    return str(text).translate(_MD_ESCAPES)
 
 
 def _md_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
@@ -77,7 +104,7 @@ def markdown_report(
     """
     w: Callable[..., str] = lambda key, **values: _word(key, lang, **values)  # noqa: E731
     lines = [f"# {w('title')}", "", f"## {w('h_method')}", ""]
-    lines += [f"- **{item}**{w('colon')}{value}" for item, value in method]
+    lines += [f"- **{item}**{w('colon')}{_md(value)}" for item, value in method]
     lines += ["", f"## {w('h_summary')}", ""]
     s = tables.summary
     lines += _md_table(
@@ -107,7 +134,7 @@ def markdown_report(
     )
     table = tables.neighbourhoods
     for category, used in zip(s["category"], s["facilities"], strict=True):
-        label = category_label(category, lang)
+        label = _md(category_label(category, lang))
         horizon = result.model.threshold_minutes(category) * HORIZON_FACTOR
         lines += ["", f"## {w('h_worst', label=label)}", ""]
         if not used:
@@ -220,8 +247,8 @@ def _md_capacity(
         shortfall = t[f"{category}_shortfall_places"].to_numpy(float)[below]
         order = np.lexsort((ids, -shortfall))[:WORST_NEIGHBOURHOODS]
         unit = capacity_unit(capacity, category, lang)
-        lines += ["", f"### {w('h_shortfall', label=category_label(category, lang))}", ""]
-        lines += [w("md_shortfall_intro", unit=unit, count=WORST_NEIGHBOURHOODS), ""]
+        lines += ["", f"### {w('h_shortfall', label=_md(category_label(category, lang)))}", ""]
+        lines += [w("md_shortfall_intro", unit=_md(unit), count=WORST_NEIGHBOURHOODS), ""]
         lines += _md_table(
             [w("name"), w("md_places_per_1000"), w("md_shortfall_unit", unit=unit)],
             [

@@ -37,6 +37,7 @@ __all__ = [
     "csv_bytes",
     "geojson_table_bytes",
     "is_missing",
+    "neutralised",
     "plain",
     "report_word",
     "rounded",
@@ -252,16 +253,40 @@ def rounded(value: Any, fmt: Format | None) -> Any:
     return value
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(text: str) -> str:
+    """A text cell that no spreadsheet runs as a formula: a leading ``'`` where it could.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a single
+    quote in front, as OWASP recommends against CSV injection; other text is unchanged.
+    Numbers are never passed here, so a negative number stays a number.
+
+    Examples
+    --------
+    >>> neutralised("=HYPERLINK(1)"), neutralised("-neg"), neutralised("clinic")
+    ("'=HYPERLINK(1)", "'-neg", 'clinic')
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def csv_text(value: Any, fmt: Format | None) -> str:
-    """A cell as CSV text: fixed decimals, empty for missing or infinite numbers."""
+    """A cell as CSV text: fixed decimals, empty for missing or infinite numbers.
+
+    Text is :func:`neutralised`; numbers and booleans are written as they are.
+    """
     value = plain(value)
     if is_missing(value) or value is pd.NA:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if fmt is not None and fmt.decimals is not None and isinstance(value, (int, float)):
-        return f"{float(value):.{fmt.decimals}f}"
-    return str(value)
+    if isinstance(value, (int, float)):
+        if fmt is not None and fmt.decimals is not None:
+            return f"{float(value):.{fmt.decimals}f}"
+        return str(value)
+    return neutralised(str(value))
 
 
 def csv_bytes(table: pd.DataFrame, formats: Mapping[str, Format]) -> bytes:
@@ -269,7 +294,7 @@ def csv_bytes(table: pd.DataFrame, formats: Mapping[str, Format]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     columns = [str(c) for c in table.columns]
-    writer.writerow(columns)
+    writer.writerow([neutralised(c) for c in columns])
     cells = [[csv_text(v, formats.get(c)) for v in table[c].tolist()] for c in columns]
     writer.writerows(zip(*cells, strict=True))
     return buffer.getvalue().encode("utf-8")

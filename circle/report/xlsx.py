@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import math
+import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -28,7 +32,14 @@ if TYPE_CHECKING:
     from circle.i18n import Lang
     from circle.report.tables import ReportTables
 
-__all__ = ["STATUS_FILLS", "lonlat_header", "report_workbook", "scenario_workbook"]
+__all__ = [
+    "STATUS_FILLS",
+    "WORKBOOK_TIME",
+    "lonlat_header",
+    "report_workbook",
+    "scenario_workbook",
+    "workbook_bytes",
+]
 
 #: Light cell fills of neighbourhood statuses in ``gaps.xlsx`` (green, amber, red, grey).
 STATUS_FILLS: Final[dict[str, str]] = {
@@ -38,6 +49,35 @@ STATUS_FILLS: Final[dict[str, str]] = {
     "empty": "EDEDED",
 }
 _MIN_WIDTH, _MAX_WIDTH = 8, 40
+#: The created/modified time of every workbook and the date of its zip entries (fixed, so
+#: that the same inputs give the same bytes; the earliest date a zip file can hold).
+WORKBOOK_TIME: Final = (1980, 1, 1, 0, 0, 0)
+_CORE_TIMES: Final = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def workbook_bytes(book: Workbook) -> bytes:
+    """`book` as ``.xlsx`` bytes, the same for the same content.
+
+    openpyxl stamps the save time into ``docProps/core.xml`` and into every zip entry;
+    both are set to :data:`WORKBOOK_TIME`.
+    """
+    saved = io.BytesIO()
+    book.save(saved)
+    stamp = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*WORKBOOK_TIME).encode()
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(saved.getvalue())) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                data = _CORE_TIMES.sub(rb"\g<1>" + stamp + rb"\g<2>", data)
+            entry = zipfile.ZipInfo(item.filename, date_time=WORKBOOK_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            target.writestr(entry, data)
+    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -235,6 +275,19 @@ def _display_width(value: Any, number_format: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def _cell(sheet: Any, row: int, column: int, value: Any) -> Any:
+    """A cell holding `value`; text is always a string cell, never a formula.
+
+    openpyxl reads text starting with ``=`` as a formula; forcing the data type keeps a
+    name like ``=HYPERLINK(...)`` inert. Control characters XML cannot hold are dropped.
+    """
+    if not isinstance(value, str):
+        return sheet.cell(row=row, column=column, value=value)
+    cell = sheet.cell(row=row, column=column, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+    cell.data_type = "s"
+    return cell
+
+
 def _fill_sheet(sheet: Any, columns: Sequence[_Column], *, freeze: str = "A2") -> None:
     """Header row (bold, frozen, filtered) and formatted columns."""
     bold = Font(bold=True)
@@ -247,11 +300,11 @@ def _fill_sheet(sheet: Any, columns: Sequence[_Column], *, freeze: str = "A2") -
     right = Alignment(horizontal="right")
     n_rows = max((len(c.values) for c in columns), default=0)
     for j, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=1, column=j, value=column.header)
+        cell = _cell(sheet, 1, j, column.header)
         cell.font = bold
         cell.alignment = header_alignment
         for i, value in enumerate(column.values, start=2):
-            cell = sheet.cell(row=i, column=j, value=value)
+            cell = _cell(sheet, i, j, value)
             cell.number_format = column.number_format
             if column.status and value in status_of:
                 cell.fill = fills[status_of[value]]
