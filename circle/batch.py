@@ -68,7 +68,7 @@ import shapely
 from circle import areas as _areas
 from circle._read import read_table
 from circle._validate import check_readable_file
-from circle.categories import evaluated_categories
+from circle.categories import choose_categories, evaluated_categories
 from circle.coverage import HORIZON_FACTOR
 from circle.errors import InputError
 from circle.facilities import read_facilities
@@ -391,7 +391,6 @@ def _settings(
     report: dict[str, Any],
 ) -> _Settings:
     """Check the options once, on the driver, and work out the reach of every area's cut."""
-    from circle.study import _chosen_categories  # noqa: PLC0415
     from circle.walking import check_max_snap_m  # noqa: PLC0415
 
     check_max_snap_m(max_snap_m)
@@ -407,7 +406,7 @@ def _settings(
         check_readable_file(population, what="population file")
     _areas.parse_population_fields(population_field)
     known = evaluated_categories(facility_table["category"])
-    chosen = known if categories is None else _chosen_categories(categories, known)
+    chosen = known if categories is None else choose_categories(categories, known)
     walk = walking_profile(profile, speed_kmh=speed_kmh)
     base = get_preset(preset).thresholds() if preset is not None else None
     thresholds = parse_thresholds(minutes, categories=chosen, base=base)

@@ -19,6 +19,7 @@ __all__ = [
     "CATEGORIES",
     "Category",
     "category_order_key",
+    "choose_categories",
     "evaluated_categories",
     "normalize_category",
 ]
@@ -176,3 +177,30 @@ def evaluated_categories(values: Iterable[str]) -> list[str]:
     ['canteen', 'clinic', 'daycare', 'gig_station', 'park']
     """
     return sorted(set(BUILTIN_ORDER) | set(values), key=category_order_key)
+
+
+def choose_categories(categories: Iterable[str], known: list[str]) -> list[str]:
+    """The categories a planner asked for, as ids, in the order given.
+
+    Raises
+    ------
+    InputError
+        A category not in `known` (the message lists them), or none at all.
+
+    Examples
+    --------
+    >>> choose_categories(["诊所", "clinic", "canteen"], ["canteen", "clinic"])
+    ['clinic', 'canteen']
+    """
+    chosen = list(dict.fromkeys(normalize_category(str(c)) for c in categories))
+    unknown = [c for c in chosen if c not in known]
+    if unknown:
+        msg = (
+            f"`categories` names an unknown category `{unknown[0]}`; known categories "
+            f"(built-in, and custom ones in the facilities): {', '.join(known)}."
+        )
+        raise InputError(msg)
+    if not chosen:
+        msg = "`categories` names no category; give at least one, e.g. `clinic`."
+        raise InputError(msg)
+    return chosen

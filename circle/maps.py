@@ -171,7 +171,7 @@ _BIND_JS: Final = JsCode(
 )
 
 #: Binds a tooltip only (population and service areas: nothing more to say on a click).
-_BIND_TOOLTIP_JS: Final = JsCode(
+BIND_TOOLTIP_JS: Final = JsCode(
     "function(feature, layer) { layer.bindTooltip(feature.properties.tooltip, {sticky: true}); }"
 )
 
@@ -291,7 +291,7 @@ class _Basemap:
     coords: str
 
 
-def _basemap(tiles: str | None, attribution: str | None) -> _Basemap | None:
+def resolve_basemap(tiles: str | None, attribution: str | None) -> _Basemap | None:
     """Resolve the `tiles` option (see :func:`coverage_map`)."""
     if tiles is None:
         return None
@@ -316,12 +316,12 @@ def _basemap(tiles: str | None, attribution: str | None) -> _Basemap | None:
     raise InputError(msg)
 
 
-def _esc(value: object) -> str:
+def esc(value: object) -> str:
     """`value` as text that is safe inside HTML (names come from user files)."""
     return html.escape(str(value), quote=True)
 
 
-def _number(value: float, decimals: int = 0) -> str:
+def number_text(value: float, decimals: int = 0) -> str:
     return f"{value:,.{decimals}f}"
 
 
@@ -329,7 +329,7 @@ def _share(value: float) -> str:
     return "–" if not math.isfinite(value) else f"{100 * value:.0f} %"
 
 
-def _category_colour(category: str, categories: list[str]) -> str:
+def category_colour(category: str, categories: list[str]) -> str:
     """The Okabe-Ito colour of `category`: built-ins fixed, custom ones in turn after them."""
     if category in BUILTIN_ORDER:
         return OKABE_ITO[BUILTIN_ORDER.index(category)]
@@ -347,7 +347,7 @@ def _badge(colour: str, icon: str, *, off: bool = False) -> str:
     )
 
 
-def _display_geometries(frame: gpd.GeoDataFrame, metric_crs: Any, coords: str) -> gpd.GeoDataFrame:
+def display_geometries(frame: gpd.GeoDataFrame, metric_crs: Any, coords: str) -> gpd.GeoDataFrame:
     """Simplify in the metric CRS, then lon/lat in `coords`, rounded to COORD_DECIMALS."""
     metric = frame.to_crs(metric_crs)
     simplified = metric.geometry.simplify(MAP_SIMPLIFY_M, preserve_topology=True)
@@ -360,7 +360,7 @@ def _display_geometries(frame: gpd.GeoDataFrame, metric_crs: Any, coords: str) -
     return lonlat.set_geometry(gpd.GeoSeries(rounded, index=lonlat.index, crs="EPSG:4326"))
 
 
-def _feature_collection(geometries: Any, properties: list[dict[str, Any]]) -> dict[str, Any]:
+def feature_collection(geometries: Any, properties: list[dict[str, Any]]) -> dict[str, Any]:
     """A GeoJSON FeatureCollection; empty geometries are left out, ids are row numbers."""
     features = [
         {
@@ -426,14 +426,14 @@ def _neighbourhood_layer(
         properties.append(
             {
                 "status": str(worst[i]),
-                "name": _esc(name),
-                "population": _number(population),
+                "name": esc(name),
+                "population": number_text(population),
                 "rows": rows,
             }
         )
     return folium.GeoJson(
-        _feature_collection(shapes.geometry, properties),
-        name=_esc(words("map", lang)["neighbourhoods"]),
+        feature_collection(shapes.geometry, properties),
+        name=esc(words("map", lang)["neighbourhoods"]),
         style_function=_status_style,
         on_each_feature=_BIND_AREA_JS,
         smooth_factor=0.5,
@@ -456,22 +456,22 @@ def _category_status_layers(
         properties = [
             {
                 "status": status,
-                "tooltip": f"<b>{_esc(name)}</b><br>{_esc(label)}: "
-                f"{_esc(status_word(status, lang))}"
+                "tooltip": f"<b>{esc(name)}</b><br>{esc(label)}: "
+                f"{esc(status_word(status, lang))}"
                 + (f" ({_share(share)})" if np.isfinite(share) else ""),
             }
             for name, status, share in zip(table["name"], statuses, shares, strict=True)
         ]
         layers.append(
             folium.GeoJson(
-                _feature_collection(shapes.geometry, properties),
-                name=_esc(words("map", lang)["status_for"].format(label=label)),
+                feature_collection(shapes.geometry, properties),
+                name=esc(words("map", lang)["status_for"].format(label=label)),
                 show=False,
                 style_function=lambda f: {
                     **_STATUS_STYLE[f["properties"]["status"]],
                     "className": f"circle-category-{f['properties']['status']}",
                 },
-                on_each_feature=_BIND_TOOLTIP_JS,
+                on_each_feature=BIND_TOOLTIP_JS,
                 smooth_factor=0.5,
             )
         )
@@ -482,15 +482,15 @@ def _page_text(result: CoverageResult, lang: Lang) -> dict[str, Any]:
     """The words the page's popup builders use (HTML-escaped)."""
     text = words("map", lang)
     return {
-        "labels": [_esc(category_label(c, lang)) for c in result.categories],
-        "words": {s: _esc(status_word(s, lang)) for s in STATUSES},
+        "labels": [esc(category_label(c, lang)) for c in result.categories],
+        "words": {s: esc(status_word(s, lang)) for s in STATUSES},
         "head": (
-            f"<tr><th></th><th>{_esc(text['covered_share'])}</th>"
-            f"<th>{_esc(text['median'])}</th><th>{_esc(text['max'])}</th></tr>"
+            f"<tr><th></th><th>{esc(text['covered_share'])}</th>"
+            f"<th>{esc(text['median'])}</th><th>{esc(text['max'])}</th></tr>"
         ),
-        "population": _esc(text["population"]),
-        "status": _esc(text["status"]),
-        "missing": _esc(text["missing"]),
+        "population": esc(text["population"]),
+        "status": esc(text["status"]),
+        "missing": esc(text["missing"]),
     }
 
 
@@ -534,30 +534,30 @@ def _population_layer(
     properties = []
     for name, people, dens, cls in zip(table["name"], population, density, classes, strict=True):
         tooltip = (
-            f"<b>{_esc(name)}</b><br>{_esc(text['population'])}: {_number(people)}"
-            f" ({_number(dens)} {_esc(text['population_unit'])})"
+            f"<b>{esc(name)}</b><br>{esc(text['population'])}: {number_text(people)}"
+            f" ({number_text(dens)} {esc(text['population_unit'])})"
         )
         fill = colours[int(cls)] if people > 0 else "#ffffff"
         properties.append({"fill": fill, "tooltip": tooltip})
     layer = folium.GeoJson(
-        _feature_collection(shapes.geometry, properties),
-        name=_esc(text["population_layer"] + text["paren"].format(text["population_unit"])),
+        feature_collection(shapes.geometry, properties),
+        name=esc(text["population_layer"] + text["paren"].format(text["population_unit"])),
         style_function=lambda f: {
             "color": "#6b6b6b",
             "weight": 0.3,
             "fillColor": f["properties"]["fill"],
             "fillOpacity": 0.6,
         },
-        on_each_feature=_BIND_TOOLTIP_JS,
+        on_each_feature=BIND_TOOLTIP_JS,
     )
     legend_rows = "".join(
         f'<tr><td><span class="circle-swatch" style="background:{colour};'
         f'border-color:#6b6b6b"></span></td>'
-        f"<td>{_number(low)} – {_number(high)}</td></tr>"
+        f"<td>{number_text(low)} – {number_text(high)}</td></tr>"
         for colour, low, high in zip(colours, edges[:-1], edges[1:], strict=True)
     )
     section = (
-        f"<h5>{_esc(text['population_layer'] + text['paren'].format(text['population_unit']))}"
+        f"<h5>{esc(text['population_layer'] + text['paren'].format(text['population_unit']))}"
         "</h5>"
         f"<table>{legend_rows}</table>"
     )
@@ -580,15 +580,15 @@ def _change_layer(
     for area_id, group in changed.groupby("area_id", sort=True):
         kind = area_change(group["change"])
         lines = "".join(
-            f"<br>{_esc(category_label(str(r.category), lang))}: "
-            f"{_esc(status_word(r.status_base, lang))} → {_esc(status_word(r.status_other, lang))}"
+            f"<br>{esc(category_label(str(r.category), lang))}: "
+            f"{esc(status_word(r.status_base, lang))} → {esc(status_word(r.status_other, lang))}"
             for r in group.itertuples(index=False)
         )
         rows.append(
             {
                 "area_id": area_id,
                 "fill": _CHANGE_COLOURS[kind],
-                "tooltip": f"<b>{_esc(group['name'].iloc[0])}</b>{lines}",
+                "tooltip": f"<b>{esc(group['name'].iloc[0])}</b>{lines}",
                 "geometry": group.geometry.iloc[0],
             }
         )
@@ -598,12 +598,12 @@ def _change_layer(
         geometry="geometry",
         crs="EPSG:4326",
     )
-    shapes = _display_geometries(frame, metric_crs, coords) if len(frame) else frame
+    shapes = display_geometries(frame, metric_crs, coords) if len(frame) else frame
     layer = folium.GeoJson(
-        _feature_collection(
+        feature_collection(
             shapes.geometry, [{"fill": r["fill"], "tooltip": r["tooltip"]} for r in rows]
         ),
-        name=_esc(text["changes"]),
+        name=esc(text["changes"]),
         style_function=lambda f: {
             "color": "#333333",
             "weight": 1.5,
@@ -611,14 +611,14 @@ def _change_layer(
             "fillOpacity": 0.65,
             "className": "circle-change",
         },
-        on_each_feature=_BIND_TOOLTIP_JS,
+        on_each_feature=BIND_TOOLTIP_JS,
     )
     legend_rows = "".join(
         f'<tr><td><span class="circle-swatch" style="background:{colour}"></span></td>'
-        f"<td>{_esc(text['change_' + kind])}</td></tr>"
+        f"<td>{esc(text['change_' + kind])}</td></tr>"
         for kind, colour in _CHANGE_COLOURS.items()
     )
-    return layer, f"<h5>{_esc(text['changes'])}</h5><table>{legend_rows}</table>"
+    return layer, f"<h5>{esc(text['changes'])}</h5><table>{legend_rows}</table>"
 
 
 def _capacity_layers(
@@ -647,12 +647,12 @@ def _capacity_layers(
         shortfall = ratios.get(f"{category}_shortfall_places")
         properties = []
         for i, (name, value) in enumerate(zip(table["name"], values, strict=True)):
-            tip = f"<b>{_esc(name)}</b><br>{_esc(label)}: "
-            tip += f"{_number(value, 2)}" if np.isfinite(value) else "–"
+            tip = f"<b>{esc(name)}</b><br>{esc(label)}: "
+            tip += f"{number_text(value, 2)}" if np.isfinite(value) else "–"
             if target is not None and shortfall is not None and np.isfinite(shortfall.iloc[i]):
                 tip += (
-                    f"<br>{_esc(text['target'])}: {_number(target, 2)}; "
-                    f"{_esc(text['shortfall'])}: {_number(float(shortfall.iloc[i]), 1)}"
+                    f"<br>{esc(text['target'])}: {number_text(target, 2)}; "
+                    f"{esc(text['shortfall'])}: {number_text(float(shortfall.iloc[i]), 1)}"
                 )
             is_below = bool(below.iloc[i]) if below is not None else False
             properties.append(
@@ -665,8 +665,8 @@ def _capacity_layers(
             )
         name = text["capacity_layer"].format(label=label)
         layer = folium.GeoJson(
-            _feature_collection(shapes.geometry, properties),
-            name=_esc(name),
+            feature_collection(shapes.geometry, properties),
+            name=esc(name),
             show=False,
             style_function=lambda f: {
                 "color": "#7f0000" if f["properties"]["dash"] else "#6b6b6b",
@@ -675,17 +675,17 @@ def _capacity_layers(
                 "fillColor": f["properties"]["fill"],
                 "fillOpacity": f["properties"]["opacity"],
             },
-            on_each_feature=_BIND_TOOLTIP_JS,
+            on_each_feature=BIND_TOOLTIP_JS,
         )
         unit = capacity.units.get(category, "places")
         legend_rows = "".join(
             f'<tr><td><span class="circle-swatch" style="background:{colour}"></span></td>'
-            f"<td>{_number(low, 1)} – {_number(high, 1)}</td></tr>"
+            f"<td>{number_text(low, 1)} – {number_text(high, 1)}</td></tr>"
             for colour, low, high in zip(colours, edges[:-1], edges[1:], strict=True)
         )
-        note = f"<tr><td></td><td>{_esc(text['below_target'])}</td></tr>" if target else ""
+        note = f"<tr><td></td><td>{esc(text['below_target'])}</td></tr>" if target else ""
         section = (
-            f"<h5>{_esc(label)}: {_esc(text['capacity_unit'].format(unit=unit))}</h5>"
+            f"<h5>{esc(label)}: {esc(text['capacity_unit'].format(unit=unit))}</h5>"
             f"<table>{legend_rows}{note}</table>"
         )
         layers.append((layer, section))
@@ -710,14 +710,14 @@ def _facility_layers(
         label = category_label(category, lang)
         minutes = f"{result.model.threshold_minutes(category):g}"
         rows = table[(table["category"] == category) & table["on_network"]]
-        served_label = _esc(text["served"].format(minutes=minutes))
+        served_label = esc(text["served"].format(minutes=minutes))
         properties = [
             {
                 "popup": (
-                    f"<b>{_esc(name)}</b><br>{_esc(label)}<br>"
-                    f"{served_label}: <b>{_number(served)}</b>"
+                    f"<b>{esc(name)}</b><br>{esc(label)}<br>"
+                    f"{served_label}: <b>{number_text(served)}</b>"
                 ),
-                "tooltip": f"{_esc(name)} ({_esc(label)})",
+                "tooltip": f"{esc(name)} ({esc(label)})",
             }
             for name, served in zip(rows["name"], rows["served_population"], strict=True)
         ]
@@ -728,12 +728,12 @@ def _facility_layers(
     properties = [
         {
             "popup": (
-                f"<b>{_esc(name)}</b><br>{_esc(category_label(category, lang))}<br>"
-                + _esc(
+                f"<b>{esc(name)}</b><br>{esc(category_label(category, lang))}<br>"
+                + esc(
                     off_text.format(max_snap=f"{result.model.max_snap_m:g}", snap=f"{snap_m:,.0f}")
                 )
             ),
-            "tooltip": f"{_esc(name)} ({_esc(category_label(category, lang))})",
+            "tooltip": f"{esc(name)} ({esc(category_label(category, lang))})",
         }
         for name, category, snap_m in zip(off["name"], off["category"], off["snap_m"], strict=True)
     ]
@@ -756,8 +756,8 @@ def _point_layer(
         )
     )
     return folium.GeoJson(
-        _feature_collection(geometries, properties),
-        name=_esc(name),
+        feature_collection(geometries, properties),
+        name=esc(name),
         marker=marker,
         on_each_feature=_BIND_JS,
     )
@@ -780,13 +780,13 @@ def _service_area_layers(
             + f" · {label}"
             + text["paren"].format(f"{minutes} {text['minutes']}")
         )
-        tooltip = f"{_esc(label)}: {_esc(text['within'].format(minutes=minutes))}"
+        tooltip = f"{esc(label)}: {esc(text['within'].format(minutes=minutes))}"
         geometry = by_category.get(category)
         colour = colours[category]
         layers.append(
             folium.GeoJson(
-                _feature_collection([geometry], [{"tooltip": tooltip}]),
-                name=_esc(name),
+                feature_collection([geometry], [{"tooltip": tooltip}]),
+                name=esc(name),
                 style_function=lambda _f, colour=colour: {
                     "color": colour,
                     "weight": 1.5,
@@ -794,7 +794,7 @@ def _service_area_layers(
                     "fillColor": colour,
                     "fillOpacity": _SERVICE_AREA_FILL_OPACITY,
                 },
-                on_each_feature=_BIND_TOOLTIP_JS,
+                on_each_feature=BIND_TOOLTIP_JS,
             )
         )
     return layers
@@ -809,20 +809,20 @@ def _legend_html(
     text = words("map", lang)
     rows = []
     for category in result.categories:
-        label = _esc(category_label(category, lang))
+        label = esc(category_label(category, lang))
         colour = colours[category]
         minutes = f"{result.model.threshold_minutes(category):g}"
         rows.append(
-            f'<tr class="circle-legend-category" data-category="{_esc(category)}">'
+            f'<tr class="circle-legend-category" data-category="{esc(category)}">'
             f'<td><span class="circle-swatch" style="background:{colour}40;'
             f'border-color:{colour}"></span></td>'
             f"<td>{_badge(colour, _ICONS.get(category, _CUSTOM_ICON))}</td>"
-            f"<td>{label}</td><td>{_esc(text['threshold'])} {minutes} "
-            f"{_esc(text['minutes'])}</td></tr>"
+            f"<td>{label}</td><td>{esc(text['threshold'])} {minutes} "
+            f"{esc(text['minutes'])}</td></tr>"
         )
     rows.append(
         f"<tr><td></td><td>{_badge(_OFF_NETWORK_COLOUR, _OFF_NETWORK_ICON, off=True)}</td>"
-        f'<td colspan="2">{_esc(text["off_network"])}</td></tr>'
+        f'<td colspan="2">{esc(text["off_network"])}</td></tr>'
     )
     cut = result.cutoffs
     shares = {"covered": f"{cut.covered:.0%}", "uncovered": f"{cut.uncovered:.0%}"}
@@ -835,16 +835,16 @@ def _legend_html(
             f'<tr><td><span class="circle-swatch" style="background:{fill};'
             f"border-color:{style['color']};border-style:{border};"
             f'border-width:{max(1, round(style["weight"]))}px"></span></td>'
-            f"<td>{_esc(status_word(status, lang))}</td>"
-            f"<td>{_esc(text['status_' + status].format(**shares))}</td></tr>"
+            f"<td>{esc(status_word(status, lang))}</td>"
+            f"<td>{esc(text['status_' + status].format(**shares))}</td></tr>"
         )
     speed = f"{result.model.profile.speed_kmh:g} km/h"
     return (
-        f'<div class="circle-box circle-legend"><h4>{_esc(text["legend"])}</h4>'
-        f"<div>{_esc(text['speed'])}: <b>{speed}</b></div>"
-        f"<h5>{_esc(text['service_area'])} / {_esc(text['facilities'])}</h5>"
+        f'<div class="circle-box circle-legend"><h4>{esc(text["legend"])}</h4>'
+        f"<div>{esc(text['speed'])}: <b>{speed}</b></div>"
+        f"<h5>{esc(text['service_area'])} / {esc(text['facilities'])}</h5>"
         f"<table>{''.join(rows)}</table>"
-        f"<h5>{_esc(text['neighbourhoods'])}</h5><table>{''.join(status_rows)}</table>"
+        f"<h5>{esc(text['neighbourhoods'])}</h5><table>{''.join(status_rows)}</table>"
         f"{extra}</div>"
     )
 
@@ -864,12 +864,12 @@ def _summary_html(result: CoverageResult, colours: dict[str, str], lang: Lang) -
         colour = colours[category]
         rows.append(
             f'<tr><td><span class="circle-swatch" style="background:{colour};'
-            f'border-color:{colour}"></span></td><td>{_esc(label)}</td>'
+            f'border-color:{colour}"></span></td><td>{esc(label)}</td>'
             f"<td><b>{_share(share)}</b></td>"
-            f"<td>{_number(covered)} / {_number(population)}</td></tr>"
+            f"<td>{number_text(covered)} / {number_text(population)}</td></tr>"
         )
     return (
-        f'<div class="circle-box circle-summary"><h4>{_esc(text["summary"])}</h4>'
+        f'<div class="circle-box circle-summary"><h4>{esc(text["summary"])}</h4>'
         f"<table>{''.join(rows)}</table></div>"
     )
 
@@ -937,19 +937,19 @@ def coverage_map(
         `tiles_attribution`, or `service_areas` has no CRS.
     """
     lang = check_lang(lang)
-    basemap = _basemap(tiles, tiles_attribution)
+    basemap = resolve_basemap(tiles, tiles_attribution)
     coords = basemap.coords if basemap else "wgs84"
     model = result.model
     metric_crs = model.graph.crs
     categories = result.categories
-    colours = {c: _category_colour(c, categories) for c in categories}
+    colours = {c: category_colour(c, categories) for c in categories}
 
     if service_areas.crs is None:
         msg = "`service_areas` has no CRS; set it, e.g. `.set_crs('EPSG:4326')`."
         raise InputError(msg)
-    areas = _display_geometries(service_areas, metric_crs, coords)
+    areas = display_geometries(service_areas, metric_crs, coords)
     table = result.neighbourhood_table()
-    shapes = _display_geometries(table, metric_crs, coords)
+    shapes = display_geometries(table, metric_crs, coords)
 
     west, south, east, north = shapes.total_bounds
     if not np.isfinite([west, south, east, north]).all():
@@ -995,7 +995,7 @@ def coverage_map(
 
     title_text = _default_title(result, lang) if title is None else title
     body = (
-        f'<div class="circle-box circle-title">{_esc(title_text)}</div>'
+        f'<div class="circle-box circle-title">{esc(title_text)}</div>'
         + _legend_html(result, colours, lang, population_legend + extra_legend)
         + _summary_html(result, colours, lang)
     )

@@ -18,14 +18,14 @@ import shapely
 
 from circle.i18n import category_label, check_lang, word
 from circle.maps import (
-    _BIND_TOOLTIP_JS,
+    BIND_TOOLTIP_JS,
     COORD_DECIMALS,
-    _basemap,
-    _category_colour,
-    _display_geometries,
-    _esc,
-    _feature_collection,
-    _number,
+    category_colour,
+    display_geometries,
+    esc,
+    feature_collection,
+    number_text,
+    resolve_basemap,
 )
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def _site_markers(
     sites: gpd.GeoDataFrame, names: list[str], coords: str, lang: Lang
 ) -> folium.FeatureGroup:
     """One numbered badge per ranked site; the popup lists its gain per category."""
-    group = folium.FeatureGroup(name=_esc(_w("map_proposed", lang)))
+    group = folium.FeatureGroup(name=esc(_w("map_proposed", lang)))
     lon, lat = _lonlat(sites.geometry.to_numpy(), coords)
     half = _BADGE_PX // 2
     seen: set[int] = set()
@@ -73,12 +73,12 @@ def _site_markers(
         same = (sites["rank"] == rank).to_numpy()
         gains = "".join(
             "<br>"
-            + _esc(
+            + esc(
                 _w(
                     "map_newly",
                     lang,
                     label=category_label(str(c), lang),
-                    people=_number(float(p)),
+                    people=number_text(float(p)),
                 )
             )
             for c, p in zip(
@@ -87,8 +87,8 @@ def _site_markers(
                 strict=True,
             )
         )
-        title = _esc(_w("map_site", lang, rank=rank))
-        name = _esc(names[i])
+        title = esc(_w("map_site", lang, rank=rank))
+        name = esc(names[i])
         badge = (
             f'<div class="circle-badge circle-proposed" data-rank="{rank}" '
             f'style="background:{PROPOSED_COLOUR};'
@@ -123,7 +123,7 @@ def _area_layers(
     shown = shown.loc[~shown.geometry.is_empty & shown.geometry.notna()]
     if shown.empty:
         return []
-    shapes = _display_geometries(shown, metric_crs, coords)
+    shapes = display_geometries(shown, metric_crs, coords)
     layers = []
     for category, geometry in zip(shown["category"], shapes.geometry, strict=True):
         label = category_label(str(category), lang)
@@ -131,8 +131,8 @@ def _area_layers(
         name = _w("map_area", lang, label=label)
         layers.append(
             folium.GeoJson(
-                _feature_collection([geometry], [{"tooltip": _esc(name)}]),
-                name=_esc(name),
+                feature_collection([geometry], [{"tooltip": esc(name)}]),
+                name=esc(name),
                 style_function=lambda _f, colour=colour: {
                     "color": colour,
                     "weight": 2.5,
@@ -141,7 +141,7 @@ def _area_layers(
                     "fillColor": colour,
                     "fillOpacity": 0.18,
                 },
-                on_each_feature=_BIND_TOOLTIP_JS,
+                on_each_feature=BIND_TOOLTIP_JS,
             )
         )
     return layers
@@ -169,7 +169,7 @@ def _reached_layers(
         )
         properties = [
             {
-                "tooltip": _esc(_w("map_reached_tip", lang, people=_count(p), label=label)),
+                "tooltip": esc(_w("map_reached_tip", lang, people=_count(p), label=label)),
                 "radius": round(float(r), 1),
             }
             for p, r in zip(people, radius, strict=True)
@@ -177,8 +177,8 @@ def _reached_layers(
         colour = colours[category]
         layers.append(
             folium.GeoJson(
-                _feature_collection(shapely.points(lon, lat), properties),
-                name=_esc(_w("map_reached", lang, label=label)),
+                feature_collection(shapely.points(lon, lat), properties),
+                name=esc(_w("map_reached", lang, label=label)),
                 marker=folium.CircleMarker(radius=_DOT_MIN_PX),
                 style_function=lambda f, colour=colour: {
                     "radius": f["properties"]["radius"],
@@ -188,7 +188,7 @@ def _reached_layers(
                     "fillColor": colour,
                     "fillOpacity": 0.6,
                 },
-                on_each_feature=_BIND_TOOLTIP_JS,
+                on_each_feature=BIND_TOOLTIP_JS,
             )
         )
     return layers
@@ -196,7 +196,7 @@ def _reached_layers(
 
 def _count(people: float) -> str:
     """People as a whole number, or one decimal below 10 (proxy populations are fractional)."""
-    return _number(people, 0 if people >= 10 or math.isclose(people, round(people)) else 1)
+    return number_text(people, 0 if people >= 10 or math.isclose(people, round(people)) else 1)
 
 
 def add_proposed_sites(
@@ -244,9 +244,9 @@ def add_proposed_sites(
         `m`, with the layers of the proposed sites added before its layer control.
     """
     lang = check_lang(lang)
-    basemap = _basemap(tiles, tiles_attribution)
+    basemap = resolve_basemap(tiles, tiles_attribution)
     coords = basemap.coords if basemap else "wgs84"
-    colours = {c: _category_colour(c, categories) for c in categories}
+    colours = {c: category_colour(c, categories) for c in categories}
     chosen = [c for c in categories if c in set(sites["category"].astype(str))]
     for layer in _area_layers(
         service_areas, chosen, colours=colours, metric_crs=metric_crs, coords=coords, lang=lang

@@ -23,7 +23,7 @@ from circle import areas as _areas
 from circle._io import check_outputs, output_folder
 from circle._options import check_known_categories
 from circle.access import CompactGraph
-from circle.categories import evaluated_categories, normalize_category
+from circle.categories import choose_categories, evaluated_categories
 from circle.comparison import Comparison, compare, scenario_table
 from circle.coords import check_coords
 from circle.coverage import (
@@ -294,7 +294,7 @@ class Study:
         if categories is None:
             chosen = known
         else:
-            chosen = _chosen_categories(categories, known)
+            chosen = choose_categories(categories, known)
             keep = facility_table["category"].isin(chosen).to_numpy()
             if not keep.all():
                 logger.info("%d facilities of other categories are left out", int((~keep).sum()))
@@ -1077,22 +1077,6 @@ def _terrain(
         steps_factor=STEPS_FACTOR if steps_factor is None else steps_factor,
         step_free=step_free,
     )
-
-
-def _chosen_categories(categories: Iterable[str], known: list[str]) -> list[str]:
-    """The categories a planner asked for, as ids; unknown ones are refused."""
-    chosen = list(dict.fromkeys(normalize_category(str(c)) for c in categories))
-    unknown = [c for c in chosen if c not in known]
-    if unknown:
-        msg = (
-            f"`categories` names an unknown category `{unknown[0]}`; known categories "
-            f"(built-in, and custom ones in the facilities): {', '.join(known)}."
-        )
-        raise InputError(msg)
-    if not chosen:
-        msg = "`categories` names no category; give at least one, e.g. `clinic`."
-        raise InputError(msg)
-    return chosen
 
 
 def _lonlat_extent(geometry: gpd.GeoSeries) -> str:

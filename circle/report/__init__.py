@@ -147,7 +147,7 @@ def write_report(
     """
     lang = check_lang(lang)
     coords = check_coords(out_coords)
-    folder = _check_folder(out_dir)
+    folder = check_folder(out_dir)
     tables = ReportTables.from_result(result, lang, capacity=capacity, coords=coords)
     method = method_rows(result, tables, lang, dict(inputs or {}))
     # Everything is built before the first file is written.
@@ -166,7 +166,7 @@ def write_report(
         "gaps.xlsx": workbook_bytes(report_workbook(result, tables, method, lang)),
         "report.md": markdown_report(result, tables, method, lang).encode("utf-8"),
     }
-    written = _write_files(folder, REPORT_FILES, contents)
+    written = write_files(folder, REPORT_FILES, contents)
     logger.info("wrote %d report files to %s", len(written), folder)
     return written
 
@@ -226,18 +226,18 @@ def write_scenarios(
             f"`table` lacks the columns {listed}; make it with `circle.comparison.scenario_table`."
         )
         raise InputError(msg)
-    folder = _check_folder(out_dir)
+    folder = check_folder(out_dir)
     frame = table.loc[:, list(SCENARIO_COLUMNS)].reset_index(drop=True)
     contents: dict[str, bytes | Workbook] = {
         "scenarios.csv": csv_bytes(frame, SCENARIO_FORMATS),
         "scenarios.xlsx": workbook_bytes(scenario_workbook(frame, dict(inputs or {}), lang)),
     }
-    written = _write_files(folder, SCENARIO_FILES, contents)
+    written = write_files(folder, SCENARIO_FILES, contents)
     logger.info("wrote %d scenario files to %s", len(written), folder)
     return written
 
 
-def _check_folder(out_dir: str | os.PathLike[str]) -> Path:
+def check_folder(out_dir: str | os.PathLike[str]) -> Path:
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
         msg = f"`out_dir` `{folder}` is a file; the report needs a folder."
@@ -245,7 +245,7 @@ def _check_folder(out_dir: str | os.PathLike[str]) -> Path:
     return folder
 
 
-def _write_files(
+def write_files(
     folder: Path, names: Sequence[str], contents: Mapping[str, bytes | Workbook]
 ) -> list[Path]:
     """Write the files as one set (:func:`circle._io.output_folder`), in the order of `names`."""

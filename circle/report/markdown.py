@@ -46,7 +46,7 @@ _MD_ESCAPES: Final = str.maketrans(
 )
 
 
-def _md(text: object) -> str:
+def md_cell(text: object) -> str:
     r"""Text that came from an input, safe anywhere in Markdown (also in table cells).
 
     ``<`` and ``&`` become HTML entities (no raw HTML reaches a viewer), ``|``,
@@ -54,20 +54,20 @@ def _md(text: object) -> str:
 
     Examples
     --------
-    >>> _md("<img src=x onerror=alert(1)>|`x`")
+    >>> md_cell("<img src=x onerror=alert(1)>|`x`")
     '&lt;img src=x onerror=alert(1)>\\|\\`x\\`'
     """
     return str(text).translate(_MD_ESCAPES)
 
 
-def _md_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
-    lines = ["| " + " | ".join(_md(h) for h in header) + " |"]
+def md_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(md_cell(h) for h in header) + " |"]
     lines.append("|" + "|".join("---" for _ in header) + "|")
-    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
     return lines
 
 
-def _people(value: Any) -> str:
+def md_people(value: Any) -> str:
     return f"{float(value):,.0f}"
 
 
@@ -104,10 +104,10 @@ def markdown_report(
     """
     w: Callable[..., str] = lambda key, **values: _word(key, lang, **values)  # noqa: E731
     lines = [f"# {w('title')}", "", f"## {w('h_method')}", ""]
-    lines += [f"- **{item}**{w('colon')}{_md(value)}" for item, value in method]
+    lines += [f"- **{item}**{w('colon')}{md_cell(value)}" for item, value in method]
     lines += ["", f"## {w('h_summary')}", ""]
     s = tables.summary
-    lines += _md_table(
+    lines += md_table(
         [
             w("label"),
             w("md_threshold"),
@@ -125,8 +125,8 @@ def markdown_report(
                 row.facilities,
                 row.facilities_off_network,
                 f"{row.covered_share:.1%}" if row.population else "–",
-                _people(row.population),
-                _people(row.covered_population),
+                md_people(row.population),
+                md_people(row.covered_population),
                 w("md_of", part=row.uncovered_neighbourhoods, whole=row.neighbourhoods),
             ]
             for row in s.itertuples(index=False)
@@ -134,7 +134,7 @@ def markdown_report(
     )
     table = tables.neighbourhoods
     for category, used in zip(s["category"], s["facilities"], strict=True):
-        label = _md(category_label(category, lang))
+        label = md_cell(category_label(category, lang))
         horizon = result.model.threshold_minutes(category) * HORIZON_FACTOR
         lines += ["", f"## {w('h_worst', label=label)}", ""]
         if not used:
@@ -144,7 +144,7 @@ def markdown_report(
             lines.append(w("md_no_gaps"))
             continue
         lines += [w("md_worst_intro", count=WORST_NEIGHBOURHOODS), ""]
-        lines += _md_table(
+        lines += md_table(
             [w("name"), w("covered_share"), w("md_median"), w("md_max"), w("md_not_covered")],
             [
                 [
@@ -152,7 +152,7 @@ def markdown_report(
                     f"{row.share:.1%}",
                     _md_minutes(row.median, horizon),
                     _md_minutes(row.max, horizon),
-                    _people(row.not_covered),
+                    md_people(row.not_covered),
                 ]
                 for row in worst.itertuples(index=False)
             ],
@@ -166,7 +166,7 @@ def markdown_report(
         lines.append(w("md_no_off"))
     else:
         lines += [w("md_off_intro", metres=f"{result.model.max_snap_m:g}"), ""]
-        lines += _md_table(
+        lines += md_table(
             [
                 w("id"),
                 w("facility_name"),
@@ -223,7 +223,7 @@ def _md_capacity(
         row.append(str(capacity.missing_capacity.get(category, 0)))
         rows.append(row)
     lines += [w("md_capacity_intro"), ""]
-    lines += _md_table(
+    lines += md_table(
         [
             w("label"),
             w("md_unit"),
@@ -247,9 +247,9 @@ def _md_capacity(
         shortfall = t[f"{category}_shortfall_places"].to_numpy(float)[below]
         order = np.lexsort((ids, -shortfall))[:WORST_NEIGHBOURHOODS]
         unit = capacity_unit(capacity, category, lang)
-        lines += ["", f"### {w('h_shortfall', label=_md(category_label(category, lang)))}", ""]
-        lines += [w("md_shortfall_intro", unit=_md(unit), count=WORST_NEIGHBOURHOODS), ""]
-        lines += _md_table(
+        lines += ["", f"### {w('h_shortfall', label=md_cell(category_label(category, lang)))}", ""]
+        lines += [w("md_shortfall_intro", unit=md_cell(unit), count=WORST_NEIGHBOURHOODS), ""]
+        lines += md_table(
             [w("name"), w("md_places_per_1000"), w("md_shortfall_unit", unit=unit)],
             [
                 [_area_words(names[i], ids[i]), f"{places[i]:,.2f}", f"{shortfall[i]:,.1f}"]

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from circle.comparison import SCENARIO_COLUMNS
 from circle.i18n import attribution, category_label, category_labels, check_lang, with_labels, word
-from circle.report import _check_folder, _write_files
-from circle.report.markdown import _md, _md_table, _people
+from circle.report import check_folder, write_files
+from circle.report.markdown import md_cell, md_people, md_table
 from circle.report.method import circle_version
 from circle.report.tables import (
     COORDINATE,
@@ -26,7 +26,7 @@ from circle.report.tables import (
     Format,
     csv_bytes,
 )
-from circle.report.xlsx import _SCENARIO_EXCEL, _Column, _fill_sheet, _method_sheet, _numbers
+from circle.report.xlsx import SCENARIO_EXCEL, Column, excel_numbers, fill_sheet, method_sheet
 
 if TYPE_CHECKING:
     import os
@@ -178,7 +178,7 @@ def _candidate_words(rec: Recommendation, lang: Lang) -> str:
     return _w("m_candidates_file", lang, **values)
 
 
-def _site_columns(rec: Recommendation, lang: Lang) -> list[_Column]:
+def _site_columns(rec: Recommendation, lang: Lang) -> list[Column]:
     table = rec.table()
     columns = []
     for column in table.columns:
@@ -186,20 +186,20 @@ def _site_columns(rec: Recommendation, lang: Lang) -> list[_Column]:
         if column == "category":
             values = [category_label(str(c), lang) for c in values]
         columns.append(
-            _Column(_w(column, lang), _numbers(values), _SITE_EXCEL.get(column, "General"))
+            Column(_w(column, lang), excel_numbers(values), _SITE_EXCEL.get(column, "General"))
         )
     return columns
 
 
-def _comparison_columns(comparison: pd.DataFrame, lang: Lang) -> list[_Column]:
+def _comparison_columns(comparison: pd.DataFrame, lang: Lang) -> list[Column]:
     names = {"base": word("report.base_scenario", lang), RECOMMENDED_SCENARIO: _w("after", lang)}
     table = with_labels(comparison, lang) if "label" not in comparison else comparison
-    columns = [_Column(word("report.scenario", lang), [names.get(s, s) for s in table["scenario"]])]
+    columns = [Column(word("report.scenario", lang), [names.get(s, s) for s in table["scenario"]])]
     columns += [
-        _Column(
+        Column(
             word(f"report.{c}", lang),
-            _numbers(table[c].tolist()),
-            _SCENARIO_EXCEL.get(c, "General"),
+            excel_numbers(table[c].tolist()),
+            SCENARIO_EXCEL.get(c, "General"),
         )
         for c in SCENARIO_COLUMNS[1:]
     ]
@@ -218,21 +218,23 @@ def recommendation_workbook(
     book = Workbook()
     sites = book.active
     sites.title = _w("sheet_sites", lang)
-    _fill_sheet(sites, _site_columns(recommendation, lang), freeze="C2")
+    fill_sheet(sites, _site_columns(recommendation, lang), freeze="C2")
     before_after = book.create_sheet(_w("sheet_comparison", lang))
-    _fill_sheet(before_after, _comparison_columns(comparison, lang), freeze="B2")
+    fill_sheet(before_after, _comparison_columns(comparison, lang), freeze="B2")
     unused = recommendation.unused_candidates
     if len(unused):
         sheet = book.create_sheet(_w("sheet_unused", lang))
-        _fill_sheet(
+        fill_sheet(
             sheet,
             [
-                _Column(_w(c, lang), _numbers(unused[c].tolist()), _SITE_EXCEL.get(c, "General"))
+                Column(
+                    _w(c, lang), excel_numbers(unused[c].tolist()), _SITE_EXCEL.get(c, "General")
+                )
                 for c in _UNUSED_COLUMNS
             ],
             freeze="B2",
         )
-    _method_sheet(book, method, lang)
+    method_sheet(book, method, lang)
     return book
 
 
@@ -261,8 +263,8 @@ def recommendation_markdown(
             cells = [
                 row["rank"],
                 category_label(str(row["category"]), lang),
-                _people(row["newly_covered"]),
-                _people(row["cumulative_covered"]),
+                md_people(row["newly_covered"]),
+                md_people(row["cumulative_covered"]),
                 f"{row['covered_share_after']:.1%}",
                 f"{row['lon']:.6f}",
                 f"{row['lat']:.6f}",
@@ -271,15 +273,15 @@ def recommendation_markdown(
                 cells += [row["candidate_id"], row["candidate_name"]]
             cells.append(row["lifted_neighbourhoods"] or "–")
             rows.append(cells)
-        lines += _md_table(header, rows)
+        lines += md_table(header, rows)
     else:
         lines.append(w("md_no_sites"))
     for note in rec.notes:
-        lines += ["", f"> {_md(note)}"]
+        lines += ["", f"> {md_cell(note)}"]
     lines += ["", f"### {w('h_comparison')}", ""]
     base = comparison.loc[comparison["scenario"] == "base"].set_index("category")
     after = comparison.loc[comparison["scenario"] == RECOMMENDED_SCENARIO]
-    lines += _md_table(
+    lines += md_table(
         [
             w("category"),
             w("md_covered_before"),
@@ -291,8 +293,8 @@ def recommendation_markdown(
         [
             [
                 category_label(str(row["category"]), lang),
-                _people(base.loc[row["category"], "covered_population"]),
-                _people(row["covered_population"]),
+                md_people(base.loc[row["category"], "covered_population"]),
+                md_people(row["covered_population"]),
                 f"{row['covered_population_change']:+,}",
                 _share(base.loc[row["category"], "covered_share"]),
                 _share(row["covered_share"]),
@@ -303,12 +305,13 @@ def recommendation_markdown(
     )
     lines += ["", f"### {w('h_method')}", ""]
     lines += [
-        f"- **{_md(item)}**{word('report.colon', lang)}{_md(value)}" for item, value in method
+        f"- **{md_cell(item)}**{word('report.colon', lang)}{md_cell(value)}"
+        for item, value in method
     ]
     unused = rec.unused_candidates
     if len(unused):
         lines += ["", f"### {w('h_unused')}", ""]
-        lines += _md_table(
+        lines += md_table(
             [w(c) for c in _UNUSED_COLUMNS],
             [
                 [
@@ -380,7 +383,7 @@ def write_recommendations(
         The files written, in the order of :data:`RECOMMENDATION_FILES`.
     """
     lang = check_lang(lang)
-    folder = _check_folder(out_dir)
+    folder = check_folder(out_dir)
     method = recommendation_method(result, recommendation, lang, inputs)
     frame = with_labels(comparison, lang) if "label" not in comparison else comparison
     contents: dict[str, bytes | Workbook] = {
@@ -391,6 +394,6 @@ def write_recommendations(
             "utf-8"
         ),
     }
-    written = _write_files(folder, RECOMMENDATION_FILES, contents)
+    written = write_files(folder, RECOMMENDATION_FILES, contents)
     logger.info("wrote %d recommendation files to %s", len(written), folder)
     return written

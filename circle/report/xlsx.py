@@ -81,7 +81,7 @@ def workbook_bytes(book: Workbook) -> bytes:
 
 
 @dataclass(frozen=True)
-class _Column:
+class Column:
     """One column of a sheet: header, cell values and how to show them."""
 
     header: str
@@ -105,12 +105,12 @@ def _minutes_cells(values: Iterable[Any], horizon_min: float) -> list[Any]:
     return cells
 
 
-def _numbers(values: Iterable[Any]) -> list[Any]:
+def excel_numbers(values: Iterable[Any]) -> list[Any]:
     """Numbers for Excel: blank where missing."""
     return [None if is_missing(v := plain(x)) else v for x in values]
 
 
-def _summary_columns(tables: ReportTables, lang: Lang, unit: str = "people") -> list[_Column]:
+def _summary_columns(tables: ReportTables, lang: Lang, unit: str = "people") -> list[Column]:
     """The summary sheet; population headers name their unit (metres for the network proxy)."""
     s = tables.summary
     headers = {
@@ -123,8 +123,10 @@ def _summary_columns(tables: ReportTables, lang: Lang, unit: str = "people") -> 
         "covered_share": "0.0%",
     }
     return [
-        _Column(
-            headers.get(c) or _word(c, lang), _numbers(s[c].tolist()), formats.get(c, "General")
+        Column(
+            headers.get(c) or _word(c, lang),
+            excel_numbers(s[c].tolist()),
+            formats.get(c, "General"),
         )
         for c in SUMMARY_COLUMNS
     ]
@@ -132,49 +134,49 @@ def _summary_columns(tables: ReportTables, lang: Lang, unit: str = "people") -> 
 
 def _neighbourhood_columns(
     result: CoverageResult, tables: ReportTables, lang: Lang
-) -> list[_Column]:
+) -> list[Column]:
     t = tables.neighbourhoods
     yes, no = _word("yes", lang), _word("no", lang)
     columns = [
-        _Column(_word("area_id", lang), t["area_id"].astype(str).tolist()),
-        _Column(_word("name", lang), _numbers(t["name"].tolist())),
-        _Column(_word("population", lang), _numbers(t["population"].tolist()), "#,##0"),
+        Column(_word("area_id", lang), t["area_id"].astype(str).tolist()),
+        Column(_word("name", lang), excel_numbers(t["name"].tolist())),
+        Column(_word("population", lang), excel_numbers(t["population"].tolist()), "#,##0"),
     ]
     for category in result.categories:
         label = category_label(category, lang)
         horizon = result.model.threshold_minutes(category) * HORIZON_FACTOR
         if f"{category}_population" in t.columns:
             columns.append(
-                _Column(
+                Column(
                     _word("c_population", lang, label=label),
-                    _numbers(t[f"{category}_population"].tolist()),
+                    excel_numbers(t[f"{category}_population"].tolist()),
                     "#,##0",
                 )
             )
         columns += [
-            _Column(
+            Column(
                 _word("c_covered_population", lang, label=label),
-                _numbers(t[f"{category}_covered_population"].tolist()),
+                excel_numbers(t[f"{category}_covered_population"].tolist()),
                 "#,##0",
             ),
-            _Column(
+            Column(
                 _word("c_covered_share", lang, label=label),
-                _numbers(t[f"{category}_covered_share"].tolist()),
+                excel_numbers(t[f"{category}_covered_share"].tolist()),
                 "0.0%",
             ),
-            _Column(
+            Column(
                 _word("c_median_min", lang, label=label),
                 _minutes_cells(t[f"{category}_median_min"], horizon),
                 "0.0",
                 align_right=True,
             ),
-            _Column(
+            Column(
                 _word("c_max_min", lang, label=label),
                 _minutes_cells(t[f"{category}_max_min"], horizon),
                 "0.0",
                 align_right=True,
             ),
-            _Column(
+            Column(
                 _word("c_status", lang, label=label),
                 [status_word(s, lang) for s in t[f"{category}_status"]],
                 status=True,
@@ -183,39 +185,39 @@ def _neighbourhood_columns(
         if category in tables.capacity_categories and tables.capacity is not None:
             columns += _capacity_columns(t, tables.capacity, category, lang)
     columns += [
-        _Column(_word("complete", lang), [yes if c else no for c in t["complete"]]),
-        _Column(_word("missing", lang), t["missing"].astype(str).tolist()),
+        Column(_word("complete", lang), [yes if c else no for c in t["complete"]]),
+        Column(_word("missing", lang), t["missing"].astype(str).tolist()),
     ]
     return columns
 
 
 def _capacity_columns(
     t: pd.DataFrame, capacity: CapacityResult, category: str, lang: Lang
-) -> list[_Column]:
+) -> list[Column]:
     """Places per 1,000, and with a target: the target, shortfall and below target."""
     label = category_label(category, lang)
     unit = capacity_unit(capacity, category, lang)
     yes, no = _word("yes", lang), _word("no", lang)
     columns = [
-        _Column(
+        Column(
             _word("c_places_per_1000", lang, label=label, unit=unit),
-            _numbers(t[f"{category}_places_per_1000"].tolist()),
+            excel_numbers(t[f"{category}_places_per_1000"].tolist()),
             "0.00",
         )
     ]
     if f"{category}_target_per_1000" in t.columns:
         columns += [
-            _Column(
+            Column(
                 _word("c_target_per_1000", lang, label=label, unit=unit),
-                _numbers(t[f"{category}_target_per_1000"].tolist()),
+                excel_numbers(t[f"{category}_target_per_1000"].tolist()),
                 "0.00",
             ),
-            _Column(
+            Column(
                 _word("c_shortfall_places", lang, label=label, unit=unit),
-                _numbers(t[f"{category}_shortfall_places"].tolist()),
+                excel_numbers(t[f"{category}_shortfall_places"].tolist()),
                 "#,##0.0",
             ),
-            _Column(
+            Column(
                 _word("c_below_target", lang, label=label),
                 [yes if x else no for x in t[f"{category}_below_target"]],
             ),
@@ -229,27 +231,27 @@ def lonlat_header(key: str, tables: ReportTables, lang: Lang) -> str:
     return _word(key, lang) + (f" ({name})" if name else "")
 
 
-def _facility_columns(tables: ReportTables, lang: Lang) -> list[_Column]:
+def _facility_columns(tables: ReportTables, lang: Lang) -> list[Column]:
     f = tables.facilities
     yes, no = _word("yes", lang), _word("no", lang)
     columns = [
-        _Column(_word("id", lang), f["id"].astype(str).tolist()),
-        _Column(_word("facility_name", lang), _numbers(f["name"].tolist())),
-        _Column(_word("service", lang), [category_label(c, lang) for c in f["category"]]),
-        _Column(_word("on_network", lang), [yes if x else no for x in f["on_network"]]),
-        _Column(_word("snap_m", lang), _numbers(f["snap_m"].tolist()), "0.0"),
-        _Column(_word("served_population", lang), _numbers(f["served_population"]), "#,##0"),
+        Column(_word("id", lang), f["id"].astype(str).tolist()),
+        Column(_word("facility_name", lang), excel_numbers(f["name"].tolist())),
+        Column(_word("service", lang), [category_label(c, lang) for c in f["category"]]),
+        Column(_word("on_network", lang), [yes if x else no for x in f["on_network"]]),
+        Column(_word("snap_m", lang), excel_numbers(f["snap_m"].tolist()), "0.0"),
+        Column(_word("served_population", lang), excel_numbers(f["served_population"]), "#,##0"),
     ]
     if tables.capacity is not None:
         columns += [
-            _Column(_word("capacity", lang), _numbers(f["capacity"].tolist()), "#,##0.0"),
-            _Column(
-                _word("places_per_1000", lang), _numbers(f["places_per_1000"].tolist()), "0.00"
+            Column(_word("capacity", lang), excel_numbers(f["capacity"].tolist()), "#,##0.0"),
+            Column(
+                _word("places_per_1000", lang), excel_numbers(f["places_per_1000"].tolist()), "0.00"
             ),
         ]
     columns += [
-        _Column(lonlat_header("lon", tables, lang), _numbers(f["lon"].tolist()), "0.000000"),
-        _Column(lonlat_header("lat", tables, lang), _numbers(f["lat"].tolist()), "0.000000"),
+        Column(lonlat_header("lon", tables, lang), excel_numbers(f["lon"].tolist()), "0.000000"),
+        Column(lonlat_header("lat", tables, lang), excel_numbers(f["lat"].tolist()), "0.000000"),
     ]
     return columns
 
@@ -288,7 +290,7 @@ def _cell(sheet: Any, row: int, column: int, value: Any) -> Any:
     return cell
 
 
-def _fill_sheet(sheet: Any, columns: Sequence[_Column], *, freeze: str = "A2") -> None:
+def fill_sheet(sheet: Any, columns: Sequence[Column], *, freeze: str = "A2") -> None:
     """Header row (bold, frozen, filtered) and formatted columns."""
     bold = Font(bold=True)
     header_alignment = Alignment(wrap_text=True, vertical="top")
@@ -328,23 +330,23 @@ def report_workbook(
     book = Workbook()
     summary = book.active
     summary.title = _word("sheet_summary", lang)
-    _fill_sheet(summary, _summary_columns(tables, lang, result.people.unit), freeze="C2")
+    fill_sheet(summary, _summary_columns(tables, lang, result.people.unit), freeze="C2")
     neighbourhoods = book.create_sheet(_word("sheet_neighbourhoods", lang))
-    _fill_sheet(neighbourhoods, _neighbourhood_columns(result, tables, lang), freeze="C2")
+    fill_sheet(neighbourhoods, _neighbourhood_columns(result, tables, lang), freeze="C2")
     facilities = book.create_sheet(_word("sheet_facilities", lang))
-    _fill_sheet(facilities, _facility_columns(tables, lang), freeze="B2")
-    _method_sheet(book, method, lang)
+    fill_sheet(facilities, _facility_columns(tables, lang), freeze="B2")
+    method_sheet(book, method, lang)
     return book
 
 
-def _method_sheet(book: Workbook, method: list[tuple[str, str]], lang: Lang) -> None:
+def method_sheet(book: Workbook, method: list[tuple[str, str]], lang: Lang) -> None:
     """A Method sheet of (item, value) rows, values wrapped in a wide column."""
     sheet = book.create_sheet(_word("sheet_method", lang))
-    _fill_sheet(
+    fill_sheet(
         sheet,
         [
-            _Column(_word("item", lang), [item for item, _ in method]),
-            _Column(_word("value", lang), [value for _, value in method]),
+            Column(_word("item", lang), [item for item, _ in method]),
+            Column(_word("value", lang), [value for _, value in method]),
         ],
     )
     sheet.column_dimensions["A"].width = 26
@@ -360,7 +362,7 @@ def _method_sheet(book: Workbook, method: list[tuple[str, str]], lang: Lang) -> 
 _SIGNED_SHARE: Final = "+0.0%;-0.0%;0.0%"
 _SIGNED_PEOPLE: Final = "+#,##0;-#,##0;0"
 #: Excel formats of the scenario columns (others: General).
-_SCENARIO_EXCEL: Final[dict[str, str]] = {
+SCENARIO_EXCEL: Final[dict[str, str]] = {
     "population": "#,##0",
     "covered_population": "#,##0",
     "covered_share": "0.0%",
@@ -376,12 +378,12 @@ def scenario_workbook(table: pd.DataFrame, inputs: dict[str, str], lang: Lang) -
     sheet.title = _word("sheet_scenarios", lang)
     base = _word("base_scenario", lang)
     names = [base if s == "base" else str(s) for s in table["scenario"]]
-    columns = [_Column(_word("scenario", lang), names)]
+    columns = [Column(_word("scenario", lang), names)]
     columns += [
-        _Column(_word(c, lang), _numbers(table[c].tolist()), _SCENARIO_EXCEL.get(c, "General"))
+        Column(_word(c, lang), excel_numbers(table[c].tolist()), SCENARIO_EXCEL.get(c, "General"))
         for c in SCENARIO_COLUMNS[1:]
     ]
-    _fill_sheet(sheet, columns, freeze="B2")
+    fill_sheet(sheet, columns, freeze="B2")
     unknown = _word("not_recorded", lang)
     method = [
         (_word("m_network", lang), inputs.get("network") or unknown),
@@ -396,5 +398,5 @@ def scenario_workbook(table: pd.DataFrame, inputs: dict[str, str], lang: Lang) -
         (_word("m_software", lang), f"circle {circle_version()}"),
         (_word("m_attribution", lang), attribution(lang)),
     ]
-    _method_sheet(book, method, lang)
+    method_sheet(book, method, lang)
     return book
