@@ -176,6 +176,12 @@ class CompactGraph:
         # The geometry's planar length may differ slightly from the way's metric length;
         # offsets are measured on the geometry then scaled to `length_m`.
         self._geometry_length = shapely.length(self.edge_geometry)
+        dropped = network.dropped_ways
+        #: The walkable ways of the disconnected pieces the network left out (see
+        #: :attr:`circle.network.WalkNetwork.dropped_ways`).
+        self.dropped_way_geometry = np.asarray(
+            [] if dropped is None else dropped.array, dtype=object
+        )
         self._set_rates(EdgeRates.flat(len(self.edge_u)) if rates is None else rates)
 
     def _set_rates(self, rates: EdgeRates) -> None:
@@ -291,6 +297,21 @@ class CompactGraph:
             offset[point_idx] = np.clip(fraction, 0.0, 1.0) * self.edge_length_m[edge_idx]
             leg[point_idx] = shapely.distance(geoms[point_idx], lines)
         return Snap(edge, offset, leg)
+
+    def distance_to_dropped_ways(self, points: gpd.GeoSeries | np.ndarray) -> np.ndarray:
+        """Straight-line metres from each point to the nearest way of a disconnected piece.
+
+        ``inf`` when the network left no piece out. A point off the network but beside such
+        a way is not far from walking: it is cut off from the main network.
+        """
+        geoms = np.asarray(getattr(points, "array", points), dtype=object)
+        out = np.full(len(geoms), np.inf)
+        if len(geoms) == 0 or len(self.dropped_way_geometry) == 0:
+            return out
+        tree = shapely.STRtree(self.dropped_way_geometry)
+        point_idx, way_idx = tree.query_nearest(geoms, all_matches=False)
+        out[point_idx] = shapely.distance(geoms[point_idx], self.dropped_way_geometry[way_idx])
+        return out
 
     def distance_to_network(self, points: gpd.GeoSeries | np.ndarray) -> np.ndarray:
         """Straight-line metres from each point to the nearest edge, however far."""

@@ -165,15 +165,10 @@ def compute_access(
     snap_m = snap.leg_m.copy()
     off_rows = ~snap.on_network
     snap_m[off_rows] = graph.distance_to_network(projected.geometry.to_numpy()[off_rows])
-    projected = projected.assign(on_network=snap.on_network, snap_m=snap_m)
-    off = projected.loc[~projected["on_network"]]
-    if len(off):
-        logger.warning(
-            "%d facilities are more than %g m from any walkable way and are not used: %s",
-            len(off),
-            max_snap_m,
-            ", ".join(off["id"].astype(str).head(10)),
-        )
+    cut_off_m = np.full(len(projected), np.inf)
+    cut_off_m[off_rows] = graph.distance_to_dropped_ways(projected.geometry.to_numpy()[off_rows])
+    projected = projected.assign(on_network=snap.on_network, snap_m=snap_m, dropped_way_m=cut_off_m)
+    _warn_off_network(projected, max_snap_m)
     if categories is None:
         categories = evaluated_categories(projected["category"])
     categories = list(dict.fromkeys(categories))
@@ -210,6 +205,37 @@ def compute_access(
         terrain=terrain,
         category_profiles=own,
     )
+
+
+def _warn_off_network(facilities: gpd.GeoDataFrame, max_snap_m: float) -> None:
+    """Say which facilities are not used, telling cut-off ones from far-away ones."""
+    off = facilities.loc[~facilities["on_network"]]
+    if off.empty:
+        return
+    beside = off["dropped_way_m"].to_numpy(float) <= max_snap_m
+    far = off.loc[~beside]
+    if len(far):
+        logger.warning(
+            "%d facilities are more than %g m from any walkable way and are not used: %s",
+            len(far),
+            max_snap_m,
+            ", ".join(far["id"].astype(str).head(10)),
+        )
+    cut = off.loc[beside]
+    if len(cut):
+        logger.warning(
+            "%d facilities are beside a walkable way (within %g m) in a piece of the network "
+            "not connected to the rest, so they are not used: %s; the piece may be cut off by "
+            "the extract's edge or a missing link in the map",
+            len(cut),
+            max_snap_m,
+            ", ".join(
+                f"{i} ({d:.0f} m)"
+                for i, d in zip(
+                    cut["id"].astype(str).head(10), cut["dropped_way_m"].head(10), strict=False
+                )
+            ),
+        )
 
 
 def network_summary(model: AccessModel) -> pd.DataFrame:

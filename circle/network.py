@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
 __all__ = [
+    "DROPPED_SHARE_WARNING",
     "EXCLUDED_HIGHWAYS",
     "NO_WALKING_ACCESS",
     "WalkNetwork",
@@ -103,6 +104,11 @@ _OVERPASS_WALK_FILTERS = [
 _BBOX_PATTERN = re.compile(r"^\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*$")
 
 
+#: Warn (rather than log) when the largest-component rule drops more than this share of the
+#: network's nodes: facilities and homes in the dropped pieces count as off the network.
+DROPPED_SHARE_WARNING = 0.05
+
+
 @dataclass(frozen=True, eq=False)
 class WalkNetwork:
     """A walking network in a local metric CRS.
@@ -124,12 +130,16 @@ class WalkNetwork:
         Where the network came from (a path, place name or bounding box), for reports.
     dropped_nodes
         Nodes removed because they were not in the largest connected component.
+    dropped_ways
+        The walkable ways of those disconnected pieces (line geometry in :attr:`crs`), kept
+        to tell a facility or home beside one from one far from any walkable way.
     """
 
     nodes: gpd.GeoDataFrame
     edges: gpd.GeoDataFrame
     source: str
     dropped_nodes: int = 0
+    dropped_ways: gpd.GeoSeries | None = None
 
     @property
     def crs(self) -> Any:
@@ -541,20 +551,28 @@ def _finish(
         raise InputError(msg)
     node_table = node_table.loc[used]
     dropped = 0
+    dropped_ways = None
     if largest_component:
         keep_nodes = _largest_component(node_table.index.to_numpy(), edges)
         dropped = len(node_table) - len(keep_nodes)
         if dropped:
             share = dropped / len(node_table)
-            logger.info(
-                "%s: kept the largest connected component; dropped %d of %d nodes (%.1f%%)",
+            log = logger.warning if share > DROPPED_SHARE_WARNING else logger.info
+            log(
+                "%s: kept the largest connected piece of the walking network; dropped %d of "
+                "%d nodes (%.1f%%) in pieces not connected to it, where facilities and homes "
+                "count as off the network (a cut extract, or a missing link such as an "
+                "untagged footbridge, can cause this)",
                 source,
                 dropped,
                 len(node_table),
                 100 * share,
             )
         node_table = node_table.loc[keep_nodes]
-        edges = edges.loc[edges["u"].isin(keep_nodes) & edges["v"].isin(keep_nodes)]
+        kept = edges["u"].isin(keep_nodes) & edges["v"].isin(keep_nodes)
+        if not kept.all():
+            dropped_ways = gpd.GeoSeries(edges.loc[~kept].geometry.to_numpy(), crs=edges.crs)
+        edges = edges.loc[kept]
     nodes = gpd.GeoDataFrame(
         index=node_table.index,
         geometry=gpd.points_from_xy(node_table["lon"], node_table["lat"]),
@@ -564,7 +582,15 @@ def _finish(
     nodes = nodes.to_crs(crs)
     edges = edges[["u", "v", "length_m", "highway", *_KEPT_TAGS, "geometry"]].to_crs(crs)
     edges = edges.reset_index(drop=True)
-    return WalkNetwork(nodes=nodes, edges=edges, source=source, dropped_nodes=dropped)
+    if dropped_ways is not None:
+        dropped_ways = dropped_ways.to_crs(crs).reset_index(drop=True)
+    return WalkNetwork(
+        nodes=nodes,
+        edges=edges,
+        source=source,
+        dropped_nodes=dropped,
+        dropped_ways=dropped_ways,
+    )
 
 
 def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:

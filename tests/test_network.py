@@ -145,3 +145,49 @@ def test_loop_ways_are_kept_and_walkable():
 def test_shared_foot_and_cycle_paths_are_walkable(helsinki_network):
     # pyrosm's own walking filter drops every cycleway; circle keeps those open to walkers.
     assert (helsinki_network.edges.highway == "cycleway").sum() > 100
+
+
+def test_a_facility_beside_a_dropped_piece_is_reported_as_cut_off(caplog, tmp_path):
+    """The island 20-21 of tiny.osm is left out: a clinic 10 m from it is cut off, not far."""
+    from circle.access import CompactGraph
+    from circle.coverage import compute_access
+
+    network = network_from_xml(TINY_OSM)
+    assert network.dropped_ways is not None and len(network.dropped_ways) == 1
+    facilities = gpd.GeoDataFrame(
+        {"id": ["island", "sea"], "name": ["", ""], "category": ["clinic", "clinic"]},
+        geometry=[shapely.Point(24.9605, 60.18009), shapely.Point(25.5, 60.5)],
+        crs="EPSG:4326",
+    )
+    graph = CompactGraph(network)
+    with caplog.at_level(logging.WARNING, logger="circle"):
+        model = compute_access(graph, facilities, max_snap_m=300.0, categories=["clinic"])
+    table = model.facilities.set_index("id")
+    assert not table["on_network"].any()
+    assert table.loc["island", "dropped_way_m"] == pytest.approx(10.0, abs=0.5)
+    assert table.loc["island", "snap_m"] > 300.0  # the main network is far away
+    assert np.isinf(table.loc["sea", "dropped_way_m"]) or table.loc["sea", "dropped_way_m"] > 300
+    assert "beside a walkable way" in caplog.text and "island (10 m)" in caplog.text
+    assert "1 facilities are more than 300 m from any walkable way" in caplog.text
+
+
+def test_a_large_dropped_share_is_a_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="circle.network"):
+        network_from_xml(TINY_OSM)
+    assert "dropped 2 of" in caplog.text  # 2 of 9 nodes: above the 5 % warning share
+
+
+def test_the_report_says_which_facilities_are_cut_off(tmp_path):
+    from circle.study import Study
+
+    facilities = gpd.GeoDataFrame(
+        {"id": ["main", "island"], "category": ["clinic", "clinic"]},
+        geometry=[shapely.Point(24.9405, 60.1700), shapely.Point(24.9605, 60.18009)],
+        crs="EPSG:4326",
+    )
+    study = Study.load(network_from_xml(TINY_OSM), facilities, population_proxy="network")
+    study.report(tmp_path, write_map=False)
+    text = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "| island |" in text
+    assert "beside a walkable way (10 m) in a disconnected piece" in text
+    assert "not connected to the rest" in text

@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+import pandas as pd
 
 from circle.capacity import overall_per_1000
 from circle.coverage import HORIZON_FACTOR, largest_gaps
@@ -165,30 +166,57 @@ def markdown_report(
     if off.empty:
         lines.append(w("md_no_off"))
     else:
-        lines += [w("md_off_intro", metres=f"{result.model.max_snap_m:g}"), ""]
-        lines += md_table(
+        max_snap_m = result.model.max_snap_m
+        cut_off = _cut_off_metres(result, off, max_snap_m)
+        lines += [w("md_off_intro", metres=f"{max_snap_m:g}"), ""]
+        if cut_off is not None:
+            lines += [w("md_off_cut_intro", metres=f"{max_snap_m:g}"), ""]
+        header = [
+            w("id"),
+            w("facility_name"),
+            w("service"),
+            w("snap_m"),
+            lonlat_header("lon", tables, lang),
+            lonlat_header("lat", tables, lang),
+        ]
+        rows = [
             [
-                w("id"),
-                w("facility_name"),
-                w("service"),
-                w("snap_m"),
-                lonlat_header("lon", tables, lang),
-                lonlat_header("lat", tables, lang),
-            ],
-            [
-                [
-                    row.id,
-                    row.name,
-                    category_label(str(row.category), lang),
-                    f"{row.snap_m:.0f}",
-                    f"{row.lon:.6f}",
-                    f"{row.lat:.6f}",
-                ]
-                for row in off.itertuples(index=False)
-            ],
-        )
+                row.id,
+                row.name,
+                category_label(str(row.category), lang),
+                f"{row.snap_m:.0f}",
+                f"{row.lon:.6f}",
+                f"{row.lat:.6f}",
+            ]
+            for row in off.itertuples(index=False)
+        ]
+        if cut_off is not None:
+            header.append(w("md_off_note"))
+            for row, metres in zip(rows, cut_off, strict=True):
+                row.append(w("md_off_cut", metres=f"{metres:.0f}") if metres <= max_snap_m else "")
+        lines += md_table(header, rows)
     lines += ["", w("md_files"), "", attribution(lang), ""]
     return "\n".join(lines)
+
+
+def _cut_off_metres(
+    result: CoverageResult, off: pd.DataFrame, max_snap_m: float
+) -> np.ndarray | None:
+    """Per off-network facility, metres to a way of a disconnected piece (None: none near)."""
+    model = result.model.facilities
+    if "dropped_way_m" not in model.columns:
+        return None
+    by_key = pd.Series(
+        model["dropped_way_m"].to_numpy(float),
+        index=pd.MultiIndex.from_arrays(
+            [model["category"].astype(str).to_numpy(), model["id"].astype(str).to_numpy()]
+        ),
+    )
+    keys = pd.MultiIndex.from_arrays(
+        [off["category"].astype(str).to_numpy(), off["id"].astype(str).to_numpy()]
+    )
+    metres = by_key[~by_key.index.duplicated()].reindex(keys).to_numpy(float)
+    return metres if (metres <= max_snap_m).any() else None
 
 
 def _md_capacity(
