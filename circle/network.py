@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
 __all__ = [
+    "DROPPED_NODES_WARNING",
     "DROPPED_SHARE_WARNING",
     "EXCLUDED_HIGHWAYS",
     "NO_WALKING_ACCESS",
@@ -105,8 +106,10 @@ _BBOX_PATTERN = re.compile(r"^\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*
 
 
 #: Warn (rather than log) when the largest-component rule drops more than this share of the
-#: network's nodes: facilities and homes in the dropped pieces count as off the network.
+#: network's nodes, and at least :data:`DROPPED_NODES_WARNING` of them: facilities and homes
+#: in the dropped pieces count as off the network.
 DROPPED_SHARE_WARNING = 0.05
+DROPPED_NODES_WARNING = 100
 
 
 @dataclass(frozen=True, eq=False)
@@ -557,7 +560,8 @@ def _finish(
         dropped = len(node_table) - len(keep_nodes)
         if dropped:
             share = dropped / len(node_table)
-            log = logger.warning if share > DROPPED_SHARE_WARNING else logger.info
+            large = share > DROPPED_SHARE_WARNING and dropped >= DROPPED_NODES_WARNING
+            log = logger.warning if large else logger.info
             log(
                 "%s: kept the largest connected piece of the walking network; dropped %d of "
                 "%d nodes (%.1f%%) in pieces not connected to it, where facilities and homes "

@@ -171,10 +171,14 @@ def test_a_facility_beside_a_dropped_piece_is_reported_as_cut_off(caplog, tmp_pa
     assert "1 facilities are more than 300 m from any walkable way" in caplog.text
 
 
-def test_a_large_dropped_share_is_a_warning(caplog):
+def test_a_large_dropped_share_is_a_warning(caplog, andorra_pbf):
+    with caplog.at_level(logging.INFO, logger="circle.network"):
+        network_from_xml(TINY_OSM)  # 2 of 9 nodes: a small island, logged only
+    assert [r.levelname for r in caplog.records if "dropped 2 of" in r.message] == ["INFO"]
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="circle.network"):
-        network_from_xml(TINY_OSM)
-    assert "dropped 2 of" in caplog.text  # 2 of 9 nodes: above the 5 % warning share
+        load_network(andorra_pbf)  # 7,026 of 37,518 nodes (18.7 %)
+    assert "dropped 7026 of 37518 nodes (18.7%)" in caplog.text
 
 
 def test_the_report_says_which_facilities_are_cut_off(tmp_path):
