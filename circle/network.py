@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
@@ -14,6 +15,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import shapely
+from pyproj import Transformer
 from scipy.sparse.csgraph import connected_components
 
 from circle.errors import InputError, NetworkUnavailableError
@@ -179,8 +182,19 @@ def load_network(
     source: str | os.PathLike[str],
     *,
     largest_component: bool = True,
+    use_cache: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> WalkNetwork:
     """Build or load a walking network from a file, a place name or a bounding box.
+
+    A network read from a file is kept in circle's cache (the convention of OSMnx's
+    download cache), so the next load of the same file takes a fraction of the time. An
+    entry is found only by the same file content (SHA-256 of its bytes), circle version,
+    walking rules, reader version and `largest_component`: a changed file or rule never
+    uses an old entry. The folder is `cache_dir`, else the environment variable
+    ``CIRCLE_CACHE_DIR``, else the user cache folder (``~/.cache/circle`` on Linux),
+    never next to the input; delete it at any time. Places and bounding boxes use OSMnx's
+    own download cache instead.
 
     Parameters
     ----------
@@ -191,6 +205,11 @@ def load_network(
         (the last two need the internet).
     largest_component
         Keep only the largest connected component (the default), logging what was dropped.
+    use_cache
+        Read a file's network from the cache when there, and keep it there
+        (``False``: read the file and leave the cache alone).
+    cache_dir
+        The cache folder to use instead of the default.
 
     Returns
     -------
@@ -206,12 +225,32 @@ def load_network(
     text = str(source)
     path = Path(text)
     lower = text.lower()
-    if lower.endswith((".osm.pbf", ".pbf")):
-        return network_from_pbf(path, largest_component=largest_component)
-    if lower.endswith((".osm", ".xml", ".osm.xml")):
-        return network_from_xml(path, largest_component=largest_component)
-    if lower.endswith(".graphml"):
-        return _network_from_graphml(path, largest_component=largest_component)
+    readers: dict[str, Any] = {
+        "pbf": network_from_pbf,
+        "xml": network_from_xml,
+        "graphml": _network_from_graphml,
+    }
+    kind = (
+        "pbf"
+        if lower.endswith((".osm.pbf", ".pbf"))
+        else "xml"
+        if lower.endswith((".osm", ".xml", ".osm.xml"))
+        else "graphml"
+        if lower.endswith(".graphml")
+        else None
+    )
+    if kind is not None:
+        read = readers[kind]
+        if not use_cache:
+            network: WalkNetwork = read(path, largest_component=largest_component)
+            return network
+        return _cached_network(
+            _existing_file(path),
+            kind,
+            lambda: read(path, largest_component=largest_component),
+            largest_component=largest_component,
+            cache_dir=cache_dir,
+        )
     if path.exists():
         msg = (
             f"`{text}` is not a network file circle can read: use a `.osm.pbf`, `.osm` or "
@@ -530,6 +569,222 @@ def _network_from_graphml(path: Path, *, largest_component: bool) -> WalkNetwork
     return network_from_graph(graph, source=str(path), largest_component=largest_component)
 
 
+#: Bumped when the layout of cached networks changes.
+_CACHE_FORMAT = 3
+
+
+def _cache_key(path: Path, kind: str, *, largest_component: bool) -> str:
+    """The cache entry name of a network file: everything that decides the network."""
+    from importlib import metadata  # noqa: PLC0415
+
+    from circle._cache import entry_key, file_digest  # noqa: PLC0415
+
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "unknown"
+
+    reader = {"pbf": "pyrosm", "xml": "osmnx", "graphml": "osmnx"}[kind]
+    return entry_key(
+        {
+            "format": _CACHE_FORMAT,
+            "file_sha256": file_digest(path),
+            "kind": kind,
+            "circle": version("circle"),
+            # The rules as this code applies them: a changed rule or reader is a new key.
+            "network_code": file_digest(Path(__file__)),
+            reader: version(reader),
+            "rules": [
+                sorted(EXCLUDED_HIGHWAYS),
+                sorted(NO_WALKING_ACCESS),
+                sorted(_FOOT_ALLOWED),
+                sorted(_FOOT_TAG_REQUIRED),
+                list(_SEPARATE_SIDEWALK_TAGS),
+                list(_WAY_TAGS),
+            ],
+            "largest_component": largest_component,
+        }
+    )
+
+
+def _cached_network(
+    path: Path,
+    kind: str,
+    build: Any,
+    *,
+    largest_component: bool,
+    cache_dir: str | os.PathLike[str] | None,
+) -> WalkNetwork:
+    """The network of a file from the cache, or built by `build` and then cached."""
+    from circle._cache import cache_folder, read_entry, write_entry  # noqa: PLC0415
+
+    key = _cache_key(path, kind, largest_component=largest_component)
+    entry = cache_folder(cache_dir) / f"network-{key[:40]}.npz"
+    arrays = read_entry(entry, key)
+    if arrays is not None:
+        try:
+            network = _network_from_arrays(arrays, str(path))
+            closed_edges = int(arrays["closed_edges"])
+        except (KeyError, ValueError, TypeError) as exc:
+            logger.warning("ignoring unreadable cache entry %s (%s); rebuilding it", entry, exc)
+            entry.unlink(missing_ok=True)
+        else:
+            _log_closed(str(path), closed_edges)
+            total = len(network.nodes) + network.dropped_nodes
+            _log_dropped(str(path), network.dropped_nodes, total)
+            logger.info(
+                "%s: walking network read from the cache (%s): %d nodes, %d edges",
+                path,
+                entry,
+                len(network.nodes),
+                len(network.edges),
+            )
+            return network
+    closed: list[int] = []
+    token = _CLOSED_EDGES.set(closed)
+    try:
+        built: WalkNetwork = build()
+    finally:
+        _CLOSED_EDGES.reset(token)
+    stored = _network_arrays(built)
+    if stored is not None:
+        stored["closed_edges"] = np.array(sum(closed), dtype=np.int64)
+        write_entry(entry, key, stored)
+    return built
+
+
+def _network_arrays(network: WalkNetwork) -> dict[str, np.ndarray] | None:
+    """A network as plain arrays for the cache (None when its edges are not all lines)."""
+    geometry = network.edges.geometry.to_numpy()
+    ways = [] if network.dropped_ways is None else [network.dropped_ways.to_numpy()]
+    for lines in (geometry, *ways):
+        if not (shapely.get_type_id(lines) == shapely.GeometryType.LINESTRING).all():
+            return None
+    _, coords, (offsets,) = shapely.to_ragged_array(geometry)
+    nodes, edges = network.nodes, network.edges
+    # Tag columns (highway, bridge, tunnel, ...) as text, in the frame's order.
+    tags = [c for c in edges.columns if c not in ("u", "v", "length_m", edges.geometry.name)]
+    return {
+        "node_id": nodes.index.to_numpy(np.int64),
+        "node_xy": shapely.get_coordinates(nodes.geometry.to_numpy()),
+        "u": edges["u"].to_numpy(np.int64),
+        "v": edges["v"].to_numpy(np.int64),
+        "length_m": edges["length_m"].to_numpy(float),
+        "columns": np.array(list(edges.columns), dtype=str),
+        **{f"tag:{tag}": edges[tag].to_numpy(str) for tag in tags},
+        "edge_coords": coords,
+        "edge_offsets": offsets,
+        "crs": np.array(network.crs.to_wkt()),
+        "dropped_nodes": np.array(network.dropped_nodes, dtype=np.int64),
+        **_ways_arrays("dropped_ways", network.dropped_ways),
+    }
+
+
+def _network_from_arrays(arrays: dict[str, np.ndarray], source: str) -> WalkNetwork:
+    """A network from :func:`_network_arrays`' arrays, checking they fit together."""
+    from pyproj import CRS  # noqa: PLC0415
+
+    crs = CRS.from_wkt(str(arrays["crs"]))
+    node_xy = arrays["node_xy"]
+    node_id = arrays["node_id"]
+    offsets = arrays["edge_offsets"]
+    n_edges = len(arrays["u"])
+    if (
+        node_xy.shape != (len(node_id), 2)
+        or len(offsets) != n_edges + 1
+        or int(offsets[-1]) != len(arrays["edge_coords"])
+        or not (len(arrays["v"]) == len(arrays["length_m"]) == n_edges)
+        or any(len(v) != n_edges for k, v in arrays.items() if k.startswith("tag:"))
+    ):
+        msg = "its arrays do not fit together"
+        raise ValueError(msg)
+    lines = shapely.from_ragged_array(
+        shapely.GeometryType.LINESTRING, arrays["edge_coords"], (offsets,)
+    )
+    nodes = gpd.GeoDataFrame(
+        index=pd.Index(node_id, name="osmid"),
+        geometry=gpd.points_from_xy(node_xy[:, 0], node_xy[:, 1]),
+        crs=crs,
+    )
+    columns = [str(c) for c in arrays["columns"]]
+    numeric = ("u", "v", "length_m")
+    untagged = [c for c in columns if c not in numeric and f"tag:{c}" not in arrays]
+    if len(untagged) != 1:  # exactly one column left: the geometry
+        msg = "its columns do not fit together"
+        raise ValueError(msg)
+    (geometry_name,) = untagged
+    data = {
+        c: arrays[c]
+        if c in numeric
+        else lines
+        if c == geometry_name
+        else arrays[f"tag:{c}"].astype(object)
+        for c in columns
+    }
+    edges = gpd.GeoDataFrame(data, geometry=geometry_name, crs=crs)
+    dropped = int(arrays["dropped_nodes"])
+    dropped_ways = None
+    if "dropped_ways_offsets" in arrays:
+        dropped_ways = gpd.GeoSeries(
+            shapely.from_ragged_array(
+                shapely.GeometryType.LINESTRING,
+                arrays["dropped_ways_coords"],
+                (arrays["dropped_ways_offsets"],),
+            ),
+            crs=crs,
+        )
+    return WalkNetwork(
+        nodes=nodes,
+        edges=edges,
+        source=source,
+        dropped_nodes=dropped,
+        dropped_ways=dropped_ways,
+    )
+
+
+def _ways_arrays(name: str, ways: gpd.GeoSeries | None) -> dict[str, np.ndarray]:
+    """Lines as ragged arrays named ``{name}_coords`` / ``{name}_offsets`` (none for None)."""
+    if ways is None:
+        return {}
+    _, coords, (offsets,) = shapely.to_ragged_array(ways.to_numpy())
+    return {f"{name}_coords": coords, f"{name}_offsets": offsets}
+
+
+#: While a network is built for the cache, the number of edges closed to walking, so that a
+#: later read from the cache logs what the build logged.
+_CLOSED_EDGES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "closed_edges", default=None
+)
+
+
+def _log_closed(source: str, closed: int) -> None:
+    counted = _CLOSED_EDGES.get()
+    if counted is not None:
+        counted.append(closed)
+    if closed:
+        logger.info("%s: dropped %d edges closed to walking", source, closed)
+
+
+def _log_dropped(source: str, dropped: int, total: int) -> None:
+    """Log the nodes left out with the pieces not connected to the largest one."""
+    if not dropped:
+        return
+    share = dropped / total
+    large = share > DROPPED_SHARE_WARNING and dropped >= DROPPED_NODES_WARNING
+    log = logger.warning if large else logger.info
+    log(
+        "%s: kept the largest connected piece of the walking network; dropped %d of "
+        "%d nodes (%.1f%%) in pieces not connected to it, where facilities and homes "
+        "count as off the network (a cut extract, or a missing link such as an "
+        "untagged footbridge, can cause this)",
+        source,
+        dropped,
+        total,
+        100 * share,
+    )
+
+
 def _finish(
     node_table: pd.DataFrame,
     edge_table: gpd.GeoDataFrame,
@@ -539,8 +794,7 @@ def _finish(
 ) -> WalkNetwork:
     """Apply the walking rules, keep the largest component and project to UTM."""
     walkable = _walkable_mask(edge_table)
-    if not walkable.all():
-        logger.info("%s: dropped %d edges closed to walking", source, int((~walkable).sum()))
+    _log_closed(source, int((~walkable).sum()))
     # Loop ways (u == v, e.g. a cul-de-sac loop simplified by OSMnx) are kept: people and
     # facilities can stand on them; the search matrix simply has no self-edges.
     edges = edge_table.loc[walkable]
@@ -558,32 +812,22 @@ def _finish(
     if largest_component:
         keep_nodes = _largest_component(node_table.index.to_numpy(), edges)
         dropped = len(node_table) - len(keep_nodes)
-        if dropped:
-            share = dropped / len(node_table)
-            large = share > DROPPED_SHARE_WARNING and dropped >= DROPPED_NODES_WARNING
-            log = logger.warning if large else logger.info
-            log(
-                "%s: kept the largest connected piece of the walking network; dropped %d of "
-                "%d nodes (%.1f%%) in pieces not connected to it, where facilities and homes "
-                "count as off the network (a cut extract, or a missing link such as an "
-                "untagged footbridge, can cause this)",
-                source,
-                dropped,
-                len(node_table),
-                100 * share,
-            )
+        _log_dropped(source, dropped, len(node_table))
         node_table = node_table.loc[keep_nodes]
         kept = edges["u"].isin(keep_nodes) & edges["v"].isin(keep_nodes)
         if not kept.all():
             dropped_ways = gpd.GeoSeries(edges.loc[~kept].geometry.to_numpy(), crs=edges.crs)
         edges = edges.loc[kept]
-    nodes = gpd.GeoDataFrame(
-        index=node_table.index,
-        geometry=gpd.points_from_xy(node_table["lon"], node_table["lat"]),
-        crs="EPSG:4326",
+    lon = node_table["lon"].to_numpy(float)
+    lat = node_table["lat"].to_numpy(float)
+    # The UTM zone from the nodes' bounds, as `estimate_utm_crs` finds it, without
+    # building a point per node in degrees first.
+    corners = gpd.GeoSeries(
+        gpd.points_from_xy([lon.min(), lon.max()], [lat.min(), lat.max()]), crs="EPSG:4326"
     )
-    crs = nodes.estimate_utm_crs()
-    nodes = nodes.to_crs(crs)
+    crs = corners.estimate_utm_crs()
+    x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+    nodes = gpd.GeoDataFrame(index=node_table.index, geometry=gpd.points_from_xy(x, y), crs=crs)
     edges = edges[["u", "v", "length_m", "highway", *_KEPT_TAGS, "geometry"]].to_crs(crs)
     edges = edges.reset_index(drop=True)
     if dropped_ways is not None:
@@ -606,72 +850,74 @@ def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:
     ``area=yes`` (a plaza's outline is not a way) and roads whose sidewalks are mapped as
     separate ways (``sidewalk*=separate``).
     """
-    highway = edges["highway"].to_numpy(str)
-    foot = edges["foot"].to_numpy(str)
-    access = edges["access"].to_numpy(str)
-    foot_allowed = np.isin(foot, list(_FOOT_ALLOWED))
-    excluded = np.isin(highway, list(EXCLUDED_HIGHWAYS)) & ~foot_allowed
-    foot_forbidden = np.isin(foot, list(NO_WALKING_ACCESS))
-    access_forbidden = np.isin(access, list(NO_WALKING_ACCESS)) & ~foot_allowed
-    bicycle_only = np.isin(highway, list(_FOOT_TAG_REQUIRED)) & ~foot_allowed
-    private_service = edges["service"].to_numpy(str) == "private"
-    area = edges["area"].to_numpy(str) == "yes"
-    separate = np.zeros(len(edges), dtype=bool)
-    for tag in _SEPARATE_SIDEWALK_TAGS:
-        separate |= edges[tag].to_numpy(str) == "separate"
+
+    def tag(name: str) -> pd.Series:
+        return pd.Series(edges[name].to_numpy(object))
+
+    highway = tag("highway")
+    foot = tag("foot")
+    foot_allowed = foot.isin(_FOOT_ALLOWED)
+    excluded = highway.isin(EXCLUDED_HIGHWAYS) & ~foot_allowed
+    foot_forbidden = foot.isin(NO_WALKING_ACCESS)
+    access_forbidden = tag("access").isin(NO_WALKING_ACCESS) & ~foot_allowed
+    bicycle_only = highway.isin(_FOOT_TAG_REQUIRED) & ~foot_allowed
+    private_service = tag("service") == "private"
+    area = tag("area") == "yes"
+    separate = tag(_SEPARATE_SIDEWALK_TAGS[0]) == "separate"
+    for name in _SEPARATE_SIDEWALK_TAGS[1:]:
+        separate |= tag(name) == "separate"
     no_highway = highway == ""
-    return np.asarray(
-        ~(
-            excluded
-            | foot_forbidden
-            | access_forbidden
-            | bicycle_only
-            | private_service
-            | area
-            | separate
-            | no_highway
-        ),
-        dtype=bool,
+    closed = (
+        excluded
+        | foot_forbidden
+        | access_forbidden
+        | bicycle_only
+        | private_service
+        | area
+        | separate
+        | no_highway
     )
+    return np.asarray(~closed.to_numpy(bool), dtype=bool)
 
 
 def _rule_tags(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The tag columns the walking rules and the terrain read (pyrosm keeps rarer tags in JSON)."""
-    extra = _json_tags(frame)
-    out = {}
-    for tag in (
-        "highway",
-        "foot",
-        "access",
-        "service",
-        "area",
-        *_SEPARATE_SIDEWALK_TAGS,
-        *_KEPT_TAGS,
-    ):
-        column = _tag_column(frame, tag)
-        if tag not in frame.columns and extra is not None:
-            column = np.array([t.get(tag, "") for t in extra], dtype=object)
-        out[tag] = column
+    tags = ("highway", "foot", "access", "service", "area", *_SEPARATE_SIDEWALK_TAGS, *_KEPT_TAGS)
+    out = {tag: _tag_column(frame, tag) for tag in tags}
+    in_json = [tag for tag in tags if tag not in frame.columns]
+    if in_json and "tags" in frame.columns:
+        for tag, column in _json_tags(frame["tags"], in_json).items():
+            out[tag] = column
     return out
 
 
-def _json_tags(frame: pd.DataFrame) -> list[dict[str, str]] | None:
-    """The ``tags`` column of pyrosm (JSON text or dicts) as dicts, or None when absent."""
-    if "tags" not in frame.columns:
-        return None
-    parsed = []
-    for value in frame["tags"].to_numpy(object):
-        if isinstance(value, dict):
-            parsed.append({str(k): str(v) for k, v in value.items()})
-        elif isinstance(value, str) and value:
+def _json_tags(raw: pd.Series, tags: list[str]) -> dict[str, np.ndarray]:
+    """`tags` read from pyrosm's ``tags`` column (JSON text or dicts), "" where absent.
+
+    Only rows whose text holds one of the tag names in quotes are parsed: most ways carry
+    none of the rarer tags the rules read.
+    """
+    values = raw.to_numpy(object)
+    out = {tag: np.full(len(values), "", dtype=object) for tag in tags}
+    quoted = [f'"{tag}"' for tag in tags]
+    for i, value in enumerate(values):
+        if isinstance(value, str):
+            if not any(q in value for q in quoted):
+                continue
             try:
                 loaded = json.loads(value)
             except ValueError:
-                loaded = {}
-            parsed.append({str(k): str(v) for k, v in dict(loaded).items()})
+                continue
+            if not isinstance(loaded, dict):
+                continue
+        elif isinstance(value, dict):
+            loaded = value
         else:
-            parsed.append({})
-    return parsed
+            continue
+        for tag in tags:
+            if tag in loaded:
+                out[tag][i] = str(loaded[tag])
+    return out
 
 
 def _largest_component(node_ids: np.ndarray, edges: pd.DataFrame) -> np.ndarray:
@@ -689,7 +935,11 @@ def _tag_column(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A tag column as plain strings ("" where absent; OSMnx lists joined by ";")."""
     if column not in frame.columns:
         return np.full(len(frame), "", dtype=object)
-    values = frame[column].to_numpy(object)
+    series = frame[column]
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        # Strings and missing values only (pyrosm): no per-value work in Python.
+        return np.asarray(series.astype(object).where(series.notna(), "").to_numpy(object))
+    values = series.to_numpy(object)
     out = np.empty(len(values), dtype=object)
     for i, value in enumerate(values):
         if isinstance(value, list):

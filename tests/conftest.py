@@ -72,6 +72,18 @@ def facilities_at(*rows: tuple[str, str, float, float]) -> gpd.GeoDataFrame:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _network_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterable[None]:
+    """Keep circle's network cache of the whole run in a temporary folder, never the user's."""
+    saved = os.environ.get("CIRCLE_CACHE_DIR")
+    os.environ["CIRCLE_CACHE_DIR"] = str(tmp_path_factory.mktemp("circle-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("CIRCLE_CACHE_DIR", None)
+    else:
+        os.environ["CIRCLE_CACHE_DIR"] = saved
+
+
 @pytest.fixture(scope="session")
 def helsinki_pbf() -> Path:
     from circle.datasets import helsinki_pbf

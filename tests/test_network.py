@@ -195,3 +195,163 @@ def test_the_report_says_which_facilities_are_cut_off(tmp_path):
     assert "| island |" in text
     assert "beside a walkable way (10 m) in a disconnected piece" in text
     assert "not connected to the rest" in text
+
+
+# ---------------------------------------------------------------------------------------
+# The network cache
+
+
+def assert_same_network(a, b):
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(a.nodes, b.nodes)
+    pd.testing.assert_frame_equal(a.edges, b.edges)
+    for one, two in ((a.nodes, b.nodes), (a.edges, b.edges)):
+        # Bit for bit, vertex by vertex (frame equality compares geometries topologically).
+        assert np.array_equal(
+            shapely.get_coordinates(one.geometry.to_numpy()),
+            shapely.get_coordinates(two.geometry.to_numpy()),
+        )
+        assert (
+            shapely.get_num_coordinates(one.geometry.to_numpy())
+            == (shapely.get_num_coordinates(two.geometry.to_numpy()))
+        ).all()
+    assert a.crs == b.crs
+    assert a.dropped_nodes == b.dropped_nodes
+    assert a.source == b.source
+    assert (a.dropped_ways is None) == (b.dropped_ways is None)
+    if a.dropped_ways is not None:
+        assert a.dropped_ways.crs == b.dropped_ways.crs
+        assert np.array_equal(
+            shapely.get_coordinates(a.dropped_ways.to_numpy()),
+            shapely.get_coordinates(b.dropped_ways.to_numpy()),
+        )
+
+
+def cache_entries(folder):
+    return sorted(p.name for p in folder.glob("network-*.npz"))
+
+
+def test_cache_hit_gives_the_same_network(helsinki_pbf, tmp_path, caplog):
+    cache = tmp_path / "cache"
+    fresh = load_network(helsinki_pbf, use_cache=False)
+    assert not cache.exists()
+    first = load_network(helsinki_pbf, cache_dir=cache)  # a miss: built, then kept
+    assert len(cache_entries(cache)) == 1
+    with caplog.at_level(logging.INFO, logger="circle.network"):
+        again = load_network(helsinki_pbf, cache_dir=cache)
+    assert "read from the cache" in caplog.text
+    assert_same_network(first, fresh)
+    assert_same_network(again, fresh)
+    assert not list(cache.glob("*.tmp"))  # written atomically: no leftovers
+
+
+def test_cache_hit_logs_what_the_build_logged(tmp_path, caplog):
+    cache = tmp_path / "cache"
+
+    def dropped_lines():
+        return [
+            (r.levelname, r.getMessage())
+            for r in caplog.records
+            if "dropped" in r.getMessage() and r.name == "circle.network"
+        ]
+
+    with caplog.at_level(logging.INFO, logger="circle.network"):
+        built = load_network(TINY_OSM, cache_dir=cache)
+    from_build = dropped_lines()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="circle.network"):
+        again = load_network(TINY_OSM, cache_dir=cache)
+    assert "read from the cache" in caplog.text
+    # 4 closed edges and a 2-node island: both said again, at the same level.
+    assert len(from_build) == 2
+    assert dropped_lines() == from_build
+    assert_same_network(again, built)
+    assert again.dropped_ways is not None and len(again.dropped_ways) == 1
+
+
+def test_same_content_elsewhere_hits_and_keeps_its_own_name(tmp_path, caplog):
+    cache = tmp_path / "cache"
+    copy = tmp_path / "elsewhere.osm"
+    copy.write_bytes(TINY_OSM.read_bytes())
+    load_network(TINY_OSM, cache_dir=cache)
+    with caplog.at_level(logging.INFO, logger="circle.network"):
+        again = load_network(copy, cache_dir=cache)
+    assert "read from the cache" in caplog.text
+    assert again.source == str(copy)
+    assert_same_network(again, network_from_xml(copy))
+    assert not list(tmp_path.glob("network-*"))  # nothing next to the input
+
+
+def test_changed_file_or_rules_miss(tmp_path, monkeypatch, caplog):
+    from circle import network as network_module
+
+    cache = tmp_path / "cache"
+    path = tmp_path / "walk.osm"
+    path.write_bytes(TINY_OSM.read_bytes())
+    before = load_network(path, cache_dir=cache)
+    # The steps (4-9) become a motorway, which nobody walks: a changed file, a new entry.
+    text = path.read_text()
+    assert text.count('v="steps"') == 1
+    path.write_text(text.replace('v="steps"', 'v="motorway"'))
+    with caplog.at_level(logging.INFO, logger="circle.network"):
+        changed = load_network(path, cache_dir=cache)
+    assert "read from the cache" not in caplog.text
+    assert (4, 9) in edge_pairs(before)
+    assert (4, 9) not in edge_pairs(changed)
+    assert len(cache_entries(cache)) == 2
+    # Other walking rules: footways closed to walking, a new entry again.
+    monkeypatch.setattr(
+        network_module, "EXCLUDED_HIGHWAYS", network_module.EXCLUDED_HIGHWAYS | {"footway"}
+    )
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="circle.network"):
+        ruled = load_network(path, cache_dir=cache)
+    assert "read from the cache" not in caplog.text
+    assert len(ruled.edges) < len(changed.edges)
+    assert len(cache_entries(cache)) == 3
+    # And `largest_component`.
+    whole = load_network(path, cache_dir=cache, largest_component=False)
+    assert whole.dropped_nodes == 0
+    assert len(cache_entries(cache)) == 4
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "other key"])
+def test_corrupt_entry_is_ignored_and_rebuilt(tmp_path, caplog, damage):
+    cache = tmp_path / "cache"
+    fresh = load_network(TINY_OSM, cache_dir=cache)
+    (entry,) = cache.glob("network-*.npz")
+    if damage == "garbage":
+        entry.write_bytes(b"not a cache entry")
+    elif damage == "truncated":
+        entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+    else:  # a readable entry written for other inputs under this name
+        other = tmp_path / "other"
+        load_network(TINY_OSM, cache_dir=other, largest_component=False)
+        (foreign,) = other.glob("network-*.npz")
+        entry.write_bytes(foreign.read_bytes())
+    with caplog.at_level(logging.INFO):
+        again = load_network(TINY_OSM, cache_dir=cache)
+    assert "ignoring unreadable cache entry" in caplog.text
+    assert "read from the cache" not in caplog.text
+    assert_same_network(again, fresh)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="circle.network"):
+        third = load_network(TINY_OSM, cache_dir=cache)  # rebuilt entry is good again
+    assert "read from the cache" in caplog.text
+    assert_same_network(third, fresh)
+
+
+def test_no_cache_and_default_folder(tmp_path, monkeypatch):
+    from circle._cache import cache_folder
+
+    monkeypatch.setenv("CIRCLE_CACHE_DIR", str(tmp_path / "from-env"))
+    assert cache_folder() == tmp_path / "from-env"
+    assert cache_folder(tmp_path / "given") == tmp_path / "given"
+    load_network(TINY_OSM, use_cache=False)
+    assert not (tmp_path / "from-env").exists()
+    load_network(TINY_OSM)
+    assert len(cache_entries(tmp_path / "from-env")) == 1
+    monkeypatch.delenv("CIRCLE_CACHE_DIR")
+    assert "circle" in cache_folder().parts
+    assert TINY_OSM.parent not in cache_folder().parents
