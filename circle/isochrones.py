@@ -54,6 +54,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -180,6 +183,8 @@ _NUDGE_M = 1e-4
 _COMPLEMENT_SHARE = 0.5
 #: Service areas a :class:`ServiceAreaBuilder` keeps (least recently used go first).
 _MEMO_SIZE = 64
+#: At most this many areas are drawn at the same time.
+_MAX_THREADS = 4
 
 
 def _chains(geometries: np.ndarray) -> np.ndarray:
@@ -325,13 +330,15 @@ class ServiceAreaBuilder:
         self.buffer_m = _check_buffer_m(buffer_m)
         self._all_edges: shapely.Polygon | shapely.MultiPolygon | None = None
         self._memo: dict[bytes, shapely.Polygon | shapely.MultiPolygon] = {}
+        self._lock = threading.Lock()
 
     @property
     def all_edges_area(self) -> shapely.Polygon | shapely.MultiPolygon:
         """The buffer of every edge, dissolved (built once, on first use)."""
-        if self._all_edges is None:
-            self._all_edges = _dissolve(self.graph.edge_geometry, self.buffer_m)
-        return self._all_edges
+        with self._lock:  # drawn once even when threads ask together
+            if self._all_edges is None:
+                self._all_edges = _dissolve(self.graph.edge_geometry, self.buffer_m)
+            return self._all_edges
 
     def area(self, reach: EdgeReach) -> shapely.Polygon | shapely.MultiPolygon:
         """The service area of a reach: its reachable lines buffered and dissolved.
@@ -348,13 +355,43 @@ class ServiceAreaBuilder:
             In the graph's metric CRS; empty when nothing is reached.
         """
         key = _reach_key(reach)
-        if key in self._memo:
-            area = self._memo.pop(key)
+        return self._remember(key, self._memo[key] if key in self._memo else self._draw(reach))
+
+    def areas(self, reaches: list[EdgeReach]) -> list[shapely.Polygon | shapely.MultiPolygon]:
+        """The service areas of several reaches, drawn side by side in threads.
+
+        shapely releases the GIL while GEOS works, so areas not kept from earlier calls
+        are drawn at the same time, up to one per CPU (:data:`_MAX_THREADS` at most).
+
+        Parameters
+        ----------
+        reaches
+            Merged reachable intervals on :attr:`graph`.
+
+        Returns
+        -------
+        list of shapely.Polygon or shapely.MultiPolygon
+            In the order of `reaches`.
+        """
+        keys = [_reach_key(reach) for reach in reaches]
+        done = {key: self._memo[key] for key in keys if key in self._memo}
+        todo = {key: reach for key, reach in zip(keys, reaches, strict=True) if key not in done}
+        workers = min(len(todo), os.cpu_count() or 1, _MAX_THREADS)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                done.update(zip(todo, pool.map(self._draw, todo.values()), strict=True))
         else:
-            area = self._draw(reach)
-            if len(self._memo) >= _MEMO_SIZE:
-                del self._memo[next(iter(self._memo))]
-        self._memo[key] = area  # most recently used last
+            done.update((key, self._draw(reach)) for key, reach in todo.items())
+        return [self._remember(key, done[key]) for key in keys]
+
+    def _remember(
+        self, key: bytes, area: shapely.Polygon | shapely.MultiPolygon
+    ) -> shapely.Polygon | shapely.MultiPolygon:
+        """Keep `area` under `key` as the most recently used, forgetting the oldest."""
+        self._memo.pop(key, None)
+        if len(self._memo) >= _MEMO_SIZE:
+            del self._memo[next(iter(self._memo))]
+        self._memo[key] = area
         return area
 
     def _draw(self, reach: EdgeReach) -> shapely.Polygon | shapely.MultiPolygon:
@@ -523,9 +560,15 @@ def service_areas(
     """
     drawer = _check_builder(model, buffer_m, builder)
     chosen = _check_categories(model, model.categories if categories is None else categories)
+    reaches = {
+        c: model.by_category[c].edge_reach(model.budget_m(c))
+        for c in chosen
+        if len(model.by_category[c].sources)
+    }
+    drawn = drawer.areas(list(reaches.values()))
+    by_category = dict(zip(reaches, drawn, strict=True))
     geometry = gpd.GeoSeries(
-        [service_area(model, c, buffer_m=buffer_m, builder=drawer) for c in chosen],
-        crs=model.graph.crs,
+        [by_category.get(c, shapely.Polygon()) for c in chosen], crs=model.graph.crs
     )
     frame = gpd.GeoDataFrame(
         {
