@@ -3,9 +3,26 @@
 Run: python benchmarks/capacity.py [--facilities 300]
 
 Facilities are generated: random network nodes (fixed seed) over the four built-in
-categories, each with a random capacity. People are spread along the network. The
-figure compared is the naive method a user would otherwise write: for every facility, a
-networkx single-source Dijkstra with a cutoff, then a Python loop over the people in reach.
+categories, each with a random capacity. People are spread along the network.
+
+Compared, for all categories:
+
+(a) circle, the whole question from a loaded study: one bounded multi-source search per
+    category, who is covered, then both 2SFCA steps (``Study.capacity``, fresh cache);
+(b) circle's 2SFCA steps alone, on searches already done (``capacity_ratios``): what a
+    further capacity question costs;
+(c) the method a user would otherwise write with networkx (the usual 2SFCA recipe): per
+    facility ``single_source_dijkstra_path_length`` with the walking budget as cutoff,
+    step 1 (supply / demand in reach) with a Python loop over the people at the reached
+    nodes, step 2 (per person, the sum of the ratios of the facilities in reach) from the
+    same reach sets; all facilities, people at the start node of the edge they stand on,
+    no access legs (so it does less than circle does). Building the networkx graph is not
+    counted.
+
+The honest target is the absolute one (about a second for ~300 facilities on ~40,000
+nodes). Against (c) the ratio stays small on Andorra: a 1,125 m search from one facility
+on its sparse mountain network reaches only a few hundred nodes, which networkx walks in
+about a millisecond, so there is little for a faster engine to save.
 Map data © OpenStreetMap contributors, ODbL 1.0.
 """
 
@@ -27,10 +44,15 @@ ANDORRA = Path(__file__).resolve().parents[2] / "shared" / "data" / "andorra.osm
 SEED = 20261129
 
 
+def timed(func) -> float:
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--facilities", type=int, default=300)
-    parser.add_argument("--naive-sample", type=int, default=20)
     args = parser.parse_args()
     if not ANDORRA.is_file():
         print(f"skipped: {ANDORRA} not found (shared development data)")
@@ -56,6 +78,8 @@ def main() -> None:
         f"(random nodes, seed {SEED}) with random capacities; {len(study.people):,} "
         "population points spread along the network"
     )
+    from circle.capacity import capacity_ratios
+
     timings = {}
     for method in ("2sfca", "e2sfca"):
         best = np.inf
@@ -64,39 +88,59 @@ def main() -> None:
             study.scenario().capacity(method=method)  # fresh cache, same loaded inputs
             best = min(best, time.perf_counter() - start)
         timings[method] = best
-        print(f"circle {method:<7} all categories: {best:.2f} s (best of 3)")
+        result = study.coverage()
+        alone = min(
+            timed(lambda result=result, method=method: capacity_ratios(result, method=method))
+            for _ in range(3)
+        )
+        timings[f"{method} alone"] = alone
+        print(
+            f"circle {method:<7} all categories: (a) searches + coverage + capacity "
+            f"{best:.2f} s, (b) capacity steps alone {alone:.3f} s (best of 3)"
+        )
 
-    # The naive way: per facility, a networkx search, then a loop over people in reach.
+    # (c) The networkx recipe, both steps, all facilities.
     graph = network.to_networkx()
     people_nodes = study.graph.node_ids[study.graph.edge_u[study.people.snap.edge]]
+    population = study.people.population
     by_node: dict[int, list[int]] = {}
     for k, node in enumerate(people_nodes.tolist()):
         by_node.setdefault(node, []).append(k)
-    sample = args.naive_sample
     node_of = study.graph.node_ids[
         study.graph.edge_u[
             study.graph.snap(facilities.to_crs(network.crs).geometry, max_snap_m=300).edge
         ]
     ]
-    budget = 1125.0
+    budget = 1125.0  # 15 min at 4.5 km/h
+    capacity = facilities["capacity"].to_numpy()
+    category = facilities["category"].to_numpy()
     start = time.perf_counter()
-    for node in node_of[:sample].tolist():
-        reach = nx.single_source_dijkstra_path_length(graph, node, cutoff=budget, weight="length")
-        demand = 0.0
-        for reached in reach:
-            for k in by_node.get(reached, ()):
-                demand += study.people.population[k]
-    naive = (time.perf_counter() - start) / sample * args.facilities
+    accessibility = {c: np.zeros(len(population)) for c in BUILTIN_ORDER}
+    for c in BUILTIN_ORDER:
+        reach_sets = []
+        ratios = []
+        for j in np.flatnonzero(category == c):
+            reach = nx.single_source_dijkstra_path_length(
+                graph, int(node_of[j]), cutoff=budget, weight="length"
+            )
+            people_in_reach = [k for node in reach for k in by_node.get(node, ())]
+            demand = sum(population[k] for k in people_in_reach)
+            reach_sets.append(people_in_reach)
+            ratios.append(1000 * capacity[j] / demand if demand > 0 else 0.0)
+        for people_in_reach, ratio in zip(reach_sets, ratios, strict=True):
+            for k in people_in_reach:
+                accessibility[c][k] += ratio
+    naive = time.perf_counter() - start
+    print(f"(c) networkx recipe, both steps, all {args.facilities} facilities: {naive:.2f} s")
     print(
-        f"naive per-facility networkx + Python loop (step 1 only, timed on {sample} "
-        f"facilities, extrapolated to {args.facilities}): {naive:.1f} s"
-    )
-    print(
-        f"ratio (naive step 1 / circle 2SFCA both steps): {naive / timings['2sfca']:.1f}x "
-        "(a lower bound for the naive method: it skips step 2 and the access legs)"
+        f"ratios: (c) / (a) = {naive / timings['2sfca']:.1f}x, "
+        f"(c) / (b) = {naive / timings['2sfca alone']:.0f}x (2SFCA)"
     )
     verdict = "met" if timings["2sfca"] <= 1.5 else "NOT met"
-    print(f"target: about a second for ~300 facilities on ~40,000 nodes -> {verdict}")
+    print(
+        f"target: (a) about a second for ~300 facilities on ~40,000 nodes: "
+        f"{timings['2sfca']:.2f} s -> {verdict}"
+    )
     print("Map data © OpenStreetMap contributors, ODbL 1.0.")
 
 

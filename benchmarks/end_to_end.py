@@ -1,0 +1,176 @@
+"""End to end on Andorra: circle's report + map vs the OSMnx isochrone-example pipeline.
+
+Run: python benchmarks/end_to_end.py [--facilities 294] [--minutes 15] [--category clinic]
+
+Both start from the same extract on disk, in one process (imports not counted), with the
+same generated facilities: random network nodes (fixed seed) spread over the four built-in
+categories in turn (294 by default, as many as the 37,300-node city of issue 15 has).
+
+(a) circle, all categories: ``Study.load(pbf, facilities)`` (network, compile, snapping,
+    people from the extract's residential buildings or spread along the network, H3
+    neighbourhoods), ``Study.report(out)`` (gap tables, GeoJSON, CSVs) and
+    ``Study.map().save(out / "map.html")`` (with every category's service area). Run
+    twice: first with an empty network cache, then with the cache a second run finds.
+(b) the pipeline of OSMnx's isochrone example (notebook 13-isolines-isochrones), for ONE
+    category: ``ox.graph_from_xml`` of the same extract as OSM XML (converted once with
+    pyosmium, not counted; OSMnx reads no PBF), ``ox.project_graph``,
+    ``ox.distance.nearest_nodes`` for the facilities, then per facility
+    ``nx.ego_graph(G, node, radius=budget, distance="length")`` and the example's
+    ``make_iso_polys`` (50 m node buffers, 25 m edge buffers, ``union_all``), one union per
+    category, written as GeoJSON.
+
+The ratio (b) / (a) is printed with and without the network load. (b) draws one category
+and writes one file; (a) writes the whole report and map for all categories.
+Map data © OpenStreetMap contributors, ODbL 1.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from polygons import generated_facilities
+
+from circle.access import ADULT
+
+ANDORRA = Path(__file__).resolve().parents[2] / "shared" / "data" / "andorra.osm.pbf"
+SEED = 20261129
+TARGET_RATIO = 10.0
+ATTRIBUTION = "Map data © OpenStreetMap contributors, ODbL 1.0 (openstreetmap.org/copyright)"
+
+
+def pbf_to_xml(pbf: Path, xml: Path) -> Path:
+    import osmium
+
+    if not xml.is_file():
+        tmp = xml.with_suffix(".tmp.osm")
+        tmp.unlink(missing_ok=True)
+        with osmium.SimpleWriter(str(tmp)) as writer:
+            for obj in osmium.FileProcessor(str(pbf)):
+                writer.add(obj)
+        tmp.replace(xml)
+    return xml
+
+
+def make_iso_poly(graph, center, budget: float, *, node_buff: float, edge_buff: float):
+    """The example's ``make_iso_polys`` for one facility (``union_all`` for ``unary_union``)."""
+    subgraph = nx.ego_graph(graph, center, radius=budget, distance="length")
+    node_points = [shapely.Point((d["x"], d["y"])) for _, d in subgraph.nodes(data=True)]
+    nodes_gdf = gpd.GeoDataFrame({"id": list(subgraph.nodes)}, geometry=node_points)
+    nodes_gdf = nodes_gdf.set_index("id")
+    edge_lines = []
+    for n_fr, n_to in subgraph.edges():
+        f = nodes_gdf.loc[n_fr].geometry
+        t = nodes_gdf.loc[n_to].geometry
+        edge_lookup = graph.get_edge_data(n_fr, n_to)[0].get("geometry", shapely.LineString([f, t]))
+        edge_lines.append(edge_lookup)
+    n = nodes_gdf.buffer(node_buff).geometry
+    e = gpd.GeoSeries(edge_lines).buffer(edge_buff).geometry
+    all_gs = list(n) + list(e)
+    return gpd.GeoSeries(all_gs).union_all()
+
+
+def run_circle(facilities: gpd.GeoDataFrame, out: Path) -> dict[str, float]:
+    from circle.study import Study
+
+    times: dict[str, float] = {}
+    start = time.perf_counter()
+    study = Study.load(ANDORRA, facilities)
+    times["Study.load (network, compile, people)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    study.report(out)
+    times["report files"] = time.perf_counter() - start
+    start = time.perf_counter()
+    study.map().save(str(out / "map.html"))
+    times["service areas + map.html"] = time.perf_counter() - start
+    return times
+
+
+def run_osmnx(xml: Path, facilities: gpd.GeoDataFrame, category: str, budget: float, out: Path):
+    import osmnx as ox
+
+    times: dict[str, float] = {}
+    start = time.perf_counter()
+    graph = ox.graph_from_xml(xml, bidirectional=True, simplify=True, retain_all=False)
+    graph = ox.project_graph(graph)
+    times["network load (XML) + project"] = time.perf_counter() - start
+    chosen = facilities[facilities["category"] == category].to_crs(graph.graph["crs"])
+    start = time.perf_counter()
+    centers = ox.distance.nearest_nodes(graph, chosen.geometry.x, chosen.geometry.y)
+    polygons = [make_iso_poly(graph, c, budget, node_buff=50.0, edge_buff=25.0) for c in centers]
+    area = shapely.union_all(polygons)
+    times["ego_graph + buffers + union"] = time.perf_counter() - start
+    start = time.perf_counter()
+    frame = gpd.GeoDataFrame({"category": [category]}, geometry=[area], crs=graph.graph["crs"])
+    frame.to_crs("EPSG:4326").to_file(out / f"{category}.geojson", driver="GeoJSON")
+    times["write GeoJSON"] = time.perf_counter() - start
+    return times, len(chosen), area
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--facilities", type=int, default=294)
+    parser.add_argument("--minutes", type=float, default=15.0)
+    parser.add_argument("--category", default="clinic")
+    parser.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "circle-e2e"))
+    args = parser.parse_args()
+    if not ANDORRA.is_file():
+        print(f"skipped: {ANDORRA} not found (shared development data)")
+        return
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    xml = pbf_to_xml(ANDORRA, out / "andorra.osm")
+    budget = ADULT.metres(args.minutes)
+
+    from circle.network import load_network
+
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["CIRCLE_CACHE_DIR"] = cache  # an empty cache: a first run
+        network = load_network(ANDORRA, use_cache=False)
+        facilities = generated_facilities(network, args.facilities, SEED).drop(columns="node")
+        facilities = facilities.to_crs("EPSG:4326")
+        first = run_circle(facilities, out / "first")
+        second = run_circle(facilities, out / "second")
+    osmnx_times, k, _ = run_osmnx(xml, facilities, args.category, budget, out)
+
+    print(
+        f"Andorra: {len(network.nodes):,} walking nodes; {len(facilities)} generated "
+        f"facilities (random nodes, seed {SEED}) over 4 categories; {args.minutes:g} min at "
+        f"{ADULT.speed_kmh} km/h = {budget:.0f} m."
+    )
+    print("\n(a) circle, all 4 categories: report + map")
+    print(f"{'stage':<40}{'first run s':>12}{'cached s':>10}")
+    for name in first:
+        print(f"{name:<40}{first[name]:>12.2f}{second[name]:>10.2f}")
+    total_first, total_second = sum(first.values()), sum(second.values())
+    print(f"{'total':<40}{total_first:>12.2f}{total_second:>10.2f}")
+    print(f"\n(b) OSMnx isochrone example, one category ({args.category}, {k} facilities)")
+    for name, seconds in osmnx_times.items():
+        print(f"{name:<40}{seconds:>12.2f}")
+    total_osmnx = sum(osmnx_times.values())
+    print(f"{'total':<40}{total_osmnx:>12.2f}")
+    no_load = total_osmnx - next(iter(osmnx_times.values()))
+    print()
+    for label, mine in (("first run", total_first), ("cached network", total_second)):
+        ratio = total_osmnx / mine
+        verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+        print(f"ratio (b) / (a), {label}: {ratio:.1f}x (target >= {TARGET_RATIO:g}x: {verdict})")
+    print(
+        f"(b) without its network load: {no_load:.2f} s, {no_load / total_second:.1f}x "
+        "circle's whole cached run"
+    )
+    print(ATTRIBUTION + " (Andorra).")
+
+
+if __name__ == "__main__":
+    main()
