@@ -182,7 +182,7 @@ _NUDGE_M = 1e-4
 #: are at most this share of the reached lines' vertices (measured; module docstring).
 _COMPLEMENT_SHARE = 0.5
 #: Service areas a :class:`ServiceAreaBuilder` keeps (least recently used go first).
-_MEMO_SIZE = 64
+_MEMO_SIZE = 16
 #: At most this many areas are drawn at the same time.
 _MAX_THREADS = 4
 
@@ -319,10 +319,13 @@ class ServiceAreaBuilder:
 
     Examples
     --------
-    >>> from circle.access import CompactGraph
-    >>> from circle.isochrones import ServiceAreaBuilder
-    >>> builder = ServiceAreaBuilder(graph)  # doctest: +SKIP
-    >>> service_areas(model, builder=builder)  # doctest: +SKIP
+    A caller that answers several questions on one graph makes the builder once and
+    passes it to every call (a study keeps it next to its compiled graph, and hands the
+    same builder to the scenarios that share that graph)::
+
+        builder = ServiceAreaBuilder(model.graph)
+        base = service_areas(model, builder=builder)
+        changed = service_areas(scenario_model, builder=builder)  # unchanged: reused
     """
 
     def __init__(self, graph: CompactGraph, *, buffer_m: float = SERVICE_AREA_BUFFER_M) -> None:
