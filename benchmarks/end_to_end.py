@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from polygons import generated_facilities
 
-from circle.access import ADULT
+from circle.walking import ADULT
 
 ANDORRA = Path(__file__).resolve().parents[2] / "shared" / "data" / "andorra.osm.pbf"
 SEED = 20261129

@@ -53,14 +53,13 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from circle.access import (
-    ADULT,
     BUDGET_TOLERANCE_M,
-    DEFAULT_MAX_SNAP_M,
     CompactGraph,
     _augmented,
     nearest_facilities,
 )
 from circle.network import WalkNetwork
+from circle.walking import ADULT, DEFAULT_MAX_SNAP_M
 
 ANDORRA = Path(__file__).resolve().parents[2] / "shared" / "data" / "andorra.osm.pbf"
 SEED = 20261129

@@ -31,10 +31,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from circle.access import ADULT, CompactGraph
+from circle.access import CompactGraph
 from circle.categories import BUILTIN_ORDER
 from circle.coverage import Threshold, compute_access
 from circle.isochrones import SERVICE_AREA_BUFFER_M, service_areas
+from circle.walking import ADULT
 
 ANDORRA = Path(__file__).resolve().parents[2] / "shared" / "data" / "andorra.osm.pbf"
 SEED = 20261129
