@@ -401,3 +401,18 @@ def test_parallel_street_out_of_reach_does_not_cut_the_area(monkeypatch, share):
     assert area.area == pytest.approx(1000 * 60 + CAPS_AREA * (30 / B) ** 2, rel=1e-6)
     assert area.covers(shapely.Point(X0 + 500, Y0 + 29))
     assert not area.covers(shapely.Point(X0 + 500, Y0 + 31))
+
+
+def test_areas_drawn_in_threads_are_the_same():
+    network = grid_network()
+    model = model_for(
+        network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0), metres=450.0
+    )
+    reaches = [model.by_category[c].edge_reach(450.0) for c in ("clinic", "daycare")]
+    one_by_one = ServiceAreaBuilder(model.graph, threads=1).areas(reaches)
+    side_by_side = ServiceAreaBuilder(model.graph, threads=2).areas(reaches)
+    for mine, theirs, reach in zip(side_by_side, one_by_one, reaches, strict=True):
+        assert mine.equals_exact(theirs, 0.0)
+        assert mine.equals_exact(ServiceAreaBuilder(model.graph).area(reach), 0.0)
+    with pytest.raises(InputError, match="`threads`"):
+        ServiceAreaBuilder(model.graph, threads=0)
