@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "defaults",
             "_validate",
             "_io",
+            "_cache",
             "_inline",
             "_options",
             "categories",
