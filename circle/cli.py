@@ -234,6 +234,13 @@ def input_options(func: F) -> F:
             "any way).",
         ),
         click.option(
+            "--no-cache",
+            is_flag=True,
+            help="Build the network from the file even if circle's cache holds it (the cache "
+            "folder is CIRCLE_CACHE_DIR or the user cache; entries are keyed by the file's "
+            "content, circle's version and the walking rules).",
+        ),
+        click.option(
             "--step-free",
             is_flag=True,
             help="Leave steps out (routes for prams and wheelchairs).",
@@ -369,6 +376,7 @@ def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
             dem=list(options["dem_paths"]) or None,
             steps_factor=options["steps_factor"],
             step_free=options["step_free"],
+            use_cache=not options.get("no_cache", False),
             facilities_coords=_lower(options.get("facilities_coords")),
             **settings,
             facility_fields={

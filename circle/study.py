@@ -131,6 +131,8 @@ class Study:
     category_profiles: dict[str, WalkingProfile] = field(default_factory=dict)
     input_files: tuple[Path, ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Kept across scenarios (``replace`` keeps this dict): the service-area builders.
+    _shared: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     # -----------------------------------------------------------------------------------
     # Loading
@@ -166,6 +168,8 @@ class Study:
         dem: PathLike | Sequence[PathLike] | None = None,
         steps_factor: float | None = None,
         step_free: bool = False,
+        use_cache: bool = True,
+        cache_dir: PathLike | None = None,
     ) -> Study:
         """Load every input once.
 
@@ -237,6 +241,9 @@ class Study:
             steps are walked like any way).
         step_free
             Leave steps out (people with prams or wheelchairs).
+        use_cache, cache_dir
+            Keep the network built from a file in circle's cache, or read it from there
+            (see :func:`circle.network.load_network`); ``use_cache=False`` reads the file.
 
         Returns
         -------
@@ -286,7 +293,11 @@ class Study:
                 lon_field=population_lon_field,
                 lat_field=population_lat_field,
             )
-        net = network if isinstance(network, WalkNetwork) else load_network(network)
+        net = (
+            network
+            if isinstance(network, WalkNetwork)
+            else load_network(network, use_cache=use_cache, cache_dir=cache_dir)
+        )
         inputs["network"] = net.source
         terrain = _terrain(net, dem, steps_factor=steps_factor, step_free=step_free)
         graph = CompactGraph(net) if terrain is None else compact_graph(net, terrain)
@@ -560,12 +571,22 @@ class Study:
 
     def service_areas(self, *, buffer_m: float | None = None) -> gpd.GeoDataFrame:
         """Per category, the area within the threshold (see :mod:`circle.isochrones`)."""
-        from circle.isochrones import SERVICE_AREA_BUFFER_M, service_areas  # noqa: PLC0415
+        from circle.isochrones import (  # noqa: PLC0415
+            SERVICE_AREA_BUFFER_M,
+            ServiceAreaBuilder,
+            service_areas,
+        )
 
-        key = f"service_areas:{buffer_m}"
+        buffer = SERVICE_AREA_BUFFER_M if buffer_m is None else buffer_m
+        key = f"service_areas:{buffer}"
         if key not in self._cache:
+            # One builder per graph and buffer, shared with every scenario of this study:
+            # a category a scenario leaves unchanged is not drawn again.
+            builder_key = ("builder", id(self.graph), buffer)
+            if builder_key not in self._shared:
+                self._shared[builder_key] = ServiceAreaBuilder(self.graph, buffer_m=buffer)
             self._cache[key] = service_areas(
-                self.access(), buffer_m=SERVICE_AREA_BUFFER_M if buffer_m is None else buffer_m
+                self.access(), buffer_m=buffer, builder=self._shared[builder_key]
             )
         areas: gpd.GeoDataFrame = self._cache[key]
         return areas

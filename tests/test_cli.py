@@ -262,3 +262,16 @@ def test_categories_option_limits_the_evaluation(inputs, capsys):
     rows = (out / "summary.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["clinic"]
     assert "canteen" not in stdout
+
+
+def test_no_cache_reads_the_file_and_writes_no_cache_entry(inputs, capsys, monkeypatch):
+    tmp, facilities, population = inputs
+    cache = tmp / "cache"
+    monkeypatch.setenv("CIRCLE_CACHE_DIR", str(cache))
+    args = [*base_args(facilities, tmp / "a"), "--population", str(population)]
+    code, _, _ = run([*args, "--no-cache"], capsys)
+    assert code == 0
+    assert not cache.exists() or not any(cache.rglob("*.*"))
+    code, _, _ = run(args, capsys)
+    assert code == 0
+    assert any(p.is_file() for p in cache.rglob("*"))  # the second run kept the network

@@ -280,3 +280,35 @@ def test_andorra_report_shows_the_drop_from_flat_to_hilly_for_elderly_walkers(
     assert int(flat.loc[0, "covered_population"]) == int(rows.loc["flat", "covered_population"])
     text = (tmp_path / "scenarios.csv").read_text(encoding="utf-8")
     assert "flat,clinic," in text
+
+
+def test_scenarios_redraw_only_the_service_areas_they_change(monkeypatch):
+    """One builder serves the study and its scenarios: unchanged categories are not drawn."""
+    from circle.isochrones import ServiceAreaBuilder
+
+    drawn = []
+    original = ServiceAreaBuilder._draw
+
+    def counting(self, reach):
+        drawn.append(reach)
+        return original(self, reach)
+
+    monkeypatch.setattr(ServiceAreaBuilder, "_draw", counting)
+    study = _load(
+        categories=None,
+        facilities=_points(
+            [
+                {"id": "a", "category": "clinic", "x": 0.0, "y": 0.0},
+                {"id": "d", "category": "daycare", "x": 2000.0, "y": 0.0},
+            ]
+        ),
+    )
+    study.service_areas()
+    first = len(drawn)
+    assert first == 2  # clinic and daycare; the categories without facilities reach nothing
+    changed = study.scenario(minutes="clinic=3").service_areas()
+    assert len(drawn) == first + 1  # only the clinic's area is drawn again
+    before = study.service_areas().set_index("category").geometry
+    after = changed.set_index("category").geometry
+    assert after["daycare"].equals(before["daycare"])
+    assert after["clinic"].area < before["clinic"].area
