@@ -970,6 +970,7 @@ class Recommendations:
         folium.Map
         """
         from circle.i18n import category_labels, word  # noqa: PLC0415
+        from circle.maps import AUTO_TILES  # noqa: PLC0415
         from circle.siting_map import add_proposed_sites  # noqa: PLC0415
 
         lang = options.get("lang", "en")
@@ -992,7 +993,7 @@ class Recommendations:
             newly_reached=self.newly_reached(),
             metric_crs=self.base.graph.crs,
             lang=lang,
-            tiles=options.get("tiles"),
+            tiles=options.get("tiles", AUTO_TILES),
             tiles_attribution=options.get("tiles_attribution"),
         )
 
