@@ -682,6 +682,7 @@ class Study:
         -------
         ScenarioRun
         """
+        from circle.i18n import word  # noqa: PLC0415
         from circle.report import SCENARIO_FILES, write_scenarios  # noqa: PLC0415
 
         scenario_file: PathLike | None = None
@@ -704,8 +705,10 @@ class Study:
         base = self.coverage()
         table = scenario_table(base, [(name, study.coverage()) for name, study in studies])
         with output_folder(folder) as staging:  # one set: the tables and every map
-            write_scenarios(table, staging, lang=lang, inputs=self.inputs)
-            self.save_map(staging / map_names[0], lang=lang, title="base")
+            write_scenarios(table, staging, lang=lang, inputs=self.inputs_in(lang))
+            self.save_map(
+                staging / map_names[0], lang=lang, title=word("report.base_scenario", lang)
+            )
             for (name, study), map_name in zip(studies, map_names[1:], strict=True):
                 comparison = study.compare_with(self)
                 study.save_map(staging / map_name, lang=lang, title=name, comparison=comparison)
