@@ -44,6 +44,7 @@ ALLOWED: frozenset[str] = frozenset(
         "WGS",
         "GB",
         "null",  # the JSON literal the method text names
+        "km",  # the scale bar (metric units stay as symbols)
         *BUILTIN_ORDER,  # category ids in the id columns
     }
 )
