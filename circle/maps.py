@@ -66,10 +66,12 @@ __all__ = [
     "COORD_DECIMALS",
     "MAP_SIMPLIFY_M",
     "OKABE_ITO",
+    "InlineMap",
     "choose_tiles",
     "coverage_map",
     "map_html",
     "save_map",
+    "show",
 ]
 
 logger = logging.getLogger(__name__)
@@ -1070,8 +1072,9 @@ def coverage_map(
 
     Returns
     -------
-    folium.Map
-        Shown inline in Jupyter; write it with :func:`save_map`.
+    InlineMap
+        A ``folium.Map`` shown inline in Jupyter without the internet (Leaflet inlined);
+        write it with :func:`save_map`.
 
     Raises
     ------
@@ -1098,7 +1101,7 @@ def coverage_map(
     west, south, east, north = shapes.total_bounds
     if not np.isfinite([west, south, east, north]).all():
         west, south, east, north = areas.total_bounds
-    m = folium.Map(
+    m = InlineMap(
         location=[(south + north) / 2, (west + east) / 2],
         zoom_start=14,
         tiles=None,
@@ -1153,6 +1156,55 @@ def coverage_map(
     if np.isfinite([west, south, east, north]).all():
         m.fit_bounds([[south, west], [north, east]])
     return m
+
+
+#: Height of a map shown inline in a notebook (pixels).
+INLINE_HEIGHT_PX: Final = 600
+
+
+def inline_frame(page: str, *, height_px: int = INLINE_HEIGHT_PX) -> str:
+    """`page` in an ``<iframe srcdoc>``, for showing a whole HTML page inside a notebook."""
+    return (
+        f'<iframe srcdoc="{html.escape(page, quote=True)}" width="100%" height="{height_px}" '
+        'style="border:none;" allowfullscreen></iframe>'
+    )
+
+
+class InlineMap(folium.Map):
+    """A ``folium.Map`` whose notebook view needs no internet.
+
+    folium shows a map in Jupyter as a page that loads Leaflet and its plugins from public
+    CDNs: blank offline, and unreliable in mainland China. This map's notebook view is the
+    page of :func:`map_html`, with those scripts and stylesheets inlined from circle's
+    copies. Everything else is folium's.
+    """
+
+    def _repr_html_(self, **_kwargs: Any) -> str:
+        return inline_frame(map_html(self))
+
+
+class _InlineView:
+    """What :func:`show` returns: a page that Jupyter shows in an iframe."""
+
+    def __init__(self, page: str) -> None:
+        self.page = page
+
+    def _repr_html_(self) -> str:
+        return inline_frame(self.page)
+
+
+def show(m: folium.Map) -> _InlineView:
+    """Show any ``folium.Map`` in a notebook without the internet (Leaflet inlined).
+
+    Maps of :func:`coverage_map` (and ``Study.map()``) already show this way; use this for
+    a plain ``folium.Map``, e.g. ``circle.maps.show(m)`` as a cell's last line.
+
+    Raises
+    ------
+    circle._inline.UnvendoredAssetError
+        If the map links a script or stylesheet that circle does not ship.
+    """
+    return _InlineView(map_html(m))
 
 
 def map_html(m: folium.Map, *, cdn: bool = False) -> str:

@@ -454,3 +454,25 @@ def test_the_population_proxy_is_never_called_people(demo_result, demo_html):
     assert "Walkable way in reach within" in demo_html  # the facilities' popups
     assert "People served" not in demo_html
     assert "of people" not in demo_html
+
+
+def test_notebook_view_loads_nothing_from_the_internet(demo_result):
+    import html as html_module
+
+    from circle.maps import InlineMap, show
+
+    m = coverage_map(demo_result, service_areas(demo_result.model), tiles=None)
+    assert isinstance(m, InlineMap)
+    frame = m._repr_html_()
+    page = html_module.unescape(re.search(r'srcdoc="(.*?)"', frame, re.DOTALL).group(1))
+    assert "L.map(" in page
+    # The same page save_map writes (of a map built alike: folium's layer control adds to a
+    # map's script each time it is drawn).
+    assert page == map_html(coverage_map(demo_result, service_areas(demo_result.model), tiles=None))
+    assert not re.search(r"<(?:script|link)[^>]+(?:src|href)=[\"']?(?:https?:)?//", page)
+    # folium's own view of a plain map links the CDNs; show() inlines them.
+    plain = folium.Map(location=[60.17, 24.94], tiles=None)
+    assert re.search(r"src=&quot;https://", plain._repr_html_())
+    shown = html_module.unescape(show(plain)._repr_html_())
+    assert "srcdoc=" in shown
+    assert not re.search(r"<(?:script|link)[^>]+(?:src|href)=[\"']?(?:https?:)?//", shown)
