@@ -24,6 +24,7 @@ from circle.defaults import (
     DEFAULT_H3_RESOLUTION,
     DEFAULT_K,
     DEFAULT_TIME_LIMIT_S,
+    MAP_TILES,
     POPULATION_PROXIES,
 )
 from circle.errors import CircleError, InputError
@@ -518,9 +519,12 @@ def map_options(func: F) -> F:
     options = [
         click.option(
             "--tiles",
-            default=None,
-            help="Basemap: none by default; `osm`, `cartodb`, `gaode` (overlays shifted to "
-            "GCJ-02), or an XYZ URL with {z}/{x}/{y} and --tiles-attribution.",
+            default=MAP_TILES,
+            show_default=True,
+            help="Basemap: `auto` is `gaode` (AutoNavi, overlays shifted to GCJ-02) with "
+            "--lang zh and `cartodb` with --lang en; offline the map keeps a plain "
+            "background. `none` draws no basemap; also `osm`, or an XYZ URL with "
+            "{z}/{x}/{y} and --tiles-attribution.",
         ),
         click.option("--tiles-attribution", default=None, help="Attribution of custom tiles."),
         click.option(

@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_H3_RESOLUTION",
     "DEFAULT_K",
     "DEFAULT_TIME_LIMIT_S",
+    "MAP_TILES",
     "POPULATION_PROXIES",
     "CapacityMethod",
     "PopulationProxy",
@@ -24,6 +25,10 @@ __all__ = [
 #: Names accepted wherever circle asks which coordinate system lon/lat values are in: WGS-84
 #: (GPS, OpenStreetMap), GCJ-02 (Gaode/AutoNavi, Tencent), BD-09 (Baidu).
 COORD_SYSTEMS: Final[tuple[str, ...]] = ("wgs84", "gcj02", "bd09")
+
+#: The map's default basemap: AutoNavi/Gaode tiles in Chinese, CARTO in English (see
+#: :func:`circle.maps.choose_tiles`); ``"none"`` draws no basemap.
+MAP_TILES: Final = "auto"
 
 #: H3 resolution of the default neighbourhood grid (9: hexagons of about 0.1 km²).
 DEFAULT_H3_RESOLUTION: Final = 9

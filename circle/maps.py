@@ -7,9 +7,11 @@ coloured by their worst status over the categories. A legend, a title, a summary
 covered population and the OpenStreetMap attribution are always shown.
 
 Maps are written as one HTML file that needs no internet: Leaflet and the other scripts
-are inlined from the copies circle ships (:mod:`circle._inline`), and there is no
-basemap unless asked for. Shapes are simplified by :data:`MAP_SIMPLIFY_M` and rounded to
-:data:`COORD_DECIMALS` decimals, so a city of ~40,000 walking nodes stays a few MB.
+are inlined from the copies circle ships (:mod:`circle._inline`). A basemap is drawn by
+default (:data:`AUTO_TILES`: AutoNavi/Gaode tiles in Chinese, CARTO in English); offline
+its tiles do not load and the map keeps its plain background. Shapes are simplified by
+:data:`MAP_SIMPLIFY_M` and rounded to :data:`COORD_DECIMALS` decimals, so a city of ~40,000
+walking nodes stays a few MB.
 """
 
 from __future__ import annotations
@@ -37,25 +39,39 @@ from circle.categories import BUILTIN_ORDER
 from circle.comparison import CHANGES, area_change
 from circle.coords import convert_geometries, from_wgs84
 from circle.coverage import HORIZON_FACTOR, STATUSES, worst_status
+from circle.defaults import MAP_TILES
 from circle.errors import InputError
-from circle.i18n import attribution, category_label, check_lang, status_word, with_labels, words
+from circle.i18n import (
+    attribution,
+    category_label,
+    category_labels,
+    check_lang,
+    status_word,
+    with_labels,
+    word,
+    words,
+)
 
 if TYPE_CHECKING:
     import os
 
     from circle.capacity import CapacityResult
     from circle.comparison import Comparison
-    from circle.coverage import CoverageResult
+    from circle.coverage import AccessModel, CoverageResult
     from circle.i18n import Lang
 
 __all__ = [
+    "AUTO_TILES",
     "BACKGROUND_COLOUR",
     "COORD_DECIMALS",
     "MAP_SIMPLIFY_M",
     "OKABE_ITO",
+    "InlineMap",
+    "choose_tiles",
     "coverage_map",
     "map_html",
     "save_map",
+    "show",
 ]
 
 logger = logging.getLogger(__name__)
@@ -160,6 +176,13 @@ _BASEMAPS: Final[dict[str, tuple[str, str, str, str]]] = {
     ),
 }
 
+AUTO_TILES: Final = MAP_TILES
+"""The default basemap: ``"gaode"`` (AutoNavi, reachable in mainland China) for Chinese
+maps, ``"cartodb"`` (CARTO light, on OpenStreetMap data) for English ones."""
+
+_CLOSED_ICON: Final = "xmark"
+_CLOSED_COLOUR: Final = "#4d4d4d"
+
 _OSM_LINK: Final = '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
 
 #: Binds the popup and tooltip HTML that circle prepared (and escaped) to each feature.
@@ -262,6 +285,7 @@ class _Decorations(folium.MacroElement):
         {% macro html(this, kwargs) %}{{ this.body }}{% endmacro %}
         {% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.attribution }});
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -291,8 +315,26 @@ class _Basemap:
     coords: str
 
 
-def resolve_basemap(tiles: str | None, attribution: str | None) -> _Basemap | None:
+def choose_tiles(tiles: str | None, lang: Lang) -> str | None:
+    """The basemap `tiles` stands for: :data:`AUTO_TILES` by `lang`, ``"none"`` is None.
+
+    Examples
+    --------
+    >>> choose_tiles("auto", "zh"), choose_tiles("auto", "en"), choose_tiles("none", "en")
+    ('gaode', 'cartodb', None)
+    """
+    if tiles is None or tiles.lower() == "none":
+        return None
+    if tiles == AUTO_TILES:
+        return "gaode" if lang == "zh" else "cartodb"
+    return tiles
+
+
+def resolve_basemap(
+    tiles: str | None, attribution: str | None, *, lang: Lang = "en"
+) -> _Basemap | None:
     """Resolve the `tiles` option (see :func:`coverage_map`)."""
+    tiles = choose_tiles(tiles, lang)
     if tiles is None:
         return None
     if tiles in _BASEMAPS:
@@ -310,7 +352,8 @@ def resolve_basemap(tiles: str | None, attribution: str | None) -> _Basemap | No
         # Leaflet shows the attribution as HTML: the user's text is shown as plain text.
         return _Basemap(tiles, html.escape(attribution), "abc", "wgs84")
     msg = (
-        f"`tiles` must be None (no basemap), 'osm', 'cartodb', 'gaode' or an XYZ tile URL "
+        f"`tiles` must be 'auto', None or 'none' (no basemap), 'osm', 'cartodb', 'gaode' "
+        "or an XYZ tile URL "
         f"with {{z}}, {{x}} and {{y}}, not {tiles!r}."
     )
     raise InputError(msg)
@@ -383,11 +426,33 @@ def _minutes(value: float, horizon: float) -> str:
     return f"{value:.1f}"
 
 
+def threshold_text(model: AccessModel, category: str, lang: Lang) -> str:
+    """``15 min``, or ``300 m (4 min walk)`` where the threshold is a distance (GB 50180)."""
+    minutes = f"{round(model.threshold_minutes(category), 2):g}"
+    if model.is_distance(category):
+        metres = f"{round(model.threshold_metres(category), 1):g}"
+        return word("people.threshold_metres", lang, metres=metres, minutes=minutes)
+    return word("people.threshold_minutes", lang, minutes=minutes)
+
+
+def mapped_categories(result: CoverageResult) -> list[str]:
+    """Categories with at least one facility on the network (all of them if none has one).
+
+    The neighbourhoods' default layer colours the worst status over these only: a
+    category without any facility would paint every neighbourhood uncovered.
+    """
+    model = result.model
+    served = [c for c in result.categories if len(model.source_rows(c))]
+    return served or list(result.categories)
+
+
 def _neighbourhood_layer(
     result: CoverageResult,
     table: gpd.GeoDataFrame,
     shapes: gpd.GeoDataFrame,
     lang: Lang,
+    *,
+    show: bool = True,
 ) -> folium.GeoJson:
     """Neighbourhoods coloured by worst status; popups and tooltips are built in the page.
 
@@ -398,7 +463,7 @@ def _neighbourhood_layer(
     """
     categories = result.categories
     horizon = {c: result.model.threshold_minutes(c) * HORIZON_FACTOR for c in categories}
-    worst = worst_status(table, categories)
+    worst = worst_status(table, mapped_categories(result))
     columns = {
         c: (
             table[f"{c}_status"].astype(str).to_numpy(),
@@ -434,6 +499,7 @@ def _neighbourhood_layer(
     return folium.GeoJson(
         feature_collection(shapes.geometry, properties),
         name=esc(words("map", lang)["neighbourhoods"]),
+        show=show,
         style_function=_status_style,
         on_each_feature=_BIND_AREA_JS,
         smooth_factor=0.5,
@@ -488,7 +554,7 @@ def _page_text(result: CoverageResult, lang: Lang) -> dict[str, Any]:
             f"<tr><th></th><th>{esc(text['covered_share'])}</th>"
             f"<th>{esc(text['median'])}</th><th>{esc(text['max'])}</th></tr>"
         ),
-        "population": esc(text["population"]),
+        "population": esc(word(f"people.population_{result.people.unit}", lang)),
         "status": esc(text["status"]),
         "missing": esc(text["missing"]),
     }
@@ -522,10 +588,12 @@ def _quantile_classes(
 
 
 def _population_layer(
-    table: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame, metric_crs: Any, lang: Lang
+    table: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame, metric_crs: Any, lang: Lang, unit: str
 ) -> tuple[folium.GeoJson, str]:
-    """A choropleth of people per km² in quantile classes, and its legend section."""
-    text = words("map", lang)
+    """A choropleth of people (or the proxy's `unit`) per km² in quantile classes, and legend."""
+    text = dict(words("map", lang))
+    text["population"] = word(f"people.population_{unit}", lang)
+    text["population_unit"] = text[f"density_{unit}"]
     area_km2 = table.to_crs(metric_crs).area.to_numpy() / 1e6
     population = table["population"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -706,11 +774,12 @@ def _facility_layers(
         lon, lat = from_wgs84(lon, lat, coords=coords)
     table = table.assign(lon=np.round(lon, COORD_DECIMALS), lat=np.round(lat, COORD_DECIMALS))
     layers = []
+    served_key = f"served_{result.people.unit}"
     for category in result.categories:
         label = category_label(category, lang)
-        minutes = f"{result.model.threshold_minutes(category):g}"
         rows = table[(table["category"] == category) & table["on_network"]]
-        served_label = esc(text["served"].format(minutes=minutes))
+        threshold = threshold_text(result.model, category, lang)
+        served_label = esc(text[served_key].format(threshold=threshold))
         properties = [
             {
                 "popup": (
@@ -740,6 +809,39 @@ def _facility_layers(
     icon = _badge(_OFF_NETWORK_COLOUR, _OFF_NETWORK_ICON, off=True)
     layers.append(_point_layer(off, properties, icon, name=text["off_network"]))
     return layers
+
+
+def closed_facilities(comparison: Comparison) -> pd.DataFrame:
+    """Facilities of the base that the scenario does not have (by ``id``): the closed ones.
+
+    Rows of the base's :meth:`~circle.coverage.CoverageResult.facility_table`.
+    """
+    base = comparison.base.facility_table()
+    kept = set(comparison.other.facility_table()["id"].astype(str))
+    closed: pd.DataFrame = base.loc[~base["id"].astype(str).isin(kept)]
+    return closed
+
+
+def _closed_layer(comparison: Comparison, coords: str, lang: Lang) -> folium.GeoJson:
+    """The facilities closed in a scenario, as crossed-out grey badges at their old place."""
+    text = words("map", lang)
+    table = closed_facilities(comparison)
+    lon, lat = table["lon"].to_numpy(float), table["lat"].to_numpy(float)
+    if coords != "wgs84":
+        lon, lat = from_wgs84(lon, lat, coords=coords)
+    table = table.assign(lon=np.round(lon, COORD_DECIMALS), lat=np.round(lat, COORD_DECIMALS))
+    properties = [
+        {
+            "popup": (
+                f"<b>{esc(name)}</b><br>{esc(category_label(category, lang))}<br>"
+                f"{esc(text['closed_popup'])}"
+            ),
+            "tooltip": f"{esc(name)} ({esc(text['closed'])})",
+        }
+        for name, category in zip(table["name"], table["category"], strict=True)
+    ]
+    icon = _badge(_CLOSED_COLOUR, _CLOSED_ICON, off=True)
+    return _point_layer(table, properties, icon, name=text["closed"])
 
 
 def _point_layer(
@@ -774,13 +876,9 @@ def _service_area_layers(
     layers = []
     for category in result.categories:
         label = category_label(category, lang)
-        minutes = f"{result.model.threshold_minutes(category):g}"
-        name = (
-            text["service_area"]
-            + f" · {label}"
-            + text["paren"].format(f"{minutes} {text['minutes']}")
-        )
-        tooltip = f"{esc(label)}: {esc(text['within'].format(minutes=minutes))}"
+        threshold = threshold_text(result.model, category, lang)
+        name = text["service_area"] + f" · {label}" + text["paren"].format(threshold)
+        tooltip = f"{esc(label)}: {esc(text['within_threshold'].format(threshold=threshold))}"
         geometry = by_category.get(category)
         colour = colours[category]
         layers.append(
@@ -805,24 +903,50 @@ def _legend_html(
     colours: dict[str, str],
     lang: Lang,
     extra: str,
+    *,
+    closed: bool = False,
 ) -> str:
     text = words("map", lang)
+    model = result.model
+    speeds = {c: f"{model.profile_for(c).speed_kmh:g}" for c in result.categories}
+    one_speed = len(set(speeds.values())) <= 1
     rows = []
     for category in result.categories:
         label = esc(category_label(category, lang))
         colour = colours[category]
-        minutes = f"{result.model.threshold_minutes(category):g}"
+        threshold = esc(threshold_text(model, category, lang))
+        if not one_speed:
+            threshold += " · " + esc(text["speed_for"].format(speed=speeds[category]))
         rows.append(
             f'<tr class="circle-legend-category" data-category="{esc(category)}">'
             f'<td><span class="circle-swatch" style="background:{colour}40;'
             f'border-color:{colour}"></span></td>'
             f"<td>{_badge(colour, _ICONS.get(category, _CUSTOM_ICON))}</td>"
-            f"<td>{label}</td><td>{esc(text['threshold'])} {minutes} "
-            f"{esc(text['minutes'])}</td></tr>"
+            f"<td>{label}</td><td>{esc(text['threshold'])} {threshold}</td></tr>"
         )
     rows.append(
         f"<tr><td></td><td>{_badge(_OFF_NETWORK_COLOUR, _OFF_NETWORK_ICON, off=True)}</td>"
         f'<td colspan="2">{esc(text["off_network"])}</td></tr>'
+    )
+    if closed:
+        rows.append(
+            f"<tr><td></td><td>{_badge(_CLOSED_COLOUR, _CLOSED_ICON, off=True)}</td>"
+            f'<td colspan="2">{esc(text["closed"])}</td></tr>'
+        )
+    mapped = mapped_categories(result)
+    left_out = [c for c in result.categories if c not in mapped]
+    note = (
+        '<div class="circle-no-facilities">'
+        + esc(
+            text["no_facilities"].format(
+                labels=category_labels(
+                    left_out, lang, separator=word("report.list_separator", lang)
+                )
+            )
+        )
+        + "</div>"
+        if left_out
+        else ""
     )
     cut = result.cutoffs
     shares = {"covered": f"{cut.covered:.0%}", "uncovered": f"{cut.uncovered:.0%}"}
@@ -838,13 +962,17 @@ def _legend_html(
             f"<td>{esc(status_word(status, lang))}</td>"
             f"<td>{esc(text['status_' + status].format(**shares))}</td></tr>"
         )
-    speed = f"{result.model.profile.speed_kmh:g} km/h"
+    speed = (
+        f"<div>{esc(text['speed'])}: "
+        f"<b>{esc(text['speed_for'].format(speed=speeds[result.categories[0]]))}</b></div>"
+        if one_speed and result.categories
+        else ""
+    )
     return (
-        f'<div class="circle-box circle-legend"><h4>{esc(text["legend"])}</h4>'
-        f"<div>{esc(text['speed'])}: <b>{speed}</b></div>"
+        f'<div class="circle-box circle-legend"><h4>{esc(text["legend"])}</h4>{speed}'
         f"<h5>{esc(text['service_area'])} / {esc(text['facilities'])}</h5>"
         f"<table>{''.join(rows)}</table>"
-        f"<h5>{esc(text['neighbourhoods'])}</h5><table>{''.join(status_rows)}</table>"
+        f"<h5>{esc(text['neighbourhoods'])}</h5>{note}<table>{''.join(status_rows)}</table>"
         f"{extra}</div>"
     )
 
@@ -868,14 +996,22 @@ def _summary_html(result: CoverageResult, colours: dict[str, str], lang: Lang) -
             f"<td><b>{_share(share)}</b></td>"
             f"<td>{number_text(covered)} / {number_text(population)}</td></tr>"
         )
+    unit = word(f"people.unit_{result.people.unit}", lang)
     return (
         f'<div class="circle-box circle-summary"><h4>{esc(text["summary"])}</h4>'
-        f"<table>{''.join(rows)}</table></div>"
+        f"<table>{''.join(rows)}</table>"
+        f'<div class="circle-unit">{esc(text["unit"].format(unit=unit))}</div></div>'
     )
 
 
 def _default_title(result: CoverageResult, lang: Lang) -> str:
-    minutes = {round(result.model.threshold_minutes(c), 2) for c in result.categories}
+    model = result.model
+    if all(model.is_distance(c) for c in result.categories):
+        metres = {round(model.threshold_metres(c), 1) for c in result.categories}
+        if len(metres) == 1:
+            return words("map", lang)["title_metres"].format(metres=f"{metres.pop():g}")
+        return words("map", lang)["title"]
+    minutes = {round(model.threshold_minutes(c), 2) for c in result.categories}
     if len(minutes) == 1:
         return words("map", lang)["title_minutes"].format(minutes=f"{minutes.pop():g}")
     return words("map", lang)["title"]
@@ -886,7 +1022,7 @@ def coverage_map(
     service_areas: gpd.GeoDataFrame,
     *,
     lang: Lang = "en",
-    tiles: str | None = None,
+    tiles: str | None = AUTO_TILES,
     tiles_attribution: str | None = None,
     title: str | None = None,
     show_population: bool = False,
@@ -914,21 +1050,31 @@ def coverage_map(
     lang
         Language of labels, {"en", "zh"}.
     tiles
-        Basemap, {None, "osm", "cartodb", "gaode"} or an XYZ tile URL with ``{z}``,
-        ``{x}`` and ``{y}``. ``None`` (default) draws no basemap, so the map works offline
-        and where foreign tile servers are blocked. ``"gaode"`` uses AutoNavi tiles, which
-        are in GCJ-02 coordinates: every overlay is shifted to GCJ-02 to line up with them.
+        Basemap, {"auto", None, "none", "osm", "cartodb", "gaode"} or an XYZ tile URL with
+        ``{z}``, ``{x}`` and ``{y}``. ``"auto"`` (default, :data:`AUTO_TILES`) is
+        ``"gaode"`` in Chinese and ``"cartodb"`` in English; offline the tiles do not load
+        and the map keeps its plain background. ``None`` or ``"none"`` draws no basemap.
+        ``"gaode"`` uses AutoNavi tiles, which load in mainland China and are in GCJ-02
+        coordinates: every overlay is shifted to GCJ-02 to line up with them.
     tiles_attribution
         Credit line of the tiles; required for a custom URL.
     title
         Title shown at the top; default names the walking time.
     show_population
-        Add a choropleth of people per km² per neighbourhood.
+        Add a choropleth of people (or the population proxy's unit) per km² per
+        neighbourhood.
+    comparison
+        A scenario's comparison with its base (`result` is the scenario's coverage): adds
+        the layer of neighbourhoods whose status changed (shown; the worst-status layer is
+        then off) and marks the base's facilities the scenario closed.
+    capacity
+        Places per 1,000 residents per neighbourhood, drawn as a layer per category.
 
     Returns
     -------
-    folium.Map
-        Shown inline in Jupyter; write it with :func:`save_map`.
+    InlineMap
+        A ``folium.Map`` shown inline in Jupyter without the internet (Leaflet inlined);
+        write it with :func:`save_map`.
 
     Raises
     ------
@@ -937,7 +1083,8 @@ def coverage_map(
         `tiles_attribution`, or `service_areas` has no CRS.
     """
     lang = check_lang(lang)
-    basemap = resolve_basemap(tiles, tiles_attribution)
+    basemap = resolve_basemap(tiles, tiles_attribution, lang=lang)
+    chosen = choose_tiles(tiles, lang)
     coords = basemap.coords if basemap else "wgs84"
     model = result.model
     metric_crs = model.graph.crs
@@ -954,17 +1101,17 @@ def coverage_map(
     west, south, east, north = shapes.total_bounds
     if not np.isfinite([west, south, east, north]).all():
         west, south, east, north = areas.total_bounds
-    m = folium.Map(
+    m = InlineMap(
         location=[(south + north) / 2, (west + east) / 2],
         zoom_start=14,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # folium's scale shows feet too; _Decorations adds a metric one
     )
     if basemap is not None:
         folium.TileLayer(
             tiles=basemap.url,
             attr=basemap.attribution,
-            name=tiles if tiles in _BASEMAPS else "tiles",
+            name=chosen if chosen in _BASEMAPS else "tiles",
             subdomains=basemap.subdomains,
             max_zoom=19,
             overlay=False,
@@ -973,11 +1120,13 @@ def coverage_map(
 
     population_legend = ""
     if show_population:
-        layer, population_legend = _population_layer(table, shapes, metric_crs, lang)
+        layer, population_legend = _population_layer(
+            table, shapes, metric_crs, lang, result.people.unit
+        )
         layer.add_to(m)
     for layer in _service_area_layers(result, areas, colours, lang):
         layer.add_to(m)
-    _neighbourhood_layer(result, table, shapes, lang).add_to(m)
+    _neighbourhood_layer(result, table, shapes, lang, show=comparison is None).add_to(m)
     for layer in _category_status_layers(result, table, shapes, lang):
         layer.add_to(m)
     for layer in _facility_layers(result, colours, coords, lang):
@@ -987,16 +1136,19 @@ def coverage_map(
         for layer, section in _capacity_layers(result, capacity, table, shapes, lang):
             layer.add_to(m)
             extra_legend += section
+    closed = comparison is not None and not closed_facilities(comparison).empty
     if comparison is not None:
         layer, section = _change_layer(comparison, metric_crs, coords, lang)
         layer.add_to(m)
         extra_legend += section
+        if closed:
+            _closed_layer(comparison, coords, lang).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
 
     title_text = _default_title(result, lang) if title is None else title
     body = (
         f'<div class="circle-box circle-title">{esc(title_text)}</div>'
-        + _legend_html(result, colours, lang, population_legend + extra_legend)
+        + _legend_html(result, colours, lang, population_legend + extra_legend, closed=closed)
         + _summary_html(result, colours, lang)
     )
     credit = attribution(lang).replace("OpenStreetMap", _OSM_LINK, 1)
@@ -1004,6 +1156,55 @@ def coverage_map(
     if np.isfinite([west, south, east, north]).all():
         m.fit_bounds([[south, west], [north, east]])
     return m
+
+
+#: Height of a map shown inline in a notebook (pixels).
+INLINE_HEIGHT_PX: Final = 600
+
+
+def inline_frame(page: str, *, height_px: int = INLINE_HEIGHT_PX) -> str:
+    """`page` in an ``<iframe srcdoc>``, for showing a whole HTML page inside a notebook."""
+    return (
+        f'<iframe srcdoc="{html.escape(page, quote=True)}" width="100%" height="{height_px}" '
+        'style="border:none;" allowfullscreen></iframe>'
+    )
+
+
+class InlineMap(folium.Map):
+    """A ``folium.Map`` whose notebook view needs no internet.
+
+    folium shows a map in Jupyter as a page that loads Leaflet and its plugins from public
+    CDNs: blank offline, and unreliable in mainland China. This map's notebook view is the
+    page of :func:`map_html`, with those scripts and stylesheets inlined from circle's
+    copies. Everything else is folium's.
+    """
+
+    def _repr_html_(self, **_kwargs: Any) -> str:
+        return inline_frame(map_html(self))
+
+
+class _InlineView:
+    """What :func:`show` returns: a page that Jupyter shows in an iframe."""
+
+    def __init__(self, page: str) -> None:
+        self.page = page
+
+    def _repr_html_(self) -> str:
+        return inline_frame(self.page)
+
+
+def show(m: folium.Map) -> _InlineView:
+    """Show any ``folium.Map`` in a notebook without the internet (Leaflet inlined).
+
+    Maps of :func:`coverage_map` (and ``Study.map()``) already show this way; use this for
+    a plain ``folium.Map``, e.g. ``circle.maps.show(m)`` as a cell's last line.
+
+    Raises
+    ------
+    circle._inline.UnvendoredAssetError
+        If the map links a script or stylesheet that circle does not ship.
+    """
+    return _InlineView(map_html(m))
 
 
 def map_html(m: folium.Map, *, cdn: bool = False) -> str:

@@ -18,6 +18,7 @@ import shapely
 
 from circle.i18n import category_label, check_lang, word
 from circle.maps import (
+    AUTO_TILES,
     BIND_TOOLTIP_JS,
     COORD_DECIMALS,
     category_colour,
@@ -209,7 +210,7 @@ def add_proposed_sites(
     newly_reached: gpd.GeoDataFrame,
     metric_crs: Any,
     lang: Lang = "en",
-    tiles: str | None = None,
+    tiles: str | None = AUTO_TILES,
     tiles_attribution: str | None = None,
 ) -> folium.Map:
     """Draw recommended sites on a coverage map (the map is changed and returned).
@@ -244,7 +245,7 @@ def add_proposed_sites(
         `m`, with the layers of the proposed sites added before its layer control.
     """
     lang = check_lang(lang)
-    basemap = resolve_basemap(tiles, tiles_attribution)
+    basemap = resolve_basemap(tiles, tiles_attribution, lang=lang)
     coords = basemap.coords if basemap else "wgs84"
     colours = {c: category_colour(c, categories) for c in categories}
     chosen = [c for c in categories if c in set(sites["category"].astype(str))]

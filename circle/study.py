@@ -703,6 +703,7 @@ class Study:
         -------
         ScenarioRun
         """
+        from circle.i18n import word  # noqa: PLC0415
         from circle.report import SCENARIO_FILES, write_scenarios  # noqa: PLC0415
 
         scenario_file: PathLike | None = None
@@ -725,8 +726,10 @@ class Study:
         base = self.coverage()
         table = scenario_table(base, [(name, study.coverage()) for name, study in studies])
         with output_folder(folder) as staging:  # one set: the tables and every map
-            write_scenarios(table, staging, lang=lang, inputs=self.inputs)
-            self.save_map(staging / map_names[0], lang=lang, title="base")
+            write_scenarios(table, staging, lang=lang, inputs=self.inputs_in(lang))
+            self.save_map(
+                staging / map_names[0], lang=lang, title=word("report.base_scenario", lang)
+            )
             for (name, study), map_name in zip(studies, map_names[1:], strict=True):
                 comparison = study.compare_with(self)
                 study.save_map(staging / map_name, lang=lang, title=name, comparison=comparison)
@@ -991,6 +994,7 @@ class Recommendations:
         folium.Map
         """
         from circle.i18n import category_labels, word  # noqa: PLC0415
+        from circle.maps import AUTO_TILES  # noqa: PLC0415
         from circle.siting_map import add_proposed_sites  # noqa: PLC0415
 
         lang = options.get("lang", "en")
@@ -1013,7 +1017,7 @@ class Recommendations:
             newly_reached=self.newly_reached(),
             metric_crs=self.base.graph.crs,
             lang=lang,
-            tiles=options.get("tiles"),
+            tiles=options.get("tiles", AUTO_TILES),
             tiles_attribution=options.get("tiles_attribution"),
         )
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from circle.i18n import category_label
+from circle.maps import mapped_categories
+from tests.test_chinese_output import english_words
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +57,7 @@ def offline_driver(tmp_path):
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
     ):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
         driver.execute_cdp_cmd("Network.enable", {})
@@ -71,7 +74,7 @@ def test_offline_map_draws_layers_gaps_and_legend(demo_result, offline_driver, t
     from circle.isochrones import service_areas
     from circle.maps import coverage_map, save_map
 
-    m = coverage_map(demo_result, service_areas(demo_result.model))
+    m = coverage_map(demo_result, service_areas(demo_result.model), tiles=None)
     path = save_map(m, tmp_path / "map.html")
     driver = offline_driver
     driver.get(path.resolve().as_uri())
@@ -91,7 +94,9 @@ def test_offline_map_draws_layers_gaps_and_legend(demo_result, offline_driver, t
         assert label in legend
     uncovered_expected = int(
         (
-            demo_result.neighbourhood_table()[[f"{c}_status" for c in demo_result.categories]]
+            demo_result.neighbourhood_table()[
+                [f"{c}_status" for c in mapped_categories(demo_result)]
+            ]
             == "uncovered"
         )
         .any(axis=1)
@@ -136,3 +141,63 @@ def test_offline_map_draws_layers_gaps_and_legend(demo_result, offline_driver, t
     shot = tmp_path / "map_popup.png"
     driver.save_screenshot(str(shot))
     print(f"screenshot with a popup: {shot}")
+
+
+def test_chinese_demo_map_works_offline_with_its_basemap_and_shows_no_english(
+    offline_driver, tmp_path
+):
+    """`circle demo` (Chengdu, Chinese, Gaode basemap by default) opened with no network."""
+    from click.testing import CliRunner
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from circle.cli import cli
+    from circle.datasets import demo_facilities
+    from tests.test_chinese_output import ALLOWED
+
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "autonavi.com" in page  # the default basemap of a Chinese map
+    driver = offline_driver
+    driver.get((out / "map.html").resolve().as_uri())
+    WebDriverWait(driver, 20).until(
+        lambda d: d.execute_script(
+            "return typeof L !== 'undefined' && !!document.querySelector('path.circle-covered')"
+        )
+    )
+    # The tiles were asked for and blocked; the overlays are drawn on the plain background.
+    assert driver.find_elements(By.CSS_SELECTOR, "img.leaflet-tile")
+    assert driver.find_elements(By.CSS_SELECTOR, ".circle-facility .fa-house-medical")
+    # No script error: at most the failed tile requests are logged.
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert [e for e in errors if "autonavi.com" not in e["message"]] == []
+    # The scale is metric only.
+    scale = driver.find_element(By.CSS_SELECTOR, ".leaflet-control-scale").text
+    assert " m" in scale or "km" in scale
+    assert "ft" not in scale and "mi" not in scale
+
+    # Open a neighbourhood's tooltip and popup, then read everything the page shows.
+    driver.execute_script(
+        "const path = document.querySelector('path.circle-uncovered, path.circle-partial');"
+        "const box = path.getBoundingClientRect();"
+        "const at = {bubbles: true, clientX: box.x + box.width / 2,"
+        " clientY: box.y + box.height / 2};"
+        "for (const type of ['mouseover', 'mousemove', 'click']) {"
+        "  path.dispatchEvent(new MouseEvent(type, at));"
+        "}"
+    )
+    # The popup may open above the window's edge: read its text, shown or not.
+    popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content")
+    popup_text = popup.get_attribute("textContent")
+    assert "覆盖率" in popup_text
+    assert english_words(popup_text) == set()
+    visible = driver.execute_script("return document.body.innerText")
+    facilities = demo_facilities("chengdu")
+    allowed = ALLOWED | english_words(" ".join(map(str, facilities["name"])))
+    assert "图例" in visible
+    assert english_words(visible, allowed=allowed) == set()
+    shot = tmp_path / "chengdu.png"
+    driver.save_screenshot(str(shot))
+    print(f"screenshot: {shot}")

@@ -17,7 +17,7 @@ from circle.coords import wgs84_to_gcj02
 from circle.errors import InputError
 from circle.i18n import category_label
 from circle.isochrones import service_areas
-from circle.maps import COORD_DECIMALS, coverage_map, map_html, save_map
+from circle.maps import COORD_DECIMALS, coverage_map, map_html, mapped_categories, save_map
 
 EVIL = "<script>alert(1)</script>"
 
@@ -106,8 +106,9 @@ def test_layers_and_legend_name_every_category(demo_result, demo_map, demo_html)
 
 
 def test_uncovered_neighbourhoods_are_marked(demo_result, demo_map, demo_html):
+    # The default layer's worst status is over the categories that have facilities.
     table = demo_result.neighbourhood_table()
-    statuses = table[[f"{c}_status" for c in demo_result.categories]]
+    statuses = table[[f"{c}_status" for c in mapped_categories(demo_result)]]
     expected = int((statuses == "uncovered").any(axis=1).sum())
     layer = geojson_layers(demo_map)["Neighbourhoods (worst status)"]
     drawn = [f["properties"]["status"] for f in layer.data["features"]]
@@ -138,7 +139,7 @@ def test_chinese_labels(demo_result):
     for word in ("社区卫生服务站", "未覆盖", "部分覆盖", "无人口", "步行速度", "阈值", "分钟"):
         assert word in box, word
     assert "OpenStreetMap<\\/a> 贡献者" in page
-    assert "可达人口比例" in page  # the summary box
+    assert "可达比例" in page  # the summary box
     assert "15 分钟步行社区服务覆盖" in page
 
 
@@ -169,9 +170,12 @@ def test_names_from_files_are_escaped(demo_result):
 
 def test_show_population(demo_result):
     m = coverage_map(demo_result, service_areas(demo_result.model), show_population=True)
-    layer = geojson_layers(m)["Population density (people per km²)"]
+    # The demo has no population data: the density is of its proxy, metres of walkable way.
+    assert demo_result.people.unit == "network_m"
+    layer = geojson_layers(m)["Population density (metres of walkable way per km²)"]
     assert len(layer.data["features"]) == len(demo_result.neighbourhood_table())
     assert "Population density" in legend(map_html(m))
+    assert "people per km²" not in map_html(m)
 
 
 def test_shapes_are_simplified_and_rounded(demo_result, demo_map):
@@ -285,7 +289,7 @@ def shanghai_result(tmp_path_factory):
 
 def test_gaode_tiles_shift_every_overlay_to_gcj02(shanghai_result):
     plain = geojson_layers(
-        coverage_map(shanghai_result, service_areas(shanghai_result.model), lang="zh")
+        coverage_map(shanghai_result, service_areas(shanghai_result.model), lang="zh", tiles=None)
     )
     m = coverage_map(
         shanghai_result, service_areas(shanghai_result.model), tiles="gaode", lang="zh"
@@ -333,3 +337,142 @@ def test_one_status_layer_per_service(demo_result, demo_html):
         "empty": "no residents",
     }
     assert f"clinic / community health station: {words[row.clinic_status]}" in html
+
+
+# --- maps a planner can read (issue 13) ---------------------------------------------------
+
+
+def _street_study(**options):
+    """Clinic c1 at node 1 of a 400 m street, canteen k1 at node 3; options of Study.load."""
+    from circle.study import Study
+    from tests.conftest import facilities_at, make_network
+
+    street = make_network({1: (0.0, 0.0), 2: (200.0, 0.0), 3: (400.0, 0.0)}, [(1, 2), (2, 3)])
+    facilities = facilities_at(("c1", "clinic", 0.0, 0.0), ("k1", "canteen", 400.0, 0.0))
+    return Study.load(street, facilities, **options)
+
+
+def test_default_basemap_follows_the_language(demo_result):
+    areas = service_areas(demo_result.model)
+    chinese = map_html(coverage_map(demo_result, areas, lang="zh"))
+    english = map_html(coverage_map(demo_result, areas))
+    assert "autonavi.com" in chinese
+    assert "cartocdn.com" not in chinese
+    assert "cartocdn.com" in english
+    assert "autonavi.com" not in english
+    for none in (None, "none"):
+        page = map_html(coverage_map(demo_result, areas, tiles=none, lang="zh"))
+        assert "L.tileLayer" not in page
+
+
+def test_default_chinese_basemap_shifts_overlays_to_gcj02(shanghai_result):
+    areas = service_areas(shanghai_result.model)
+    default = geojson_layers(coverage_map(shanghai_result, areas, lang="zh"))
+    gaode = geojson_layers(coverage_map(shanghai_result, areas, lang="zh", tiles="gaode"))
+    plain = geojson_layers(coverage_map(shanghai_result, areas, lang="zh", tiles=None))
+    name = f"设施 · {category_label('clinic', 'zh')}"
+    assert np.array_equal(points_of(default[name]), points_of(gaode[name]))
+    assert not np.array_equal(points_of(default[name]), points_of(plain[name]))
+
+
+def test_scale_is_metric_only(demo_html):
+    assert "L.control.scale({imperial: false})" in demo_html
+    assert "L.control.scale()" not in demo_html
+
+
+def test_default_layer_leaves_out_categories_without_facilities():
+    # Hand-made: the clinic serves the street, gig stations and day care have no facility
+    # at all; the worst-status layer is the clinic's and canteen's, the legend says which
+    # categories have none.
+    study = _street_study(minutes=10)
+    result = study.coverage()
+    assert set(result.categories) >= {"clinic", "canteen", "daycare", "gig_station"}
+    assert mapped_categories(result) == ["canteen", "clinic"]
+    m = coverage_map(result, study.service_areas(), tiles=None)
+    layer = geojson_layers(m)["Neighbourhoods (worst status)"]
+    statuses = [f["properties"]["status"] for f in layer.data["features"]]
+    table = result.neighbourhood_table()
+    assert (table["daycare_status"] == "uncovered").all()
+    assert "uncovered" not in statuses
+    assert statuses.count("covered") == int((table["clinic_status"] == "covered").sum()) > 0
+    box = legend(map_html(m))
+    note = re.search(r'<div class="circle-no-facilities">(.*?)</div>', box).group(1)
+    assert category_label("daycare") in note
+    assert category_label("gig_station") in note
+    assert category_label("clinic") not in note
+
+
+def test_scenario_map_marks_closed_facilities_and_hides_the_worst_status_layer():
+    base = _street_study(minutes=10, categories=["clinic", "canteen"])
+    closed = base.scenario(close=["c1"])
+    m = closed.map(comparison=closed.compare_with(base), tiles=None)
+    layers = geojson_layers(m)
+    assert layers["Neighbourhoods (worst status)"].show is False
+    assert layers["Changes against the base"].show is not False
+    marked = layers["Closed in the scenario"]
+    ((lon, lat),) = points_of(marked)
+    c1 = base.coverage().facility_table().set_index("id").loc["c1"]
+    assert (lon, lat) == (round(c1["lon"], 6), round(c1["lat"], 6))
+    assert "c1" in marked.data["features"][0]["properties"]["tooltip"]
+    assert "fa-xmark" in legend(map_html(m))
+    # Without a comparison: the worst-status layer is on and nothing is marked closed.
+    plain = geojson_layers(base.map(tiles=None))
+    assert plain["Neighbourhoods (worst status)"].show is True
+    assert "Closed in the scenario" not in plain
+
+
+def test_legend_gives_each_category_its_speed_when_profiles_differ():
+    from circle.walking import ADULT, ELDERLY
+
+    mixed = _street_study(minutes=10, categories=["clinic", "canteen"], profile="canteen=elderly")
+    box = legend(map_html(mixed.map(tiles=None)))
+    assert f"{ELDERLY.speed_kmh:g} km/h" in box
+    assert f"{ADULT.speed_kmh:g} km/h" in box
+    rows = re.findall(r'<tr class="circle-legend-category".*?</tr>', box)
+    assert f"{ELDERLY.speed_kmh:g} km/h" in next(r for r in rows if 'data-category="canteen"' in r)
+    assert f"{ADULT.speed_kmh:g} km/h" in next(r for r in rows if 'data-category="clinic"' in r)
+    same = legend(map_html(_street_study(minutes=10, categories=["clinic"]).map(tiles=None)))
+    assert "Walking speed: <b>" in same
+
+
+def test_distance_thresholds_are_metres_in_the_map():
+    study = _street_study(preset="gb50180", categories=["clinic", "canteen"])
+    model = study.coverage().model
+    page = map_html(study.map(tiles=None))
+    box = legend(page)
+    for category in ("clinic", "canteen"):
+        assert model.is_distance(category)
+        assert f"{model.threshold_metres(category):g} m (" in box
+    layers = geojson_layers(study.map(tiles=None))
+    assert any(f"{model.threshold_metres('clinic'):g} m" in name for name in layers)
+
+
+def test_the_population_proxy_is_never_called_people(demo_result, demo_html):
+    assert demo_result.people.unit == "network_m"
+    assert "Walkable way (m)" in demo_html  # the popups' population label
+    assert "Unit: metres of walkable way" in demo_html  # the summary box
+    assert "Walkable way in reach within" in demo_html  # the facilities' popups
+    assert "People served" not in demo_html
+    assert "of people" not in demo_html
+
+
+def test_notebook_view_loads_nothing_from_the_internet(demo_result):
+    import html as html_module
+
+    from circle.maps import InlineMap, show
+
+    m = coverage_map(demo_result, service_areas(demo_result.model), tiles=None)
+    assert isinstance(m, InlineMap)
+    frame = m._repr_html_()
+    page = html_module.unescape(re.search(r'srcdoc="(.*?)"', frame, re.DOTALL).group(1))
+    assert "L.map(" in page
+    # The same page save_map writes (of a map built alike: folium's layer control adds to a
+    # map's script each time it is drawn).
+    assert page == map_html(coverage_map(demo_result, service_areas(demo_result.model), tiles=None))
+    assert not re.search(r"<(?:script|link)[^>]+(?:src|href)=[\"']?(?:https?:)?//", page)
+    # folium's own view of a plain map links the CDNs; show() inlines them.
+    plain = folium.Map(location=[60.17, 24.94], tiles=None)
+    assert re.search(r"src=&quot;https://", plain._repr_html_())
+    shown = html_module.unescape(show(plain)._repr_html_())
+    assert "srcdoc=" in shown
+    assert not re.search(r"<(?:script|link)[^>]+(?:src|href)=[\"']?(?:https?:)?//", shown)

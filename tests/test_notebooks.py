@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
 from pathlib import Path
 
 import nbformat
@@ -12,7 +14,11 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 
 def test_there_are_notebooks():
-    assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_scenarios.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_quickstart.ipynb",
+        "02_scenarios.ipynb",
+        "03_chinese_workflow.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -50,4 +56,10 @@ def test_notebook_runs(path, tmp_path):
         for o in cell.outputs
         if "text/html" in o.get("data", {})
     ]
-    assert any("leaflet" in h.lower() for h in html)
+    maps = [h for h in html if "leaflet" in h.lower()]
+    assert maps
+    # ... whose page is inlined: no script or stylesheet from a CDN (blank offline).
+    for frame in maps:
+        page = unescape(frame)
+        assert "L.map(" in page
+        assert not re.search(r"<(?:script|link)[^>]+(?:src|href)=[\"']?(?:https?:)?//", page)

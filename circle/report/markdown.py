@@ -146,7 +146,13 @@ def markdown_report(
             continue
         lines += [w("md_worst_intro", count=WORST_NEIGHBOURHOODS), ""]
         lines += md_table(
-            [w("name"), w("covered_share"), w("md_median"), w("md_max"), w("md_not_covered")],
+            [
+                w("name"),
+                w("covered_share"),
+                w("md_median"),
+                w("md_max"),
+                word(f"people.not_covered_{result.people.unit}", lang),
+            ],
             [
                 [
                     _area_words(row.name, str(row.area_id)),

@@ -57,7 +57,7 @@ def method_rows(
     rows.append(
         (
             _word("m_areas", lang),
-            (result.area_kind or inputs.get("areas") or unknown)
+            (inputs.get("areas") or result.area_kind or unknown)
             + _word(
                 "m_area_counts",
                 lang,

@@ -136,15 +136,25 @@ def _neighbourhood_columns(
     result: CoverageResult, tables: ReportTables, lang: Lang
 ) -> list[Column]:
     t = tables.neighbourhoods
+    unit = result.people.unit
     yes, no = _word("yes", lang), _word("no", lang)
     columns = [
         Column(_word("area_id", lang), t["area_id"].astype(str).tolist()),
         Column(_word("name", lang), excel_numbers(t["name"].tolist())),
-        Column(_word("population", lang), excel_numbers(t["population"].tolist()), "#,##0"),
+        Column(
+            word(f"people.population_{unit}", lang),
+            excel_numbers(t["population"].tolist()),
+            "#,##0",
+        ),
     ]
     for category in result.categories:
         label = category_label(category, lang)
         horizon = result.model.threshold_minutes(category) * HORIZON_FACTOR
+        # Demand groups are people; the whole population is in its unit (metres for a proxy).
+        covered = word(
+            f"people.covered_{'people' if f'{category}_population' in t.columns else unit}",
+            lang,
+        )
         if f"{category}_population" in t.columns:
             columns.append(
                 Column(
@@ -155,7 +165,7 @@ def _neighbourhood_columns(
             )
         columns += [
             Column(
-                _word("c_covered_population", lang, label=label),
+                word("people.c_covered_unit", lang, label=label, what=covered),
                 excel_numbers(t[f"{category}_covered_population"].tolist()),
                 "#,##0",
             ),
