@@ -236,7 +236,15 @@ def input_options(func: F) -> F:
         click.option(
             "--step-free",
             is_flag=True,
-            help="Leave steps out (routes for prams and wheelchairs).",
+            help="Leave steps out for every category (routes for prams and wheelchairs).",
+        ),
+        click.option(
+            "--step-free-for",
+            "step_free_for",
+            default=None,
+            metavar="CATEGORIES",
+            help="Leave steps out for these categories only, e.g. `daycare` or "
+            "`daycare,canteen`; the others walk steps.",
         ),
         click.option(
             "--facilities-coords",
@@ -368,7 +376,7 @@ def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
             coords=options["coords"].lower(),
             dem=list(options["dem_paths"]) or None,
             steps_factor=options["steps_factor"],
-            step_free=options["step_free"],
+            step_free=_step_free(options),
             facilities_coords=_lower(options.get("facilities_coords")),
             **settings,
             facility_fields={
@@ -379,6 +387,23 @@ def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
                 "category_field": options["category_field"],
             },
         )
+
+
+def _step_free(options: dict[str, Any]) -> bool | list[str]:
+    """``--step-free`` (every category) or ``--step-free-for daycare,canteen``."""
+    categories = options.get("step_free_for")
+    if categories is None:
+        return bool(options.get("step_free", False))
+    if options.get("step_free"):
+        msg = (
+            "give `--step-free` (every category) or `--step-free-for CATEGORIES`, not both."
+        )
+        raise InputError(msg)
+    named = [c.strip() for c in categories.split(",") if c.strip()]
+    if not named:
+        msg = "`--step-free-for` names no category; give one or more, e.g. `daycare,canteen`."
+        raise InputError(msg)
+    return named
 
 
 def _lower(text: str | None) -> str | None:

@@ -229,7 +229,7 @@ def service_area(
     if len(access.sources) == 0:
         return shapely.Polygon()
     reach = access.edge_reach(model.budget_m(category))
-    return _dissolve(reachable_lines(model.graph, reach), buffer_m)
+    return _dissolve(reachable_lines(model.graph_for(category), reach), buffer_m)
 
 
 def service_areas(
@@ -321,10 +321,11 @@ def facility_service_areas(
     _check_categories(model, [category])
     sources = model.by_category[category].sources
     budget_m = model.budget_m(category)
+    graph = model.graph_for(category)
     polygons = []
     for i in range(len(sources)):
-        access = nearest_facilities(model.graph, sources.subset(np.array([i])), limit_m=budget_m)
-        lines = reachable_lines(model.graph, access.edge_reach(budget_m))
+        access = nearest_facilities(graph, sources.subset(np.array([i])), limit_m=budget_m)
+        lines = reachable_lines(graph, access.edge_reach(budget_m))
         polygons.append(_dissolve(lines, buffer_m))
     rows = model.facilities.iloc[model.source_rows(category)]
     geometry = gpd.GeoSeries(polygons, crs=model.graph.crs)
