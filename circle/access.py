@@ -292,9 +292,7 @@ class CompactGraph:
             leg[point_idx] = shapely.distance(geoms[point_idx], lines)
         return Snap(edge, offset, leg)
 
-    def resnap(
-        self, snap: Snap, points: gpd.GeoSeries | np.ndarray, *, max_snap_m: float
-    ) -> Snap:
+    def resnap(self, snap: Snap, points: gpd.GeoSeries | np.ndarray, *, max_snap_m: float) -> Snap:
         """Snaps made on a graph with the same edges, made valid on this one.
 
         A point joined to an edge that is impassable here (a staircase on a step-free

@@ -395,9 +395,7 @@ def _step_free(options: dict[str, Any]) -> bool | list[str]:
     if categories is None:
         return bool(options.get("step_free", False))
     if options.get("step_free"):
-        msg = (
-            "give `--step-free` (every category) or `--step-free-for CATEGORIES`, not both."
-        )
+        msg = "give `--step-free` (every category) or `--step-free-for CATEGORIES`, not both."
         raise InputError(msg)
     named = [c.strip() for c in categories.split(",") if c.strip()]
     if not named:

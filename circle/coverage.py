@@ -220,8 +220,8 @@ def compute_access(
             np.where(free_rows, free_snap.leg_m, snap.leg_m),
         )
     snap_m = snap.leg_m.copy()
-    for rows, searched in ((~free_rows, graph), (free_rows, free_graph)):
-        off = rows & ~snap.on_network
+    for chosen, searched in ((~free_rows, graph), (free_rows, free_graph)):
+        off = chosen & ~snap.on_network
         if off.any():
             snap_m[off] = searched.distance_to_network(geoms[off])
     projected = projected.assign(on_network=snap.on_network, snap_m=snap_m)
