@@ -539,6 +539,12 @@ def map_options(func: F) -> F:
         ),
         click.option("--tiles-attribution", default=None, help="Attribution of custom tiles."),
         click.option(
+            "--grade-layer",
+            is_flag=True,
+            help="Add a layer of the ways coloured by their grade (hidden until switched on "
+            "in the layer control; needs --dem).",
+        ),
+        click.option(
             "--cdn",
             is_flag=True,
             help="Link Leaflet and the other scripts from their CDNs (smaller file; needs "
@@ -560,7 +566,12 @@ def map_options(func: F) -> F:
     help="The HTML file to write, e.g. city-map.html.",
 )
 def map_command(
-    out_path: Path, tiles: str | None, tiles_attribution: str | None, cdn: bool, **options: Any
+    out_path: Path,
+    tiles: str | None,
+    tiles_attribution: str | None,
+    cdn: bool,
+    grade_layer: bool,
+    **options: Any,
 ) -> None:
     """Write a self-contained HTML map of service areas, facilities and gaps."""
     _check_outputs([out_path], options)
@@ -568,7 +579,12 @@ def map_command(
     lang: Lang = options["lang"]
     with _status(word("cli.drawing", lang)):
         study.save_map(
-            out_path, cdn=cdn, lang=lang, tiles=tiles, tiles_attribution=tiles_attribution
+            out_path,
+            cdn=cdn,
+            lang=lang,
+            tiles=tiles,
+            tiles_attribution=tiles_attribution,
+            show_grades=grade_layer,
         )
     err_console.print(word("cli.map_written", lang, path=out_path), markup=False)
 
@@ -846,6 +862,7 @@ def recommend(
     tiles: str | None,
     tiles_attribution: str | None,
     cdn: bool,
+    grade_layer: bool,
     **options: Any,
 ) -> None:
     """Recommend where new facilities would close the most gaps (maximal or set covering)."""
@@ -874,7 +891,12 @@ def recommend(
         written = found.write(
             out_dir,
             lang=lang,
-            map_options={"tiles": tiles, "tiles_attribution": tiles_attribution, "cdn": cdn},
+            map_options={
+                "tiles": tiles,
+                "tiles_attribution": tiles_attribution,
+                "cdn": cdn,
+                "show_grades": grade_layer,
+            },
         )
     _print_recommendation(found, lang=lang)
     err_console.print(

@@ -134,6 +134,8 @@ class DirectedCosts:
         Edges tagged ``highway=steps``.
     structure_edges
         Bridge and tunnel edges walked flat.
+    is_steps
+        Per edge, True for ``highway=steps``.
     """
 
     rates: EdgeRates
@@ -145,6 +147,7 @@ class DirectedCosts:
     nodata_nodes: int
     steps_edges: int
     structure_edges: int
+    is_steps: np.ndarray
 
 
 def load_dem(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> Dem:
@@ -392,6 +395,7 @@ def edge_costs(
         nodata_nodes=nodata,
         steps_edges=int(steps.sum()),
         structure_edges=int(structure.sum()),
+        is_steps=steps,
     )
 
 
