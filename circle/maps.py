@@ -1132,7 +1132,7 @@ def grade_layer(model: AccessModel, coords: str, lang: Lang) -> tuple[folium.Geo
     classes = np.searchsorted(GRADE_CLASS_EDGES_PCT, grade_pct, side="right")
     classes = np.where(terrain.is_steps, len(_GRADE_COLOURS), classes)
     bounds = (0.0, *GRADE_CLASS_EDGES_PCT)
-    labels = [f"{low:g} – {high:g} %" for low, high in zip(bounds[:-1], bounds[1:], strict=True)]
+    labels = [f"{low:g} – {high:g} %" for low, high in itertools.pairwise(bounds)]
     labels += [f"≥ {bounds[-1]:g} %", text["grade_steps"]]
     colours = [*_GRADE_COLOURS, _STEPS_COLOUR]
     present = [k for k in range(len(colours)) if (classes == k).any()]
