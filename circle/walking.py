@@ -50,7 +50,7 @@ MAX_SNAP_LIMIT_M: Final = 5_000.0
 #: usual source of the mean horizontal speed on stairs, 0.610 m/s up and 0.694 m/s down,
 #: against 1.34 m/s on the level: ratios 0.46 and 0.52, whose mean rounds to 0.5. (The
 #: bibliographic details are checked against the FGSV literature database; the stair speeds
-#: are as they are quoted from the report, which is not online.) Evacuation models are
+#: are as they are quoted from the report, not read in it.) Evacuation models are
 #: slower up the stairs (IES VE's Simulex: 0.35 up, 0.5 down), and stair speeds fall with
 #: age and stair gradient (Fujiyama & Tyler, "Predicting the walking speed of pedestrians on
 #: stairs", Transportation Planning and Technology 33(2), 2010): pass a lower factor for
