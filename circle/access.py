@@ -313,6 +313,38 @@ class CompactGraph:
         out[point_idx] = shapely.distance(geoms[point_idx], self.dropped_way_geometry[way_idx])
         return out
 
+    def resnap(self, snap: Snap, points: gpd.GeoSeries | np.ndarray, *, max_snap_m: float) -> Snap:
+        """Snaps made on a graph with the same edges, made valid on this one.
+
+        A point joined to an edge that is impassable here (a staircase on a step-free
+        graph) joins the nearest passable edge within `max_snap_m` instead, or goes
+        off-network; every other snap is kept as it is (points sampled along a way keep
+        their place on it).
+
+        Parameters
+        ----------
+        snap
+            The snaps, on a graph with this graph's edges (see :meth:`with_rates`).
+        points
+            The points, in the network's CRS, in the order of `snap`.
+        max_snap_m
+            The off-network cut-off.
+
+        Returns
+        -------
+        Snap
+            `snap` itself when no point needs to move.
+        """
+        on = snap.on_network
+        moved = np.flatnonzero(on & ~self.rates.passable[np.where(on, snap.edge, 0)])
+        if moved.size == 0:
+            return snap
+        geoms = np.asarray(getattr(points, "array", points), dtype=object)
+        again = self.snap(geoms[moved], max_snap_m=max_snap_m)
+        edge, offset, leg = snap.edge.copy(), snap.offset_m.copy(), snap.leg_m.copy()
+        edge[moved], offset[moved], leg[moved] = again.edge, again.offset_m, again.leg_m
+        return Snap(edge, offset, leg)
+
     def distance_to_network(self, points: gpd.GeoSeries | np.ndarray) -> np.ndarray:
         """Straight-line metres from each point to the nearest edge, however far."""
         geoms = np.asarray(getattr(points, "array", points), dtype=object)

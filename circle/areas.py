@@ -130,6 +130,25 @@ class People:
     unit: str = "people"
     source_key: str = ""
     source_values: dict[str, str] = field(default_factory=dict)
+    # Snaps on other graphs (a step-free one), by the graph's id, with the graph kept alive.
+    _snaps: dict[int, tuple[CompactGraph, Snap]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def snap_on(self, graph: CompactGraph, *, max_snap_m: float) -> Snap:
+        """Where the people join `graph`, a graph with the same edges as the one they joined.
+
+        People whose way is impassable on `graph` (a staircase on a step-free graph) join
+        the nearest passable way within `max_snap_m` instead (see
+        :meth:`circle.access.CompactGraph.resnap`); the rest keep :attr:`snap`. Computed
+        once per graph.
+        """
+        cached = self._snaps.get(id(graph))
+        if cached is not None and cached[0] is graph:
+            return cached[1]
+        snap = graph.resnap(self.snap, self.geometry.to_numpy(), max_snap_m=max_snap_m)
+        self._snaps[id(graph)] = (graph, snap)
+        return snap
 
     def describe(self, lang: Lang = "en") -> str:
         """Which population data was used, in `lang` (:attr:`source` where no words exist)."""

@@ -227,7 +227,10 @@ def capacity_ratios(
         with_capacity = access.sources.subset(has)
         budget = model.budget_m(category)
         source, person, metres = pair_distances(
-            model.graph, with_capacity, people.snap, limit_m=budget
+            model.graph_for(category),
+            with_capacity,
+            model.people_snap(people, category),
+            limit_m=budget,
         )
         threshold = model.threshold_minutes(category)
         walk = model.profile_for(category)

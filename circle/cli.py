@@ -244,7 +244,15 @@ def input_options(func: F) -> F:
         click.option(
             "--step-free",
             is_flag=True,
-            help="Leave steps out (routes for prams and wheelchairs).",
+            help="Leave steps out for every category (routes for prams and wheelchairs).",
+        ),
+        click.option(
+            "--step-free-for",
+            "step_free_for",
+            default=None,
+            metavar="CATEGORIES",
+            help="Leave steps out for these categories only, e.g. `daycare` or "
+            "`daycare,canteen`; the others walk steps.",
         ),
         click.option(
             "--facilities-coords",
@@ -376,7 +384,7 @@ def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
             coords=options["coords"].lower(),
             dem=list(options["dem_paths"]) or None,
             steps_factor=options["steps_factor"],
-            step_free=options["step_free"],
+            step_free=_step_free(options),
             use_cache=not options.get("no_cache", False),
             facilities_coords=_lower(options.get("facilities_coords")),
             **settings,
@@ -388,6 +396,21 @@ def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
                 "category_field": options["category_field"],
             },
         )
+
+
+def _step_free(options: dict[str, Any]) -> bool | list[str]:
+    """``--step-free`` (every category) or ``--step-free-for daycare,canteen``."""
+    categories = options.get("step_free_for")
+    if categories is None:
+        return bool(options.get("step_free", False))
+    if options.get("step_free"):
+        msg = "give `--step-free` (every category) or `--step-free-for CATEGORIES`, not both."
+        raise InputError(msg)
+    named = [c.strip() for c in categories.split(",") if c.strip()]
+    if not named:
+        msg = "`--step-free-for` names no category; give one or more, e.g. `daycare,canteen`."
+        raise InputError(msg)
+    return named
 
 
 def _lower(text: str | None) -> str | None:
@@ -528,6 +551,12 @@ def map_options(func: F) -> F:
         ),
         click.option("--tiles-attribution", default=None, help="Attribution of custom tiles."),
         click.option(
+            "--grade-layer",
+            is_flag=True,
+            help="Add a layer of the ways coloured by their grade (hidden until switched on "
+            "in the layer control; needs --dem).",
+        ),
+        click.option(
             "--cdn",
             is_flag=True,
             help="Link Leaflet and the other scripts from their CDNs (smaller file; needs "
@@ -549,7 +578,12 @@ def map_options(func: F) -> F:
     help="The HTML file to write, e.g. city-map.html.",
 )
 def map_command(
-    out_path: Path, tiles: str | None, tiles_attribution: str | None, cdn: bool, **options: Any
+    out_path: Path,
+    tiles: str | None,
+    tiles_attribution: str | None,
+    cdn: bool,
+    grade_layer: bool,
+    **options: Any,
 ) -> None:
     """Write a self-contained HTML map of service areas, facilities and gaps."""
     _check_outputs([out_path], options)
@@ -557,7 +591,12 @@ def map_command(
     lang: Lang = options["lang"]
     with _status(word("cli.drawing", lang)):
         study.save_map(
-            out_path, cdn=cdn, lang=lang, tiles=tiles, tiles_attribution=tiles_attribution
+            out_path,
+            cdn=cdn,
+            lang=lang,
+            tiles=tiles,
+            tiles_attribution=tiles_attribution,
+            show_grades=grade_layer,
         )
     err_console.print(word("cli.map_written", lang, path=out_path), markup=False)
 
@@ -835,6 +874,7 @@ def recommend(
     tiles: str | None,
     tiles_attribution: str | None,
     cdn: bool,
+    grade_layer: bool,
     **options: Any,
 ) -> None:
     """Recommend where new facilities would close the most gaps (maximal or set covering)."""
@@ -863,7 +903,12 @@ def recommend(
         written = found.write(
             out_dir,
             lang=lang,
-            map_options={"tiles": tiles, "tiles_attribution": tiles_attribution, "cdn": cdn},
+            map_options={
+                "tiles": tiles,
+                "tiles_attribution": tiles_attribution,
+                "cdn": cdn,
+                "show_grades": grade_layer,
+            },
         )
     _print_recommendation(found, lang=lang)
     err_console.print(

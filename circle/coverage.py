@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from circle.access import BUDGET_TOLERANCE_M, CompactGraph, NodeAccess, nearest_facilities
+from circle.access import BUDGET_TOLERANCE_M, CompactGraph, NodeAccess, Snap, nearest_facilities
 from circle.categories import category_order_key, evaluated_categories
 from circle.errors import InputError
 from circle.walking import (
@@ -74,6 +74,11 @@ class AccessModel:
     terrain
         With slope-aware walking, the directed edge costs `graph` was built with and what
         went into them (DEM, steps rule); ``None`` on the flat.
+    category_profiles
+        Walking profiles of the categories whose people walk differently from `profile`.
+    step_free
+        The categories searched on a step-free graph (steps impassable): their
+        facilities and people join that graph (see :meth:`graph_for`).
     """
 
     graph: CompactGraph
@@ -84,10 +89,30 @@ class AccessModel:
     max_snap_m: float = DEFAULT_MAX_SNAP_M
     terrain: DirectedCosts | None = None
     category_profiles: dict[str, WalkingProfile] = field(default_factory=dict)
+    step_free: frozenset[str] = frozenset()
 
     def profile_for(self, category: str) -> WalkingProfile:
         """The walking profile of `category`'s people (its own, else :attr:`profile`)."""
         return self.category_profiles.get(category, self.profile)
+
+    def graph_for(self, category: str) -> CompactGraph:
+        """The graph `category` was searched on (step-free for :attr:`step_free` ones).
+
+        Every edge index means the same edge on it as on :attr:`graph`; only which edges
+        are passable (and the search matrix) may differ.
+        """
+        return self.by_category[category].graph
+
+    def people_snap(self, people: People, category: str) -> Snap:
+        """Where `people` join :meth:`graph_for` `category` (computed once per graph).
+
+        On a step-free graph, people whose nearest way is a staircase join the nearest
+        passable way within :attr:`max_snap_m` instead.
+        """
+        graph = self.graph_for(category)
+        if graph is self.graph:
+            return people.snap
+        return people.snap_on(graph, max_snap_m=self.max_snap_m)
 
     @property
     def categories(self) -> list[str]:
@@ -130,6 +155,8 @@ def compute_access(
     categories: Iterable[str] | None = None,
     terrain: DirectedCosts | None = None,
     category_profiles: Mapping[str, WalkingProfile] | None = None,
+    step_free: Iterable[str] = (),
+    step_free_graph: CompactGraph | None = None,
 ) -> AccessModel:
     """Snap the facilities and run one bounded multi-source search per category.
 
@@ -154,24 +181,54 @@ def compute_access(
     category_profiles
         Walking profiles of some categories (``{"canteen": ELDERLY}``); the others walk
         at `profile`.
+    step_free
+        Categories searched on `step_free_graph` instead of `graph` (routes for prams
+        and wheelchairs); their facilities join that graph, and a facility whose
+        nearest way is a staircase joins the nearest passable way.
+    step_free_graph
+        `graph` with the steps impassable (:func:`circle.terrain.step_free_graph`);
+        needed when `step_free` names a category.
 
     Returns
     -------
     AccessModel
+
+    Raises
+    ------
+    ValueError
+        `step_free` names a category but `step_free_graph` is missing.
     """
     check_max_snap_m(max_snap_m)
     projected = facilities.to_crs(graph.crs).reset_index(drop=True)
-    snap = graph.snap(projected.geometry, max_snap_m=max_snap_m)
-    snap_m = snap.leg_m.copy()
-    off_rows = ~snap.on_network
-    snap_m[off_rows] = graph.distance_to_network(projected.geometry.to_numpy()[off_rows])
-    cut_off_m = np.full(len(projected), np.inf)
-    cut_off_m[off_rows] = graph.distance_to_dropped_ways(projected.geometry.to_numpy()[off_rows])
-    projected = projected.assign(on_network=snap.on_network, snap_m=snap_m, dropped_way_m=cut_off_m)
-    _warn_off_network(projected, max_snap_m)
     if categories is None:
         categories = evaluated_categories(projected["category"])
     categories = list(dict.fromkeys(categories))
+    stepless = frozenset(step_free) & set(categories)
+    if stepless and step_free_graph is None:
+        msg = "`step_free` names categories but no `step_free_graph` is given."
+        raise ValueError(msg)
+    category_values = projected["category"].to_numpy()
+    geoms = projected.geometry.to_numpy()
+    snap = graph.snap(geoms, max_snap_m=max_snap_m)
+    free_rows = np.isin(category_values, list(stepless))
+    free_graph = graph if step_free_graph is None else step_free_graph
+    if free_rows.any():
+        free_snap = free_graph.resnap(snap, geoms, max_snap_m=max_snap_m)
+        snap = Snap(
+            np.where(free_rows, free_snap.edge, snap.edge),
+            np.where(free_rows, free_snap.offset_m, snap.offset_m),
+            np.where(free_rows, free_snap.leg_m, snap.leg_m),
+        )
+    snap_m = snap.leg_m.copy()
+    for chosen, searched in ((~free_rows, graph), (free_rows, free_graph)):
+        off = chosen & ~snap.on_network
+        if off.any():
+            snap_m[off] = searched.distance_to_network(geoms[off])
+    off_rows = ~snap.on_network
+    cut_off_m = np.full(len(projected), np.inf)
+    cut_off_m[off_rows] = graph.distance_to_dropped_ways(geoms[off_rows])
+    projected = projected.assign(on_network=snap.on_network, snap_m=snap_m, dropped_way_m=cut_off_m)
+    _warn_off_network(projected, max_snap_m)
     all_thresholds = {c: Threshold(minutes=DEFAULT_MINUTES) for c in categories}
     all_thresholds.update(thresholds or {})
     own = {c: p for c, p in (category_profiles or {}).items() if c in categories}
@@ -190,11 +247,11 @@ def compute_access(
             changed.speed_kmh,
         )
     by_category: dict[str, NodeAccess] = {}
-    category_values = projected["category"].to_numpy()
     for category in categories:
         rows = np.flatnonzero((category_values == category) & snap.on_network)
         limit = all_thresholds[category].budget_m(walk(category)) * HORIZON_FACTOR
-        by_category[category] = nearest_facilities(graph, snap.subset(rows), limit_m=limit)
+        searched = free_graph if category in stepless else graph
+        by_category[category] = nearest_facilities(searched, snap.subset(rows), limit_m=limit)
     return AccessModel(
         graph=graph,
         facilities=projected,
@@ -204,6 +261,7 @@ def compute_access(
         max_snap_m=max_snap_m,
         terrain=terrain,
         category_profiles=own,
+        step_free=stepless,
     )
 
 
@@ -620,7 +678,7 @@ def evaluate_coverage(
     nearest: dict[str, np.ndarray] = {}
     for category in model.categories:
         access = model.by_category[category]
-        distance, source = access.to_points(people.snap)
+        distance, source = access.to_points(model.people_snap(people, category))
         minutes[category] = model.profile_for(category).minutes(distance)
         rows = model.source_rows(category)
         nearest[category] = (

@@ -541,6 +541,8 @@ def service_area(
     access = model.by_category[category]
     if len(access.sources) == 0:
         return shapely.Polygon()
+    # A step-free category's graph has the same edges (its steps are impassable, so they
+    # are never in its reach): the study's builder draws it from the reach alone.
     return chosen.area(access.edge_reach(model.budget_m(category)))
 
 
@@ -645,10 +647,11 @@ def facility_service_areas(
     _check_categories(model, [category])
     sources = model.by_category[category].sources
     budget_m = model.budget_m(category)
+    graph = model.graph_for(category)
     polygons = []
     for i in range(len(sources)):
-        access = nearest_facilities(model.graph, sources.subset(np.array([i])), limit_m=budget_m)
-        lines = reachable_lines(model.graph, access.edge_reach(budget_m))
+        access = nearest_facilities(graph, sources.subset(np.array([i])), limit_m=budget_m)
+        lines = reachable_lines(graph, access.edge_reach(budget_m))
         polygons.append(_dissolve(lines, buffer_m))
     rows = model.facilities.iloc[model.source_rows(category)]
     geometry = gpd.GeoSeries(polygons, crs=model.graph.crs)

@@ -17,6 +17,7 @@ walking nodes stays a few MB.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import logging
 import math
@@ -64,11 +65,13 @@ __all__ = [
     "AUTO_TILES",
     "BACKGROUND_COLOUR",
     "COORD_DECIMALS",
+    "GRADE_CLASS_EDGES_PCT",
     "MAP_SIMPLIFY_M",
     "OKABE_ITO",
     "InlineMap",
     "choose_tiles",
     "coverage_map",
+    "grade_layer",
     "map_html",
     "save_map",
     "show",
@@ -1028,6 +1031,7 @@ def coverage_map(
     show_population: bool = False,
     comparison: Comparison | None = None,
     capacity: CapacityResult | None = None,
+    show_grades: bool = False,
 ) -> folium.Map:
     """A Folium map of service areas, facilities and neighbourhood gaps.
 
@@ -1063,6 +1067,9 @@ def coverage_map(
     show_population
         Add a choropleth of people (or the population proxy's unit) per km² per
         neighbourhood.
+    show_grades
+        Add a layer of the ways coloured by their grade, hidden until switched on
+        (:func:`grade_layer`; needs a study with a DEM).
     comparison
         A scenario's comparison with its base (`result` is the scenario's coverage): adds
         the layer of neighbourhoods whose status changed (shown; the worst-status layer is
@@ -1143,6 +1150,10 @@ def coverage_map(
         extra_legend += section
         if closed:
             _closed_layer(comparison, coords, lang).add_to(m)
+    if show_grades:
+        layer, section = grade_layer(model, coords, lang)
+        layer.add_to(m)
+        extra_legend += section
     folium.LayerControl(collapsed=False).add_to(m)
 
     title_text = _default_title(result, lang) if title is None else title
@@ -1276,3 +1287,78 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], *, cdn: bool = False) 
         tmp.write_text(page, encoding="utf-8")
     logger.info("wrote map %s (%.1f MB)", target, len(page.encode("utf-8")) / 1e6)
     return target
+
+
+#: Classes of the grade layer, in per cent of |grade|: up to 2 % feels flat; up to 5 % (1:20)
+#: a way is a walk, not a ramp (2010 ADA Standards 403.3); 8.33 % (1:12) is the steepest new
+#: ramp they allow (405.2); 12 % and more is steep even for walkers without a wheelchair.
+GRADE_CLASS_EDGES_PCT: Final[tuple[float, ...]] = (2.0, 5.0, 8.33, 12.0)
+_GRADE_COLOURS: Final = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+_STEPS_COLOUR: Final = "#6a3d9a"
+
+
+def grade_layer(model: AccessModel, coords: str, lang: Lang) -> tuple[folium.GeoJson, str]:
+    """A layer of the ways coloured by their grade (hidden until switched on), and its legend.
+
+    Each way's grade is the one the engine walked (see :class:`circle.terrain.DirectedCosts`:
+    0 on bridges and tunnels), drawn by its size, not its direction, in the classes of
+    :data:`GRADE_CLASS_EDGES_PCT`; steps are drawn apart. Ways are merged per class, so the
+    layer holds one feature per class.
+
+    Parameters
+    ----------
+    model
+        The travel-time model of a study with a DEM.
+    coords
+        {"wgs84", "gcj02", "bd09"}: the coordinates of the map's overlays.
+    lang
+        {"en", "zh"}.
+
+    Returns
+    -------
+    tuple of (folium.GeoJson, str)
+        The layer and its legend section (HTML).
+
+    Raises
+    ------
+    InputError
+        The model was built without a DEM.
+    """
+    terrain = model.terrain
+    if terrain is None or terrain.dem is None:
+        msg = "the grade layer needs slopes: load the study with a DEM (`--dem`)."
+        raise InputError(msg)
+    text = words("map", lang)
+    grade_pct = np.abs(terrain.grade) * 100.0
+    classes = np.searchsorted(GRADE_CLASS_EDGES_PCT, grade_pct, side="right")
+    classes = np.where(terrain.is_steps, len(_GRADE_COLOURS), classes)
+    bounds = (0.0, *GRADE_CLASS_EDGES_PCT)
+    labels = [f"{low:g} – {high:g} %" for low, high in itertools.pairwise(bounds)]
+    labels += [f"≥ {bounds[-1]:g} %", text["grade_steps"]]
+    colours = [*_GRADE_COLOURS, _STEPS_COLOUR]
+    present = [k for k in range(len(colours)) if (classes == k).any()]
+    lines = [shapely.multilinestrings(model.graph.edge_geometry[classes == k]) for k in present]
+    shown = display_geometries(
+        gpd.GeoDataFrame(geometry=lines, crs=model.graph.crs), model.graph.crs, coords
+    )
+    properties = [{"colour": colours[k], "tooltip": esc(labels[k])} for k in present]
+    name = text["grade_layer"]
+    layer = folium.GeoJson(
+        feature_collection(shown.geometry, properties),
+        name=esc(name),
+        show=False,
+        style_function=lambda f: {
+            "color": f["properties"]["colour"],
+            "weight": 3,
+            "opacity": 0.9,
+        },
+        on_each_feature=BIND_TOOLTIP_JS,
+    )
+    rows = "".join(
+        f'<tr><td><span class="circle-swatch" style="background:{colour};'
+        f'border-color:{colour}"></span></td><td>{esc(label)}</td></tr>'
+        for colour, label in zip(colours, labels, strict=True)
+    )
+    note = esc(text["grade_note"].format(dem=terrain.dem.description))
+    section = f"<h5>{esc(name)}</h5><table>{rows}</table><p>{note}</p>"
+    return layer, section

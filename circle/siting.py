@@ -742,19 +742,20 @@ def candidate_coverage(
     site_parts, element_parts, distance_parts = [], [], []
     weights, groups, persons = [], [], []
     offset = 0
-    searched: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    searched: dict[tuple[float, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for g, category in enumerate(chosen):
         demand = result.population(category) * counted
         open_people = np.flatnonzero((demand > 0) & ~result.covered(category))
         element_of = np.full(len(result.people), -1, dtype=np.int64)
         element_of[open_people] = offset + np.arange(open_people.size)
         budget = model.budget_m(category)
-        if budget not in searched:
-            searched[budget] = pair_distances(
-                model.graph, candidates.snap, result.people.snap, limit_m=budget,
-                batch_size=batch_size,
-            )  # fmt: skip
-        source, point, metres = searched[budget]
+        graph = model.graph_for(category)
+        key = (budget, id(graph))
+        if key not in searched:
+            searched[key] = _candidate_pairs(
+                result, candidates, category, limit_m=budget, batch_size=batch_size
+            )
+        source, point, metres = searched[key]
         keep = element_of[point] >= 0
         site_parts.append(source[keep])
         element_parts.append(element_of[point[keep]])
@@ -780,6 +781,37 @@ def candidate_coverage(
         capacity=capacity,
         person=np.concatenate(persons),
     )
+
+
+def _candidate_pairs(
+    result: CoverageResult,
+    candidates: Candidates,
+    category: str,
+    *,
+    limit_m: float,
+    batch_size: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(candidate, person, metres) pairs within `limit_m` on `category`'s graph.
+
+    On a step-free graph a candidate or a person whose nearest way is a staircase joins the
+    nearest passable way (a candidate with none within ``max_snap_m`` reaches nobody).
+    """
+    model = result.model
+    graph = model.graph_for(category)
+    snap = graph.resnap(
+        candidates.snap,
+        candidates.table.geometry.to_crs(graph.crs).to_numpy(),
+        max_snap_m=model.max_snap_m,
+    )
+    on = np.flatnonzero(snap.on_network)
+    source, point, metres = pair_distances(
+        graph,
+        snap.subset(on),
+        model.people_snap(result.people, category),
+        limit_m=limit_m,
+        batch_size=batch_size,
+    )
+    return on[source], point, metres
 
 
 # ---------------------------------------------------------------------------------------

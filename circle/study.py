@@ -23,7 +23,7 @@ from circle import areas as _areas
 from circle._io import check_outputs, output_folder
 from circle._options import check_known_categories
 from circle.access import CompactGraph
-from circle.categories import choose_categories, evaluated_categories
+from circle.categories import choose_categories, evaluated_categories, normalize_category
 from circle.comparison import Comparison, compare, scenario_table
 from circle.coords import check_coords
 from circle.coverage import (
@@ -39,7 +39,14 @@ from circle.facilities import facilities_from_frame, read_facilities
 from circle.network import WalkNetwork, load_network
 from circle.presets import get_preset
 from circle.scenario import Scenario, load_scenarios
-from circle.terrain import STEPS_FACTOR, DirectedCosts, compact_graph, edge_costs, load_dem
+from circle.terrain import (
+    STEPS_FACTOR,
+    DirectedCosts,
+    compact_graph,
+    edge_costs,
+    load_dem,
+    step_free_graph,
+)
 from circle.walking import (
     ADULT,
     DEFAULT_MAX_SNAP_M,
@@ -112,6 +119,13 @@ class Study:
         :attr:`profile` (``{"canteen": ELDERLY}``).
     input_files
         The files read; outputs are never written over them.
+    terrain
+        The directed edge costs of slope-aware walking and the steps rule (``None``: flat
+        ground, steps walked like any way).
+    step_free
+        Which categories search step-free routes (steps impassable, for prams and
+        wheelchairs): ``True`` for every category (also ones a scenario adds), or their
+        ids.
     """
 
     network: WalkNetwork
@@ -130,6 +144,7 @@ class Study:
     terrain: DirectedCosts | None = None
     category_profiles: dict[str, WalkingProfile] = field(default_factory=dict)
     input_files: tuple[Path, ...] = ()
+    step_free: bool | tuple[str, ...] = False
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     # Kept across scenarios (``replace`` keeps this dict): the service-area builders.
     _shared: dict[Any, Any] = field(default_factory=dict, repr=False)
@@ -167,7 +182,7 @@ class Study:
         categories: Iterable[str] | None = None,
         dem: PathLike | Sequence[PathLike] | None = None,
         steps_factor: float | None = None,
-        step_free: bool = False,
+        step_free: bool | Iterable[str] = False,
         use_cache: bool = True,
         cache_dir: PathLike | None = None,
     ) -> Study:
@@ -240,7 +255,11 @@ class Study:
             :data:`circle.terrain.STEPS_FACTOR` with a DEM, or when given; without either,
             steps are walked like any way).
         step_free
-            Leave steps out (people with prams or wheelchairs).
+            Leave steps out, for people with prams or wheelchairs: ``True`` for every
+            category, or the categories that need step-free routes (``["daycare"]``, ids
+            or aliases). Those categories search a graph without steps, and their people
+            and facilities join it (someone whose nearest way is a staircase joins the
+            nearest other way).
         use_cache, cache_dir
             Keep the network built from a file in circle's cache, or read it from there
             (see :func:`circle.network.load_network`); ``use_cache=False`` reads the file.
@@ -299,8 +318,6 @@ class Study:
             else load_network(network, use_cache=use_cache, cache_dir=cache_dir)
         )
         inputs["network"] = net.source
-        terrain = _terrain(net, dem, steps_factor=steps_factor, step_free=step_free)
-        graph = CompactGraph(net) if terrain is None else compact_graph(net, terrain)
         known = evaluated_categories(facility_table["category"])
         if categories is None:
             chosen = known
@@ -310,6 +327,9 @@ class Study:
             if not keep.all():
                 logger.info("%d facilities of other categories are left out", int((~keep).sum()))
             facility_table = facility_table.loc[keep].reset_index(drop=True)
+        stepless = _step_free_categories(step_free, chosen)
+        terrain = _terrain(net, dem, steps_factor=steps_factor)
+        graph = CompactGraph(net) if terrain is None else compact_graph(net, terrain)
         base = None
         if preset is not None:
             life_circle = get_preset(preset)
@@ -396,6 +416,7 @@ class Study:
             terrain=terrain,
             category_profiles=own_profiles,
             input_files=tuple(files),
+            step_free=stepless,
         )
 
     # -----------------------------------------------------------------------------------
@@ -406,9 +427,25 @@ class Study:
         """The categories evaluated: built-ins, then custom ones from the facilities."""
         return list(self.thresholds)
 
+    @property
+    def step_free_categories(self) -> list[str]:
+        """The categories evaluated on step-free routes (see :attr:`step_free`)."""
+        if self.step_free is True:
+            return self.categories
+        chosen = set(self.step_free or ())
+        return [c for c in self.categories if c in chosen]
+
+    def step_free_graph(self) -> CompactGraph:
+        """:attr:`graph` with the steps impassable (built once)."""
+        if "step_free_graph" not in self._cache:
+            self._cache["step_free_graph"] = step_free_graph(self.graph, self.network)
+        graph: CompactGraph = self._cache["step_free_graph"]
+        return graph
+
     def access(self) -> AccessModel:
         """Travel times from every category's facilities (computed once, then cached)."""
         if "access" not in self._cache:
+            stepless = self.step_free_categories
             self._cache["access"] = compute_access(
                 self.graph,
                 self.facilities,
@@ -418,6 +455,8 @@ class Study:
                 categories=self.categories,
                 terrain=self.terrain,
                 category_profiles=self.category_profiles,
+                step_free=stepless,
+                step_free_graph=self.step_free_graph() if stepless else None,
             )
         model: AccessModel = self._cache["access"]
         return model
@@ -1091,17 +1130,32 @@ def _terrain(
     dem: PathLike | Sequence[PathLike] | None,
     *,
     steps_factor: float | None,
-    step_free: bool,
 ) -> DirectedCosts | None:
-    """The directed costs of slope-aware walking and the steps rule, or None on the flat."""
-    if dem is None and steps_factor is None and not step_free:
+    """The directed costs of slope-aware walking and the steps rule, or None on the flat.
+
+    Step-free routes are not built here: the categories that need them search
+    :func:`circle.terrain.step_free_graph` of the graph made with these costs.
+    """
+    if dem is None and steps_factor is None:
         return None
     return edge_costs(
         network,
         None if dem is None else load_dem(dem),
         steps_factor=STEPS_FACTOR if steps_factor is None else steps_factor,
-        step_free=step_free,
     )
+
+
+def _step_free_categories(
+    step_free: bool | Iterable[str], chosen: list[str]
+) -> bool | tuple[str, ...]:
+    """`step_free` checked: ``True``/``False``, or the ids of the categories it names."""
+    if isinstance(step_free, bool):
+        return step_free
+    if isinstance(step_free, str):
+        step_free = [p for p in step_free.split(",") if p.strip()]
+    named = [normalize_category(str(c)) for c in step_free]
+    check_known_categories(named, chosen, option="--step-free-for")
+    return tuple(dict.fromkeys(named))
 
 
 def _lonlat_extent(geometry: gpd.GeoSeries) -> str:

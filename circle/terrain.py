@@ -31,6 +31,7 @@ Use::
     dem = load_dem(["N42E001.hgt.zip"])
     costs = edge_costs(network, dem)
     graph = compact_graph(network, costs)  # or flat_graph.with_rates(costs.rates)
+    free = step_free_graph(graph, network)  # for the categories that must avoid steps
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ __all__ = [
     "edge_costs",
     "load_dem",
     "node_elevations",
+    "step_free_graph",
     "tobler_rate",
 ]
 
@@ -132,6 +134,8 @@ class DirectedCosts:
         Edges tagged ``highway=steps``.
     structure_edges
         Bridge and tunnel edges walked flat.
+    is_steps
+        Per edge, True for ``highway=steps``.
     """
 
     rates: EdgeRates
@@ -143,6 +147,7 @@ class DirectedCosts:
     nodata_nodes: int
     steps_edges: int
     structure_edges: int
+    is_steps: np.ndarray
 
 
 def load_dem(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> Dem:
@@ -390,6 +395,7 @@ def edge_costs(
         nodata_nodes=nodata,
         steps_edges=int(steps.sum()),
         structure_edges=int(structure.sum()),
+        is_steps=steps,
     )
 
 
@@ -400,6 +406,34 @@ def compact_graph(network: WalkNetwork, costs: DirectedCosts | None) -> CompactG
     ``flat.with_rates(costs.rates)``: snaps stay valid when no edge is left out.
     """
     return CompactGraph(network, rates=None if costs is None else costs.rates)
+
+
+def step_free_graph(graph: CompactGraph, network: WalkNetwork) -> CompactGraph:
+    """`graph` with every ``highway=steps`` edge impassable: routes for prams and wheelchairs.
+
+    The edge rates (slopes, flat or not) are kept; edge indices mean the same edges on both
+    graphs, so snaps made on `graph` can be carried over with
+    :meth:`circle.access.CompactGraph.resnap`.
+
+    Parameters
+    ----------
+    graph
+        The engine's graph of `network`.
+    network
+        The walking network `graph` was compiled from (its ``highway`` column is read).
+
+    Returns
+    -------
+    CompactGraph
+        A new graph sharing `graph`'s node and edge arrays; `graph` itself when no edge is
+        a staircase or the steps are already impassable.
+    """
+    steps = _tag(network.edges, "highway") == "steps"
+    rates = graph.rates
+    passable = rates.passable & ~steps
+    if (passable == rates.passable).all():
+        return graph
+    return graph.with_rates(EdgeRates(rates.forward, rates.backward, passable))
 
 
 def _gdal_path(path: Path) -> str:

@@ -42,13 +42,19 @@ DEFAULT_MAX_SNAP_M: Final = 300.0
 #: guess, not an access leg.
 MAX_SNAP_LIMIT_M: Final = 5_000.0
 
-#: Speed on steps as a share of the flat speed, both ways. Weidmann's compilation of
-#: pedestrian studies gives mean horizontal speeds on stairs of 0.610 m/s upward and
-#: 0.694 m/s downward against 1.34 m/s on the level (U. Weidmann, "Transporttechnik der
-#: Fussgänger", Schriftenreihe des IVT Nr. 90, ETH Zürich, 1993): ratios 0.46 and 0.52,
-#: whose mean rounds to 0.5. Stair speeds fall with age and stair gradient (Fujiyama &
-#: Tyler, "Predicting the walking speed of pedestrians on stairs", Transportation Planning
-#: and Technology 33(2), 2010): pass a lower factor for frail walkers.
+#: Speed on steps as a share of the flat speed, both ways. Weidmann's review of some 150
+#: pedestrian studies (U. Weidmann, "Transporttechnik der Fussgänger: transporttechnische
+#: Eigenschaften des Fussgängerverkehrs (Literaturauswertung)", Schriftenreihe des IVT Nr. 90,
+#: ETH Zürich, 1992; 2nd edition 1993; summarised in "Der Fussgänger im Strassenverkehr:
+#: Geschwindigkeit und Leistungsfähigkeit", Der Nahverkehr 11(6), 1993, pp. 53-60) is the
+#: usual source of the mean horizontal speed on stairs, 0.610 m/s up and 0.694 m/s down,
+#: against 1.34 m/s on the level: ratios 0.46 and 0.52, whose mean rounds to 0.5. (The
+#: bibliographic details are checked against the FGSV literature database; the stair speeds
+#: are as they are quoted from the report, not read in it.) Evacuation models are
+#: slower up the stairs (IES VE's Simulex: 0.35 up, 0.5 down), and stair speeds fall with
+#: age and stair gradient (Fujiyama & Tyler, "Predicting the walking speed of pedestrians on
+#: stairs", Transportation Planning and Technology 33(2), 2010): pass a lower factor for
+#: frail walkers or long flights.
 STEPS_FACTOR: Final = 0.5
 
 

@@ -91,6 +91,9 @@ def test_report_runs_on_a_tiny_network(inputs, capsys):
         (["--dem", "nowhere.tif"], "nowhere.tif"),
         (["--steps-factor", "0"], "`steps_factor` must be a positive number"),
         (["--categories", "clinc"], "unknown category `clinc`"),
+        (["--step-free-for", "library"], "`--step-free-for` names an unknown category `library`"),
+        (["--step-free", "--step-free-for", "clinic"], "not both"),
+        (["--step-free-for", ","], "`--step-free-for` names no category"),
     ],
 )
 def test_bad_options_exit_2_with_one_line_and_write_nothing(inputs, capsys, extra, message):
@@ -104,6 +107,17 @@ def test_bad_options_exit_2_with_one_line_and_write_nothing(inputs, capsys, extr
     assert stderr.strip().count("\n") == 0
     assert "Traceback" not in stderr
     assert not out.exists()
+
+
+def test_step_free_for_one_category_runs_and_says_so(inputs, capsys):
+    tmp, facilities, population = inputs
+    out = tmp / "report"
+    argv = [*base_args(facilities, out), "--population", str(population)]
+    code, _, _ = run([*argv, "--step-free-for", "诊所"], capsys)
+    assert code == 0
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "steps walked like any other way" in text
+    assert "for prams and wheelchairs) for clinic" in text
 
 
 def test_bad_population_and_areas(inputs, capsys):

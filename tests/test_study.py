@@ -249,7 +249,10 @@ def test_step_free_and_a_missing_dem(tmp_path):
     with pytest.raises(InputError, match=r"nope\.tif"):
         _load(dem=tmp_path / "nope.tif")
     step_free = _load(step_free=True)
-    assert step_free.terrain is not None and step_free.terrain.step_free
+    # Step-free routes need no DEM and no steps factor: the graph is the flat one.
+    assert step_free.terrain is None
+    assert step_free.step_free is True
+    assert step_free.access().step_free == set(step_free.categories)
     # The street has no steps: the same coverage as without the rule.
     pd.testing.assert_frame_equal(step_free.coverage().summary(), _load().coverage().summary())
 

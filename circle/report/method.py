@@ -12,6 +12,8 @@ from circle.report.tables import COORDINATE_SYSTEM_NAMES
 from circle.report.tables import report_word as _word
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from circle.capacity import CapacityResult
     from circle.coverage import CoverageResult
     from circle.i18n import Lang
@@ -121,8 +123,11 @@ def method_rows(
             _word("m_walking_minutes_value", lang, factor=f"{HORIZON_FACTOR:g}"),
         ),
     ]
-    if model.terrain is not None:
-        rows.append(terrain_row(model.terrain, lang))
+    if model.terrain is not None or model.step_free:
+        stepless = [c for c in model.categories if c in model.step_free]
+        rows.append(
+            terrain_row(model.terrain, lang, step_free=stepless, categories=model.categories)
+        )
     if tables.capacity is not None:
         rows += _capacity_method_rows(result, tables.capacity, tables, lang)
     if tables.coords in COORDINATE_SYSTEM_NAMES:
@@ -134,9 +139,27 @@ def method_rows(
     return rows
 
 
-def terrain_row(terrain: DirectedCosts, lang: Lang) -> tuple[str, str]:
-    """The method row of slope-aware walking: the DEM, Tobler, nodata nodes, the steps rule."""
-    if terrain.dem is None:
+def terrain_row(
+    terrain: DirectedCosts | None,
+    lang: Lang,
+    *,
+    step_free: Sequence[str] = (),
+    categories: Sequence[str] = (),
+) -> tuple[str, str]:
+    """The method row of slope-aware walking and steps: the DEM, Tobler, the steps rule.
+
+    Parameters
+    ----------
+    terrain
+        The directed costs (``None``: flat ground, steps walked like any way).
+    lang
+        {"en", "zh"}.
+    step_free
+        The categories searched on step-free routes.
+    categories
+        All categories evaluated (to say "every category" when all are step-free).
+    """
+    if terrain is None or terrain.dem is None:
         ground = _word("m_terrain_flat", lang)
     else:
         ground = _word(
@@ -146,12 +169,22 @@ def terrain_row(terrain: DirectedCosts, lang: Lang) -> tuple[str, str]:
             nodata=f"{terrain.nodata_nodes:,}",
             structures=f"{terrain.structure_edges:,}",
         )
-    steps = (
-        _word("m_step_free", lang)
-        if terrain.step_free
-        else _word("m_steps_factor", lang, factor=f"{terrain.steps_factor:g}")
+    parts = [ground]
+    every = (terrain is not None and terrain.step_free) or (
+        bool(step_free) and set(categories) <= set(step_free)
     )
-    return (_word("m_terrain", lang), ground + _word("separator", lang) + steps)
+    if every:
+        parts.append(_word("m_step_free", lang))
+    else:
+        parts.append(
+            _word("m_steps_as_ways", lang)
+            if terrain is None
+            else _word("m_steps_factor", lang, factor=f"{terrain.steps_factor:g}")
+        )
+        if step_free:
+            labels = category_labels(step_free, lang, separator=_word("list_separator", lang))
+            parts.append(_word("m_step_free_for", lang, labels=labels))
+    return (_word("m_terrain", lang), _word("separator", lang).join(parts))
 
 
 def coords_row(coords: str, lang: Lang) -> tuple[str, str]:
