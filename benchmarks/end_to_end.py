@@ -35,8 +35,8 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
-import networkx as nx
 import shapely
+from _osmnx_example import iso_polygon
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -61,24 +61,6 @@ def pbf_to_xml(pbf: Path, xml: Path) -> Path:
                 writer.add(obj)
         tmp.replace(xml)
     return xml
-
-
-def make_iso_poly(graph, center, budget: float, *, node_buff: float, edge_buff: float):
-    """The example's ``make_iso_polys`` for one facility (``union_all`` for ``unary_union``)."""
-    subgraph = nx.ego_graph(graph, center, radius=budget, distance="length")
-    node_points = [shapely.Point((d["x"], d["y"])) for _, d in subgraph.nodes(data=True)]
-    nodes_gdf = gpd.GeoDataFrame({"id": list(subgraph.nodes)}, geometry=node_points)
-    nodes_gdf = nodes_gdf.set_index("id")
-    edge_lines = []
-    for n_fr, n_to in subgraph.edges():
-        f = nodes_gdf.loc[n_fr].geometry
-        t = nodes_gdf.loc[n_to].geometry
-        edge_lookup = graph.get_edge_data(n_fr, n_to)[0].get("geometry", shapely.LineString([f, t]))
-        edge_lines.append(edge_lookup)
-    n = nodes_gdf.buffer(node_buff).geometry
-    e = gpd.GeoSeries(edge_lines).buffer(edge_buff).geometry
-    all_gs = list(n) + list(e)
-    return gpd.GeoSeries(all_gs).union_all()
 
 
 def run_circle(facilities: gpd.GeoDataFrame, out: Path) -> dict[str, float]:
@@ -108,7 +90,7 @@ def run_osmnx(xml: Path, facilities: gpd.GeoDataFrame, category: str, budget: fl
     chosen = facilities[facilities["category"] == category].to_crs(graph.graph["crs"])
     start = time.perf_counter()
     centers = ox.distance.nearest_nodes(graph, chosen.geometry.x, chosen.geometry.y)
-    polygons = [make_iso_poly(graph, c, budget, node_buff=50.0, edge_buff=25.0) for c in centers]
+    polygons = [iso_polygon(graph, c, budget, node_buff_m=50.0, edge_buff_m=25.0) for c in centers]
     area = shapely.union_all(polygons)
     times["ego_graph + buffers + union"] = time.perf_counter() - start
     start = time.perf_counter()

@@ -30,12 +30,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from _osmnx_example import iso_polygon
 
 from circle.access import CompactGraph
 from circle.categories import BUILTIN_ORDER
-from circle.coverage import Threshold, compute_access
+from circle.coverage import compute_access
 from circle.isochrones import SERVICE_AREA_BUFFER_M, service_areas
-from circle.walking import ADULT
+from circle.walking import ADULT, Threshold
 
 ANDORRA = Path(__file__).resolve().parents[2] / "shared" / "data" / "andorra.osm.pbf"
 SEED = 20261129
@@ -81,28 +82,6 @@ def networkx_graph(network) -> nx.MultiGraph:
     return graph
 
 
-def ego_polygon(graph: nx.MultiGraph, center: int, budget: float, buffer_m: float):
-    """One facility's isochrone as the example's ``make_iso_polys`` draws it.
-
-    Its code, with ``distance="length"``, both buffers `buffer_m`, and ``union_all`` for the
-    deprecated ``unary_union``.
-    """
-    subgraph = nx.ego_graph(graph, center, radius=budget, distance="length")
-    node_points = [shapely.Point((d["x"], d["y"])) for _, d in subgraph.nodes(data=True)]
-    nodes_gdf = gpd.GeoDataFrame({"id": list(subgraph.nodes)}, geometry=node_points)
-    nodes_gdf = nodes_gdf.set_index("id")
-    edge_lines = []
-    for n_fr, n_to in subgraph.edges():
-        f = nodes_gdf.loc[n_fr].geometry
-        t = nodes_gdf.loc[n_to].geometry
-        edge_lookup = graph.get_edge_data(n_fr, n_to)[0].get("geometry", shapely.LineString([f, t]))
-        edge_lines.append(edge_lookup)
-    n = nodes_gdf.buffer(buffer_m).geometry
-    e = gpd.GeoSeries(edge_lines).buffer(buffer_m).geometry
-    all_gs = list(n) + list(e)
-    return gpd.GeoSeries(all_gs).union_all()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--facilities", type=int, default=120)
@@ -143,7 +122,10 @@ def main() -> None:
     ego_areas = {}
     for category in model.categories:
         centers = facilities.loc[facilities["category"] == category, "node"]
-        polygons = [ego_polygon(g, int(c), budget, args.buffer) for c in centers]
+        polygons = [
+            iso_polygon(g, int(c), budget, node_buff_m=args.buffer, edge_buff_m=args.buffer)
+            for c in centers
+        ]
         ego_areas[category] = shapely.union_all(polygons) if polygons else shapely.Polygon()
     ego_s = time.perf_counter() - start
 
