@@ -69,15 +69,16 @@ from circle import areas as _areas
 from circle._read import read_table
 from circle._validate import check_readable_file
 from circle.categories import choose_categories, evaluated_categories
+from circle.coords import check_coords
 from circle.coverage import HORIZON_FACTOR
 from circle.errors import InputError
 from circle.facilities import read_facilities
 from circle.network import WalkNetwork, load_network
 from circle.presets import get_preset
-from circle.walking import DEFAULT_MAX_SNAP_M, parse_thresholds, walking_profile
+from circle.walking import DEFAULT_MAX_SNAP_M, parse_thresholds
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from distributed import Client
 
@@ -177,6 +178,9 @@ class _Settings:
     population: str | None
     population_field: str
     population_proxy: str
+    population_coords: str
+    population_lon_field: str
+    population_lat_field: str
     minutes: Any
     preset: str | None
     profile: str
@@ -184,6 +188,11 @@ class _Settings:
     max_snap_m: float
     coords: str
     categories: tuple[str, ...]
+    dem: tuple[str, ...]
+    steps_factor: float | None
+    step_free: bool | tuple[str, ...]
+    use_cache: bool
+    inputs_digest: str  # the facilities used and the input files' sizes and times
     reach_m: float
     resolved: str  # the thresholds and walking profile, as the study will use them
     labels: tuple[tuple[str, str], ...]
@@ -198,7 +207,7 @@ class _Settings:
         """A digest of the settings and the area (resume keeps only matching folders)."""
         # The raw threshold and profile options are left out: `resolved` says what they mean
         # ("15" and 15.0 minutes are the same run).
-        same = replace(self, minutes=None, preset=None, profile="", speed_kmh=None)
+        same = replace(self, minutes=None, preset=None, profile="", speed_kmh=None, use_cache=True)
         digest = hashlib.sha256(repr(same).encode("utf-8"))
         digest.update(shapely.to_wkb(geometry))
         return digest.hexdigest()[:16]
@@ -239,8 +248,17 @@ def run(
     speed_kmh: float | None = None,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     coords: str = "wgs84",
+    facilities_coords: str | None = None,
+    areas_coords: str | None = None,
+    population_coords: str | None = None,
+    population_lon_field: str = "lon",
+    population_lat_field: str = "lat",
     facility_fields: Mapping[str, str] | None = None,
     categories: Iterable[str] | None = None,
+    dem: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    steps_factor: float | None = None,
+    step_free: bool | Iterable[str] = False,
+    use_cache: bool = True,
     lang: Lang = "en",
     capacity_method: CapacityMethod = "2sfca",
     targets: str | Mapping[str, float] | None = None,
@@ -280,8 +298,13 @@ def run(
     area_id_field, area_name_field
         Columns of the areas file.
     population, population_field, population_proxy, minutes, preset, profile, speed_kmh,
-    max_snap_m, coords, facility_fields, categories
-        As for :meth:`circle.study.Study.load`.
+    max_snap_m, coords, facilities_coords, areas_coords, population_coords,
+    population_lon_field, population_lat_field, facility_fields, categories, dem,
+    steps_factor, step_free, use_cache
+        As for :meth:`circle.study.Study.load`: every area's study uses them as
+        ``Study.load`` of that area on the whole network would. With a DEM (or a steps
+        factor), each area's cut reaches :func:`circle.terrain.lowest_rate` times farther
+        in metres, since a gentle descent is walked faster than the flat.
     lang, capacity_method, targets, units, out_coords, write_map
         As for :meth:`circle.study.Study.report`.
 
@@ -299,8 +322,12 @@ def run(
     """
     from circle.report.batch import write_batch_outputs  # noqa: PLC0415
 
+    coords = check_coords(coords)
     table, broken = _read_areas(
-        areas, id_field=area_id_field, name_field=area_name_field, coords=coords
+        areas,
+        id_field=area_id_field,
+        name_field=area_name_field,
+        coords=check_coords(areas_coords or coords),
     )
     folders = area_folder_names(table["area_id"].tolist())
     if isinstance(facilities, gpd.GeoDataFrame):
@@ -310,7 +337,11 @@ def run(
         facility_table = facilities_from_frame(facilities, **fields)
         facilities_label = "a GeoDataFrame"
     else:
-        facility_table = read_facilities(facilities, coords=coords, **(facility_fields or {}))
+        facility_table = read_facilities(
+            facilities,
+            coords=check_coords(facilities_coords or coords),
+            **(facility_fields or {}),
+        )
         facilities_label = str(facilities)
     settings = _settings(
         network=network,
@@ -326,6 +357,13 @@ def run(
         max_snap_m=max_snap_m,
         coords=coords,
         categories=categories,
+        population_options={
+            "population_coords": check_coords(population_coords or coords),
+            "population_lon_field": population_lon_field,
+            "population_lat_field": population_lat_field,
+        },
+        walking_options={"dem": dem, "steps_factor": steps_factor, "step_free": step_free},
+        use_cache=use_cache,
         report={
             "lang": lang,
             "capacity_method": capacity_method,
@@ -388,10 +426,23 @@ def _settings(
     max_snap_m: float,
     coords: str,
     categories: Iterable[str] | None,
+    population_options: dict[str, str],
+    walking_options: dict[str, Any],
+    use_cache: bool,
     report: dict[str, Any],
 ) -> _Settings:
-    """Check the options once, on the driver, and work out the reach of every area's cut."""
-    from circle.walking import check_max_snap_m  # noqa: PLC0415
+    """Check the options once, on the driver, as ``Study.load`` would; work out the reach.
+
+    The reach is the farthest, in metres of way, that a search of any category walks:
+    :data:`~circle.coverage.HORIZON_FACTOR` times the largest budget (each category at its
+    own profile's speed), divided by :func:`circle.terrain.lowest_rate` when slopes or a
+    steps factor make some ways cheaper than the flat.
+    """
+    from circle._options import check_known_categories  # noqa: PLC0415
+    from circle.capacity import parse_targets  # noqa: PLC0415
+    from circle.categories import normalize_category  # noqa: PLC0415
+    from circle.terrain import check_steps_factor, load_dem, lowest_rate  # noqa: PLC0415
+    from circle.walking import STEPS_FACTOR, check_max_snap_m, parse_profiles  # noqa: PLC0415
 
     check_max_snap_m(max_snap_m)
     source = str(network)
@@ -404,19 +455,63 @@ def _settings(
     check_readable_file(source, what="network file")
     if population is not None:
         check_readable_file(population, what="population file")
+    elif population_field != "population":
+        msg = (
+            f"`population_field` is `{population_field}` but no `population` is given; "
+            "add the population file (`--population`) or drop the field option."
+        )
+        raise InputError(msg)
+    if population_proxy not in _areas.POPULATION_PROXIES:
+        msg = (
+            f"`population_proxy` must be one of {', '.join(_areas.POPULATION_PROXIES)}, "
+            f"not `{population_proxy}`."
+        )
+        raise InputError(msg)
     _areas.parse_population_fields(population_field)
     known = evaluated_categories(facility_table["category"])
     chosen = known if categories is None else choose_categories(categories, known)
-    walk = walking_profile(profile, speed_kmh=speed_kmh)
+    walk, own_profiles = parse_profiles(profile, speed_kmh=speed_kmh)
     base = get_preset(preset).thresholds() if preset is not None else None
     thresholds = parse_thresholds(minutes, categories=chosen, base=base)
-    reach_m = HORIZON_FACTOR * max(t.budget_m(walk) for t in thresholds.values())
+    check_known_categories(own_profiles, thresholds, option="--profile")
+    step_free = walking_options["step_free"]
+    if not isinstance(step_free, bool):
+        if isinstance(step_free, str):
+            step_free = [p for p in step_free.split(",") if p.strip()]
+        named = [normalize_category(str(c)) for c in step_free]
+        check_known_categories(named, chosen, option="--step-free-for")
+        step_free = tuple(dict.fromkeys(named))
+    dem_given = walking_options["dem"]
+    dem_paths: list[Any] = (
+        []
+        if dem_given is None
+        else [dem_given]
+        if isinstance(dem_given, (str, os.PathLike))
+        else list(dem_given)
+    )
+    dem = load_dem(dem_paths) if dem_paths else None  # checks the files once, here
+    steps_factor = walking_options["steps_factor"]
+    if steps_factor is not None:
+        check_steps_factor(steps_factor)
+    steps_in_use = steps_factor if steps_factor is not None else STEPS_FACTOR if dem else None
+    budget_m = max(t.budget_m(own_profiles.get(c, walk)) for c, t in thresholds.items())
+    reach_m = (
+        HORIZON_FACTOR * budget_m / lowest_rate(slopes=dem is not None, steps_factor=steps_in_use)
+    )
+    parse_targets(report["targets"], categories=list(thresholds))
+    check_known_categories(
+        [c for c, _ in report["units"] or ()], list(thresholds), option="--capacity-unit"
+    )
     labels = {"network": source, "facilities": facilities_label}
+    dem_files = tuple(str(p) for p in dem_paths)
     return _Settings(
         network=source,
         population=None if population is None else str(population),
         population_field=population_field,
         population_proxy=population_proxy,
+        population_coords=population_options["population_coords"],
+        population_lon_field=population_options["population_lon_field"],
+        population_lat_field=population_options["population_lat_field"],
         minutes=minutes if not isinstance(minutes, dict) else tuple(minutes.items()),
         preset=preset,
         profile=profile,
@@ -424,11 +519,36 @@ def _settings(
         max_snap_m=float(max_snap_m),
         coords=coords,
         categories=tuple(chosen),
+        dem=dem_files,
+        steps_factor=steps_factor,
+        step_free=step_free,
+        use_cache=use_cache,
+        inputs_digest=_inputs_digest(facility_table, [source, population, *dem_files]),
         reach_m=float(reach_m),
-        resolved=repr((sorted(thresholds.items()), walk)),
+        resolved=repr((sorted(thresholds.items()), walk, sorted(own_profiles.items()))),
         labels=tuple(labels.items()),
         **report,
     )
+
+
+def _inputs_digest(facilities: gpd.GeoDataFrame, files: list[Any]) -> str:
+    """A digest of the facilities used and of the input files' sizes and change times.
+
+    Resume keeps an area only when this is unchanged: an edited facilities file, extract,
+    population or DEM makes every area run again.
+    """
+    digest = hashlib.sha256()
+    plain = pd.DataFrame(facilities.drop(columns=facilities.geometry.name))
+    digest.update(pd.util.hash_pandas_object(plain.astype(str), index=False).to_numpy().tobytes())
+    for geometry in shapely.to_wkb(facilities.geometry.array):
+        digest.update(geometry)
+    for file in files:
+        if file is None:
+            continue
+        for path in [Path(file)] if Path(file).is_file() else sorted(Path(file).glob("*")):
+            stat = path.stat()
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
 
 
 def _read_areas(
@@ -694,6 +814,7 @@ class _Base:
     population_source: str | None
     proxy: bool
     source_values: dict[str, str] | None = None  # the buildings proxy's words (circle.i18n)
+    raster_cells: int | None = None  # cells of a population grid over the whole network
 
 
 _BASES: dict[_Settings, _Base] = {}
@@ -711,14 +832,26 @@ def _base(settings: _Settings) -> _Base:
 
 
 def _read_base(settings: _Settings) -> _Base:
-    network = load_network(settings.network)
+    network = load_network(settings.network, use_cache=settings.use_cache)
+    if settings.population is not None and _is_raster(settings.population):
+        # The cells `Study.load` reads for the whole network, kept as polygons.
+        west, south, east, north = network.edges.total_bounds
+        snap = settings.max_snap_m
+        cells = _areas.read_population_raster(
+            settings.population,
+            bounds=(west - snap, south - snap, east + snap, north + snap),
+            bounds_crs=network.crs,
+        ).to_crs(network.crs)
+        return _Base(network, cells, True, None, proxy=False, raster_cells=len(cells))
     if settings.population is not None:
         field_name, groups = _areas.parse_population_fields(settings.population_field)
         table = _areas.read_population(
             settings.population,
             population_field=field_name,
             category_fields=groups,
-            coords=settings.coords,
+            coords=settings.population_coords,
+            lon_field=settings.population_lon_field,
+            lat_field=settings.population_lat_field,
         )
         table = table.to_crs(network.crs)
         polygons = not set(table.geometry.geom_type) <= {"Point"}
@@ -747,6 +880,10 @@ def _read_base(settings: _Settings) -> _Base:
             settings.network,
         )
     return _Base(network, None, polygons=False, population_source=None, proxy=True)
+
+
+def _is_raster(path: str) -> bool:
+    return path.lower().endswith(_areas.RASTER_SUFFIXES)
 
 
 def area_zone(
@@ -862,7 +999,11 @@ def area_study(job: _Job, facilities: gpd.GeoDataFrame, settings: _Settings) -> 
         areas=area,
         area_id_field="area_id",
         population=_population_frame(population, settings),
-        population_field=settings.population_field if settings.population else "population",
+        population_field=(
+            settings.population_field
+            if settings.population and not _is_raster(settings.population)
+            else "population"
+        ),
         population_proxy="network",
         minutes=dict(settings.minutes) if isinstance(settings.minutes, tuple) else settings.minutes,
         preset=settings.preset,
@@ -872,6 +1013,9 @@ def area_study(job: _Job, facilities: gpd.GeoDataFrame, settings: _Settings) -> 
         coords=settings.coords,
         categories=list(settings.categories),
         labels=dict(settings.labels),
+        dem=list(settings.dem) or None,
+        steps_factor=settings.steps_factor,
+        step_free=settings.step_free,
     )
     if base.population_source is not None:  # the buildings proxy, as on the whole extract
         people = replace(
@@ -883,19 +1027,31 @@ def area_study(job: _Job, facilities: gpd.GeoDataFrame, settings: _Settings) -> 
             source_values=dict(base.source_values or {}),
         )
         study = replace(study, people=people, _cache={})
+    elif base.raster_cells is not None:  # the grid, as a whole-network study names it
+        text = study.people.source.replace(
+            f"population polygons: {_FRAME_WORDS}",
+            f"population grid `{settings.population}`: {base.raster_cells} cells",
+            1,
+        )
+        people = replace(
+            study.people,
+            source=text,
+            source_key="raster",
+            source_values={"source": f"`{settings.population}`", "cells": str(base.raster_cells)},
+        )
+        study = replace(study, people=people, _cache={})
     elif settings.population is not None:  # name the file, as a whole-network study does
         named = f"`{settings.population}` field `{settings.population_field}`"
         text = study.people.source.replace(_FRAME_WORDS, named, 1)
         study = replace(study, people=replace(study.people, source=text), _cache={})
     return replace(study, inputs={**study.inputs, "population": study.people.source})
-    return study
 
 
 def _population_frame(
     rows: gpd.GeoDataFrame | None, settings: _Settings
 ) -> gpd.GeoDataFrame | None:
     """Population rows with the file's own column names back (``Study.load`` renames them)."""
-    if rows is None or settings.population is None:
+    if rows is None or settings.population is None or _is_raster(settings.population):
         return rows
     field_name, groups = _areas.parse_population_fields(settings.population_field)
     renames = {"population": field_name}

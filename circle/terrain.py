@@ -63,9 +63,11 @@ __all__ = [
     "STEPS_FACTOR",
     "Dem",
     "DirectedCosts",
+    "check_steps_factor",
     "compact_graph",
     "edge_costs",
     "load_dem",
+    "lowest_rate",
     "node_elevations",
     "step_free_graph",
     "tobler_rate",
@@ -315,6 +317,50 @@ def tobler_rate(grade: np.ndarray | float) -> np.ndarray:
     )
 
 
+def check_steps_factor(steps_factor: float) -> None:
+    """Raise :class:`~circle.errors.InputError` unless `steps_factor` is a positive number."""
+    if not (np.isfinite(steps_factor) and steps_factor > 0):
+        msg = f"`steps_factor` must be a positive number, got `{steps_factor}`."
+        raise InputError(msg)
+
+
+def lowest_rate(*, slopes: bool, steps_factor: float | None) -> float:
+    """The fewest flat-equivalent metres any edge can cost per metre walked.
+
+    A search that may spend ``B`` flat-equivalent metres walks at most ``B / lowest_rate``
+    metres of way: that is how far a cut-out network must reach (:mod:`circle.batch`).
+    Tobler's rate is smallest at its optimum grade, a 5 % descent:
+    ``exp(3.5 * (0 - 0.05)) = exp(-0.175) = 0.8395``, so a flat-metre bound is 19 % too
+    short on a gentle slope. Steps cost ``1 / steps_factor`` (below 1 when they are walked
+    faster than the flat); bridges, tunnels and undated nodes cost 1.
+
+    Parameters
+    ----------
+    slopes
+        A DEM is used (grades other than 0 occur).
+    steps_factor
+        The steps factor in use (``None``: steps are walked like any way).
+
+    Returns
+    -------
+    float
+        At most 1.
+
+    Examples
+    --------
+    >>> round(lowest_rate(slopes=True, steps_factor=0.5), 4)
+    0.8395
+    >>> lowest_rate(slopes=False, steps_factor=None)
+    1.0
+    """
+    rate = 1.0
+    if slopes:
+        rate = min(rate, float(tobler_rate(TOBLER_OPTIMAL_GRADE)))
+    if steps_factor is not None:
+        rate = min(rate, 1.0 / steps_factor)
+    return rate
+
+
 def edge_costs(
     network: WalkNetwork,
     dem: Dem | None,
@@ -350,9 +396,7 @@ def edge_costs(
         `steps_factor` is not a positive number, or the DEM does not cover the network
         (see :func:`node_elevations`).
     """
-    if not (np.isfinite(steps_factor) and steps_factor > 0):
-        msg = f"`steps_factor` must be a positive number, got `{steps_factor}`."
-        raise InputError(msg)
+    check_steps_factor(steps_factor)
     edges = network.edges
     n_nodes = len(network.nodes)
     if node_elevation_m is None:
