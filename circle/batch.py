@@ -270,7 +270,7 @@ def run(
 
     Each area's numbers equal those of ``Study.load(network, facilities, areas=<that
     polygon>)`` on the whole network (see the module docstring for why). A failed area
-    (bad polygon, no walking network or no facility within reach, any exception) is
+    (bad polygon, no walking network within reach, any exception) is
     recorded with its error; the others go on.
 
     Parameters
@@ -984,15 +984,20 @@ def area_study(job: _Job, facilities: gpd.GeoDataFrame, settings: _Settings) -> 
     network = clip_network(base.network, network_zone)
     projected = facilities.to_crs(crs)
     near = projected.loc[projected.intersects(facility_zone)]
+    if not near.empty and not _any_on_network(network, near, settings.max_snap_m):
+        # Off the network here as on the whole network (the ways within `max_snap_m` of
+        # them are in the cut): they reach nobody, as in `circle report --areas`.
+        near = near.iloc[0:0]
     if near.empty:
-        msg = (
-            f"no facility within {settings.reach_m:,.0f} m of the area: nobody in it reaches "
-            "any service (check the facilities file covers this area)."
-        )
-        raise InputError(msg)
+        # Nobody in the area reaches a facility: the whole network's study says so (0 %
+        # covered, every neighbourhood uncovered), and so does this one.
+        logger.info("area %s: no facility within %.0f m", job.area_id, settings.reach_m)
     area = gpd.GeoDataFrame(
         {"area_id": [job.area_id], "name": [job.name]}, geometry=[job.geometry], crs="EPSG:4326"
     )
+    none_near = near.empty
+    if none_near:  # `Study.load` needs a facility: one on the network, dropped right after
+        near = projected.iloc[[0]].set_geometry([network.nodes.geometry.iloc[0]], crs=crs)
     study = Study.load(
         network,
         near,
@@ -1017,6 +1022,8 @@ def area_study(job: _Job, facilities: gpd.GeoDataFrame, settings: _Settings) -> 
         steps_factor=settings.steps_factor,
         step_free=settings.step_free,
     )
+    if none_near:
+        study = replace(study, facilities=study.facilities.iloc[0:0], _cache={})
     if base.population_source is not None:  # the buildings proxy, as on the whole extract
         people = replace(
             study.people,
@@ -1045,6 +1052,14 @@ def area_study(job: _Job, facilities: gpd.GeoDataFrame, settings: _Settings) -> 
         text = study.people.source.replace(_FRAME_WORDS, named, 1)
         study = replace(study, people=replace(study.people, source=text), _cache={})
     return replace(study, inputs={**study.inputs, "population": study.people.source})
+
+
+def _any_on_network(network: WalkNetwork, points: gpd.GeoDataFrame, max_snap_m: float) -> bool:
+    """True when some of `points` join `network` (within `max_snap_m` of a way they may join)."""
+    from circle.access import CompactGraph  # noqa: PLC0415
+
+    snap = CompactGraph(network).snap(points.geometry, max_snap_m=max_snap_m)
+    return bool(snap.on_network.any())
 
 
 def _population_frame(

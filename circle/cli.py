@@ -1091,7 +1091,7 @@ class _SomeAreasFailed(click.ClickException):
     type=click.IntRange(min=1),
     default=2,
     show_default=True,
-    help="Worker processes of the local Dask cluster.",
+    help="Worker processes of the local Dask cluster (not with --scheduler).",
 )
 @click.option(
     "--scheduler",
@@ -1130,6 +1130,12 @@ def batch(
         if context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
             msg = f"`{option}` does not apply to `circle batch`: the areas are AREAS_FILE."
             raise click.UsageError(msg)
+    workers_given = (
+        context.get_parameter_source("workers") is not click.core.ParameterSource.DEFAULT
+    )
+    if scheduler is not None and workers_given:
+        msg = "`--workers` does not apply with `--scheduler`: the cluster has its own workers."
+        raise click.UsageError(msg)
     lang: Lang = options["lang"]
     client = None
     if scheduler is not None:
@@ -1158,13 +1164,23 @@ def batch(
                 speed_kmh=options["speed_kmh"],
                 max_snap_m=options["max_snap_m"],
                 coords=options["coords"].lower(),
+                facilities_coords=_lower(options["facilities_coords"]),
+                areas_coords=_lower(options["areas_coords"]),
+                population_coords=_lower(options["population_coords"]),
+                population_lon_field=options["population_lon_field"],
+                population_lat_field=options["population_lat_field"],
                 facility_fields={
                     "lon_field": options["lon_field"],
                     "lat_field": options["lat_field"],
                     "id_field": options["id_field"],
+                    "name_field": options["name_field"],
                     "category_field": options["category_field"],
                 },
                 categories=_categories(options["categories"]),
+                dem=list(options["dem_paths"]) or None,
+                steps_factor=options["steps_factor"],
+                step_free=_step_free(options),
+                use_cache=not options["no_cache"],
                 lang=lang,
                 capacity_method=capacity_method,
                 targets=targets,

@@ -300,3 +300,200 @@ def test_batch_refuses_options_that_do_not_apply(
     assert main(args) == 2
     assert "does not apply" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# Every option of `circle report` reaches each area's study
+
+
+def _bd09(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """`frame`'s points written in BD-09 (Baidu), about 600 m off in Helsinki."""
+    from circle.coords import from_wgs84
+
+    lon, lat = from_wgs84(frame.geometry.x, frame.geometry.y, coords="bd09")
+    return frame.set_geometry(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
+def _numbers(table: pd.DataFrame) -> pd.DataFrame:
+    return table.drop(columns=["seconds"]).set_index("area_id")
+
+
+def test_walking_coords_and_population_options_reach_every_area(
+    inputs: dict[str, Path], client: Client, helsinki_network: Any, tmp_path: Path
+) -> None:
+    """DEM, steps factor, step-free and per-category profiles, per-input coordinate
+    systems and a population grid: each area equals its study on the whole network."""
+    from circle.terrain import lowest_rate
+    from tests.conftest import plane_raster, write_raster
+
+    centre = helsinki_network.nodes.geometry.union_all().centroid
+    # Downhill at 5 % toward the east: Tobler's fastest grade, walked 19 % beyond the flat.
+    dem = plane_raster(
+        tmp_path / "slope.tif",
+        crs=helsinki_network.crs,
+        origin=(centre.x, centre.y),
+        slope_x=-0.05,
+        cell=20.0,
+        size=200,
+    )
+    people = np.arange(40 * 40, dtype=float).reshape(40, 40) % 7 + 1.0
+    grid = write_raster(
+        tmp_path / "people.tif",
+        people,
+        crs=helsinki_network.crs,
+        west=centre.x - 2000.0,
+        north=centre.y + 2000.0,
+        cell=100.0,
+    )
+    areas = _grid().iloc[[0, 3]]
+    areas_path = tmp_path / "areas.geojson"
+    areas.to_file(areas_path, driver="GeoJSON")
+    facilities = tmp_path / "facilities_bd09.geojson"
+    _bd09(demo_facilities()).to_file(facilities, driver="GeoJSON")
+    options: dict[str, Any] = {
+        "minutes": MINUTES,
+        "max_snap_m": MAX_SNAP_M,
+        "profile": "daycare=elderly",
+        "dem": [dem],
+        "steps_factor": 0.8,
+        "step_free": ["clinic"],
+        "population": grid,
+    }
+    table = batch.run(
+        areas_path,
+        inputs["network"],
+        facilities,
+        out_dir=tmp_path / "out",
+        client=client,
+        facilities_coords="bd09",
+        write_map=False,
+        **options,
+    )
+    assert (table["status"] == "ok").all(), table["error"].tolist()
+    got = _numbers(table)
+    for area in areas.itertuples(index=False):
+        one = gpd.GeoDataFrame(
+            {"id": [area.id], "name": [area.name]}, geometry=[area.geometry], crs="EPSG:4326"
+        )
+        study = Study.load(helsinki_network, demo_facilities(), areas=one, **options)
+        for record in study.coverage().summary().itertuples(index=False):
+            c = record.category
+            assert got.loc[area.id, f"{c}_population"] == pytest.approx(record.population)
+            assert got.loc[area.id, f"{c}_covered_population"] == pytest.approx(
+                record.covered_population
+            )
+        study.report(tmp_path / "single" / area.id, write_map=False)
+        expected = (tmp_path / "single" / area.id / "neighbourhoods.csv").read_bytes()
+        assert (tmp_path / "out" / area.id / "neighbourhoods.csv").read_bytes() == expected
+    # The options change the numbers, so the equality above means something: the same
+    # facilities read as WGS-84, on the flat, everyone at the adult speed, differ.
+    plain = batch.run(
+        areas_path,
+        inputs["network"],
+        facilities,
+        out_dir=tmp_path / "plain",
+        client=client,
+        write_map=False,
+        minutes=MINUTES,
+        max_snap_m=MAX_SNAP_M,
+        population=grid,
+    )
+    assert not _numbers(plain).equals(got)
+    assert lowest_rate(slopes=True, steps_factor=0.8) < 1.0
+
+
+def test_the_cut_reaches_as_far_as_the_fastest_slope(helsinki_network: Any) -> None:
+    """Tobler's rate is lowest at a 5 % descent, exp(-0.175) = 0.8395 flat metres per metre.
+
+    A straight way down a steady 5 % slope, 100 m per edge: a search that may spend 1,000
+    flat-equivalent metres walks 1,000 / 0.8395 = 1,191 m of it (11 edges end within), so a
+    cut of ``budget`` metres would lose the 11th edge; ``budget / lowest_rate`` keeps it.
+    """
+    from circle.terrain import TOBLER_OPTIMAL_GRADE, lowest_rate, tobler_rate
+
+    grades = np.linspace(-1.0, 1.0, 200_001)
+    assert tobler_rate(grades).min() == pytest.approx(lowest_rate(slopes=True, steps_factor=None))
+    assert lowest_rate(slopes=True, steps_factor=None) == pytest.approx(np.exp(-0.175))
+    assert lowest_rate(slopes=True, steps_factor=2.0) == 0.5  # steps walked twice as fast
+    assert lowest_rate(slopes=False, steps_factor=0.5) == 1.0
+    budget = 1000.0
+    rate = float(tobler_rate(TOBLER_OPTIMAL_GRADE))
+    ends = np.arange(1, 20) * 100.0  # edge ends, metres from the start
+    reached = ends[ends * rate <= budget]
+    assert reached.max() == 1100.0
+    assert reached.max() > budget
+    assert reached.max() <= budget / lowest_rate(slopes=True, steps_factor=None)
+
+
+def test_an_area_without_a_facility_in_reach_is_uncovered_as_in_a_single_report(
+    inputs: dict[str, Path], client: Client, helsinki_network: Any, tmp_path: Path
+) -> None:
+    """No facility within reach is a gap to report (0 % covered), not a failed area."""
+    facilities = demo_facilities()
+    # Only the facilities of the south-west corner: the north-east district is far away.
+    corner = facilities.loc[facilities.geometry.x < WEST + 0.004]
+    assert not corner.empty
+    path = tmp_path / "corner.geojson"
+    corner.to_file(path, driver="GeoJSON")
+    area = _grid().iloc[[5]]  # d21, the north-east district
+    table = batch.run(
+        area,
+        inputs["network"],
+        path,
+        out_dir=tmp_path / "out",
+        client=client,
+        minutes=MINUTES,
+        max_snap_m=MAX_SNAP_M,
+        population_proxy="network",
+        write_map=False,
+    )
+    row = table.iloc[0]
+    assert row["status"] == "ok", row["error"]
+    one = area.rename(columns={})
+    study = Study.load(
+        helsinki_network,
+        corner,
+        areas=one,
+        minutes=MINUTES,
+        max_snap_m=MAX_SNAP_M,
+        population_proxy="network",
+    )
+    for record in study.coverage().summary().itertuples(index=False):
+        assert row[f"{record.category}_population"] == pytest.approx(record.population)
+        assert row[f"{record.category}_covered_population"] == record.covered_population == 0
+
+
+def test_every_batch_option_is_passed_on_or_refused(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No option of `circle batch` is silently ignored: each is used by the command."""
+    import inspect
+
+    from circle import cli
+
+    source = inspect.getsource(cli.batch.callback)  # type: ignore[arg-type]
+    helpers = inspect.getsource(cli._step_free)
+    unused = [
+        p.name
+        for p in cli.batch.params
+        if f'"{p.name}"' not in source + helpers and f"{p.name}:" not in source
+    ]
+    assert unused == []
+    args = [
+        "batch",
+        str(inputs["areas"]),
+        "--network",
+        str(inputs["network"]),
+        "--facilities",
+        str(inputs["facilities"]),
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+        "--workers",
+        "3",
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "`--workers` does not apply with `--scheduler`" in err
+    assert len(err.strip().splitlines()) == 1
