@@ -995,9 +995,6 @@ def area_study(job: _Job, facilities: gpd.GeoDataFrame, settings: _Settings) -> 
     area = gpd.GeoDataFrame(
         {"area_id": [job.area_id], "name": [job.name]}, geometry=[job.geometry], crs="EPSG:4326"
     )
-    none_near = near.empty
-    if none_near:  # `Study.load` needs a facility: one on the network, dropped right after
-        near = projected.iloc[[0]].set_geometry([network.nodes.geometry.iloc[0]], crs=crs)
     study = Study.load(
         network,
         near,
@@ -1022,8 +1019,6 @@ def area_study(job: _Job, facilities: gpd.GeoDataFrame, settings: _Settings) -> 
         steps_factor=settings.steps_factor,
         step_free=settings.step_free,
     )
-    if none_near:
-        study = replace(study, facilities=study.facilities.iloc[0:0], _cache={})
     if base.population_source is not None:  # the buildings proxy, as on the whole extract
         people = replace(
             study.people,

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COORDINATE_DECIMALS",
     "FACILITY_COLUMNS",
+    "empty_facilities",
     "facilities_from_frame",
     "read_facilities",
     "write_facilities",
@@ -148,6 +149,19 @@ def read_facilities(
         },
         coords=coords,
     )
+
+
+def empty_facilities() -> gpd.GeoDataFrame:
+    """A facilities table without rows, in the columns of :data:`FACILITY_COLUMNS`.
+
+    For a part of a study with no facility near it (every category is reached by nobody
+    there); a file must always list facilities.
+    """
+    columns: dict[str, pd.Series[Any]] = {
+        c: pd.Series(dtype=object) for c in FACILITY_COLUMNS if c != "geometry"
+    }
+    columns["capacity"] = pd.Series(dtype="float64")
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
 
 
 def facilities_from_frame(

@@ -35,7 +35,7 @@ from circle.coverage import (
     network_summary,
 )
 from circle.errors import InputError
-from circle.facilities import facilities_from_frame, read_facilities
+from circle.facilities import empty_facilities, facilities_from_frame, read_facilities
 from circle.network import WalkNetwork, load_network
 from circle.presets import get_preset
 from circle.scenario import Scenario, load_scenarios
@@ -282,7 +282,13 @@ class Study:
         inputs: dict[str, str] = {}
         if isinstance(facilities, gpd.GeoDataFrame):
             fields = {k: v for k, v in (facility_fields or {}).items() if k not in _LONLAT_FIELDS}
-            facility_table = facilities_from_frame(facilities, **fields)
+            # An empty table is a place with no facility near it (a batch area): nobody is
+            # covered there, which is the answer, not an input error.
+            facility_table = (
+                empty_facilities()
+                if facilities.empty
+                else facilities_from_frame(facilities, **fields)
+            )
             inputs["facilities"] = "a GeoDataFrame"
         else:
             facility_table = read_facilities(

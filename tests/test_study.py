@@ -315,3 +315,12 @@ def test_scenarios_redraw_only_the_service_areas_they_change(monkeypatch):
     after = changed.set_index("category").geometry
     assert after["daycare"].equals(before["daycare"])
     assert after["clinic"].area < before["clinic"].area
+
+
+def test_no_facility_at_all_is_zero_coverage_not_an_error():
+    """A place with no facility near it (a batch area) is reached by nobody: 0 %, all uncovered."""
+    study = _load(facilities=_facilities().iloc[0:0], categories=["clinic"])
+    summary = study.coverage().summary().set_index("category")
+    assert summary.loc["clinic", "facilities"] == 0
+    assert summary.loc["clinic", "covered_population"] == 0
+    assert summary.loc["clinic", "uncovered_neighbourhoods"] == 2
