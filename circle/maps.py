@@ -72,6 +72,7 @@ __all__ = [
     "MAP_SIMPLIFY_M",
     "OKABE_ITO",
     "SHAPE_DECIMALS",
+    "STATUS_CODES",
     "InlineMap",
     "choose_tiles",
     "coverage_map",
@@ -163,6 +164,15 @@ _STATUS_STYLE: Final[dict[str, dict[str, Any]]] = {
 }
 _STATUS_ORDER: Final = ("uncovered", "partial", "covered", "empty")
 
+STATUS_CODES: Final[dict[str, str]] = {
+    "covered": "c",
+    "partial": "p",
+    "uncovered": "u",
+    "empty": "e",
+}
+"""The one-letter codes of the statuses in the map's neighbourhood data (``s`` and the
+first item of each row in ``r``); the page turns them back into words."""
+
 _SERVICE_AREA_FILL_OPACITY: Final = 0.12
 _POPULATION_COLOURS: Final = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
 
@@ -226,46 +236,55 @@ _BIND_AREA_JS: Final = JsCode(
 #: string they join was escaped in Python (names) or is circle's own.
 _PAGE_JS: Final = """
 var circleMaps = {text: null};
+circleMaps.share = function(v) { return typeof v === "number" ? v + " %" : v; };
+circleMaps.minutes = function(v) { return typeof v === "number" ? v.toFixed(1) : v; };
 circleMaps.areaPopup = function(p) {
   var t = circleMaps.text, rows = "";
-  for (var i = 0; i < p.rows.length; i++) {
-    var r = p.rows[i];
-    rows += "<tr><td>" + t.labels[i] + "</td><td class='s-" + r[0] + "'>" + r[1] +
-      "</td><td>" + r[2] + "</td><td>" + r[3] + "</td></tr>";
+  for (var i = 0; i < p.r.length; i++) {
+    var r = p.r[i];
+    rows += "<tr><td>" + t.labels[i] + "</td><td class='s-" + circleMaps.statuses[r[0]] +
+      "'>" + circleMaps.share(r[1]) + "</td><td>" + circleMaps.minutes(r[2]) + "</td><td>" +
+      circleMaps.minutes(r[3]) + "</td></tr>";
   }
-  return "<b>" + p.name + "</b><br>" + t.population + ": " + p.population + "<br>" +
-    t.status + ": <span class='s-" + p.status + "'>" + t.words[p.status] + "</span>" +
+  var status = circleMaps.statuses[p.s];
+  return "<b>" + p.n + "</b><br>" + t.population + ": " + p.p + "<br>" +
+    t.status + ": <span class='s-" + status + "'>" + t.words[status] + "</span>" +
     "<table class='circle-area'>" + t.head + rows + "</table>";
 };
 circleMaps.areaTooltip = function(p) {
   var t = circleMaps.text, missing = [];
-  for (var i = 0; i < p.rows.length; i++) {
-    if (p.rows[i][0] === "uncovered" || p.rows[i][0] === "partial") {
+  for (var i = 0; i < p.r.length; i++) {
+    if (p.r[i][0] === "u" || p.r[i][0] === "p") {
       missing.push(t.labels[i]);
     }
   }
-  var text = "<b>" + p.name + "</b>: " + t.words[p.status];
+  var text = "<b>" + p.n + "</b>: " + t.words[circleMaps.statuses[p.s]];
   return missing.length ? text + "<br>" + t.missing + ": " + missing.join("; ") : text;
 };
 circleMaps.categoryTooltip = function(p, i) {
-  var t = circleMaps.text, r = p.rows[i];
-  var text = "<b>" + p.name + "</b><br>" + t.labels[i] + ": " + t.words[r[0]];
-  return r[1] === "\u2013" ? text : text + " (" + r[1] + ")";
+  var t = circleMaps.text, r = p.r[i];
+  var text = "<b>" + p.n + "</b><br>" + t.labels[i] + ": " + t.words[circleMaps.statuses[r[0]]];
+  return typeof r[1] === "number" ? text + " (" + r[1] + " %)" : text;
 };
-circleMaps.decode = function(collection, scale) {
+circleMaps.decode = function(data, scale) {
   function ring(r) {
     var x = 0, y = 0;
     for (var i = 0; i < r.length; i++) {
       x += r[i][0]; y += r[i][1]; r[i][0] = x / scale; r[i][1] = y / scale;
     }
   }
-  collection.features.forEach(function(f) {
-    f.geometry.coordinates.forEach(function(p) { p.forEach(ring); });
+  var features = data.coordinates.map(function(c, i) {
+    c.forEach(function(p) { p.forEach(ring); });
+    return {type: "Feature", geometry: {type: "MultiPolygon", coordinates: c},
+      properties: data.properties[i]};
   });
-  return collection;
+  return {type: "FeatureCollection", features: features};
 };
-circleMaps.areaStyle = function(status) { return circleMaps.styles[status]; };
-circleMaps.categoryStyle = function(status) {
+circleMaps.areaStyle = function(code) {
+  return circleMaps.styles[circleMaps.statuses[code]];
+};
+circleMaps.categoryStyle = function(code) {
+  var status = circleMaps.statuses[code];
   return Object.assign({}, circleMaps.styles[status], {className: "circle-category-" + status});
 };
 """
@@ -327,7 +346,8 @@ class _Decorations(folium.MacroElement):
         {% macro header(this, kwargs) %}<style>{{ this.css }}</style>
         <script>{{ this.page_js }}
         circleMaps.text = {{ this.page_text }};
-        circleMaps.styles = {{ this.styles }};</script>{% endmacro %}
+        circleMaps.styles = {{ this.styles }};
+        circleMaps.statuses = {{ this.statuses }};</script>{% endmacro %}
         {% macro html(this, kwargs) %}{{ this.body }}{% endmacro %}
         {% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.attribution }});
@@ -345,6 +365,7 @@ class _Decorations(folium.MacroElement):
         self.styles = json.dumps(
             {status: {**style, "className": f"circle-{status}"} for status, style in _STATUS_STYLE.items()}
         )
+        self.statuses = json.dumps({code: status for status, code in STATUS_CODES.items()})
         self.body = body
         self.attribution = _script_json(attribution)
 
@@ -504,22 +525,20 @@ def _delta_coordinates(geometries: np.ndarray) -> list[str]:
 
 
 def polygon_collection_text(geometries: Any, properties: list[dict[str, Any]]) -> str:
-    """Polygons and their properties as compact, delta-encoded GeoJSON text for a page.
+    """Polygons and their properties as compact text for a page, safe inside ``<script>``.
 
-    The text is a FeatureCollection of MultiPolygons whose coordinates are delta-encoded
-    (:func:`_delta_coordinates`), safe inside a ``<script>``; empty geometries are left out.
-    Properties are written by :func:`json.dumps` without spaces.
+    ``{"coordinates": [...], "properties": [...]}``: per polygon (empty ones left out) its
+    MultiPolygon coordinates, delta-encoded (:func:`_delta_coordinates`), and its
+    properties, written without spaces. ``circleMaps.decode`` in the page turns it into a
+    GeoJSON FeatureCollection (in degrees).
     """
     array = np.asarray(geometries, dtype=object)
     keep = ~(shapely.is_missing(array) | shapely.is_empty(array))
-    coordinates = _delta_coordinates(array[keep])
-    kept = itertools.compress(properties, keep.tolist())
-    features = ",".join(
-        '{"type":"Feature","geometry":{"type":"MultiPolygon","coordinates":'
-        f"{text}}},\"properties\":{json.dumps(props, ensure_ascii=False, separators=(',', ':'))}}}"
-        for text, props in zip(coordinates, kept, strict=True)
-    )
-    return f'{{"type":"FeatureCollection","features":[{features}]}}'.replace("</", "<\\/")
+    coordinates = ",".join(_delta_coordinates(array[keep]))
+    kept = list(itertools.compress(properties, keep.tolist()))
+    props = json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
+    text = f'{{"coordinates":[{coordinates}],"properties":{props}}}'
+    return text.replace("</", "<\\/")
 
 
 class _RawScript(Element):
@@ -607,6 +626,13 @@ class _CompactGeoJson(folium.GeoJson):
         folium.map.Layer.render(self, **kwargs)
 
 
+def _minutes_value(value: float, horizon: float) -> float | str:
+    """:func:`_minutes` for the page: a number (shown with one decimal there) or text."""
+    if math.isfinite(value):
+        return round(value, 1)
+    return _minutes(value, horizon)
+
+
 def _minutes(value: float, horizon: float) -> str:
     if math.isnan(value):
         return "–"
@@ -645,10 +671,11 @@ def _neighbourhood_layer(
 ) -> _CompactGeoJson:
     """Neighbourhoods coloured by worst status; popups and tooltips are built in the page.
 
-    Each feature carries only its escaped name, population, worst status and per category
-    ``[status, covered share, median, max]`` as short strings; ``circleMaps.areaPopup`` and
-    ``circleMaps.areaTooltip`` (see :data:`_PAGE_JS`) add the labels when opened, so the
-    words are not repeated for every neighbourhood (this halves a city's file).
+    Each feature carries only its escaped name ``n``, population ``p``, worst status ``s``
+    and per category a row ``[status, covered %, median, max minutes]`` in ``r``, statuses
+    as :data:`STATUS_CODES`; ``circleMaps.areaPopup`` and ``circleMaps.areaTooltip`` (see
+    :data:`_PAGE_JS`) add the words when opened, so they are not repeated for every
+    neighbourhood.
     """
     categories = result.categories
     horizon = {c: result.model.threshold_minutes(c) * HORIZON_FACTOR for c in categories}
@@ -671,18 +698,18 @@ def _neighbourhood_layer(
             status, share, median, maximum = (column[i] for column in columns[c])
             rows.append(
                 [
-                    str(status),
-                    _share(share),
-                    _minutes(median, horizon[c]),
-                    _minutes(maximum, horizon[c]),
+                    STATUS_CODES[str(status)],
+                    round(100 * share) if math.isfinite(share) else "–",
+                    _minutes_value(median, horizon[c]),
+                    _minutes_value(maximum, horizon[c]),
                 ]
             )
         properties.append(
             {
-                "status": str(worst[i]),
-                "name": esc(name),
-                "population": number_text(population),
-                "rows": rows,
+                "s": STATUS_CODES[str(worst[i])],
+                "n": esc(name),
+                "p": number_text(population),
+                "r": rows,
             }
         )
     return _CompactGeoJson(
@@ -690,7 +717,7 @@ def _neighbourhood_layer(
         properties,
         name=esc(words("map", lang)["neighbourhoods"]),
         show=show,
-        style_js="function(f) { return circleMaps.areaStyle(f.properties.status); }",
+        style_js="function(f) { return circleMaps.areaStyle(f.properties.s); }",
         bind_js=str(_BIND_AREA_JS),
         smooth=0.5,
     )
@@ -716,7 +743,7 @@ def _category_status_layers(
             ),
             show=False,
             style_js=(
-                f"function(f) {{ return circleMaps.categoryStyle(f.properties.rows[{i}][0]); }}"
+                f"function(f) {{ return circleMaps.categoryStyle(f.properties.r[{i}][0]); }}"
             ),
             bind_js=_BIND_CATEGORY_JS % i,
             smooth=0.5,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
 
@@ -19,6 +20,7 @@ from circle.i18n import category_label
 from circle.isochrones import service_areas
 from circle.maps import (
     SHAPE_DECIMALS,
+    STATUS_CODES,
     coverage_map,
     map_html,
     mapped_categories,
@@ -117,16 +119,22 @@ def test_uncovered_neighbourhoods_are_marked(demo_result, demo_map, demo_html):
     statuses = table[[f"{c}_status" for c in mapped_categories(demo_result)]]
     expected = int((statuses == "uncovered").any(axis=1).sum())
     layer = geojson_layers(demo_map)["Neighbourhoods (worst status)"]
-    drawn = [f["properties"]["status"] for f in layer.data["features"]]
-    assert drawn.count("uncovered") == expected > 0
+    drawn = [f["properties"]["s"] for f in layer.data["features"]]
+    assert drawn.count(STATUS_CODES["uncovered"]) == expected > 0
     assert '"className": "circle-uncovered"' in demo_html
-    # Each feature carries a row per category; the page turns it into the popup table
-    # (tests/test_browser.py opens one).
-    feature = next(f for f in layer.data["features"] if f["properties"]["status"] == "uncovered")
-    rows = feature["properties"]["rows"]
+    # Each feature carries a row per category (status code, covered %, median and maximum
+    # minutes); the page turns it into the popup table (tests/test_browser.py opens one).
+    feature = next(f for f in layer.data["features"] if f["properties"]["s"] == "u")
+    rows = feature["properties"]["r"]
     assert len(rows) == len(demo_result.categories)
-    assert "uncovered" in [row[0] for row in rows]
-    assert all(row[1].endswith("%") for row in rows)
+    assert STATUS_CODES["uncovered"] in [row[0] for row in rows]
+    row = table.set_index("name").loc[html.unescape(feature["properties"]["n"])]
+    for (_code, share, median, _maximum), category in zip(
+        rows, demo_result.categories, strict=True
+    ):
+        assert share == round(100 * row[f"{category}_covered_share"])
+        if np.isfinite(row[f"{category}_median_min"]):
+            assert median == round(row[f"{category}_median_min"], 1)
     assert "circleMaps.areaPopup" in demo_html
     assert "median min" in demo_html
 
@@ -341,9 +349,9 @@ def test_one_status_layer_per_service(demo_result, demo_map, demo_html):
         # category's own status, which each feature carries in its rows.
         assert layer.source is overall
         assert f"{overall.get_name()}_data" in layer._template.module.script(layer, {})
-        assert f"rows[{i}][0]" in layer.style_js
-        statuses = [f["properties"]["rows"][i][0] for f in layer.data["features"]]
-        assert statuses == table[f"{category}_status"].astype(str).tolist()
+        assert f"properties.r[{i}][0]" in layer.style_js
+        statuses = [f["properties"]["r"][i][0] for f in layer.data["features"]]
+        assert statuses == [STATUS_CODES[s] for s in table[f"{category}_status"].astype(str)]
     # The shapes are written once however many layers draw them: one data block for the
     # neighbourhoods and one per service area.
     assert html.count("_data = circleMaps.decode(") == 1 + len(demo_result.categories)
@@ -403,11 +411,11 @@ def test_default_layer_leaves_out_categories_without_facilities():
     assert mapped_categories(result) == ["canteen", "clinic"]
     m = coverage_map(result, study.service_areas(), tiles=None)
     layer = geojson_layers(m)["Neighbourhoods (worst status)"]
-    statuses = [f["properties"]["status"] for f in layer.data["features"]]
+    statuses = [f["properties"]["s"] for f in layer.data["features"]]
     table = result.neighbourhood_table()
     assert (table["daycare_status"] == "uncovered").all()
-    assert "uncovered" not in statuses
-    assert statuses.count("covered") == int((table["clinic_status"] == "covered").sum()) > 0
+    assert STATUS_CODES["uncovered"] not in statuses
+    assert statuses.count(STATUS_CODES["covered"]) == int((table["clinic_status"] == "covered").sum()) > 0
     box = legend(map_html(m))
     note = re.search(r'<div class="circle-no-facilities">(.*?)</div>', box).group(1)
     assert category_label("daycare") in note
@@ -524,9 +532,9 @@ def test_polygons_are_delta_encoded_in_whole_units_of_the_last_decimal():
     assert "</" not in text  # safe inside <script>
     data = json.loads(text)
     # The missing geometry is left out; both are MultiPolygons.
-    assert [f["properties"] for f in data["features"]] == [{"a": "</script>"}, {}]
-    ((ring,),) = data["features"][0]["geometry"]["coordinates"]
+    assert data["properties"] == [{"a": "</script>"}, {}]
+    ((ring,),) = data["coordinates"][0]
     # First vertex absolute, then steps, in units of 1e-5 degree, worked out by hand.
     assert ring == [[2490000, 6010000], [12, 0], [0, 3], [-12, -3]]
-    second = data["features"][1]["geometry"]["coordinates"]
+    second = data["coordinates"][1]
     assert [part[0][0] for part in second] == [[2490000, 6010000], [2490100, 6010000]]
