@@ -363,7 +363,10 @@ class _Decorations(folium.MacroElement):
         self.page_js = _PAGE_JS
         self.page_text = _script_json(page_text)
         self.styles = json.dumps(
-            {status: {**style, "className": f"circle-{status}"} for status, style in _STATUS_STYLE.items()}
+            {
+                status: {**style, "className": f"circle-{status}"}
+                for status, style in _STATUS_STYLE.items()
+            }
         )
         self.statuses = json.dumps({code: status for status, code in STATUS_CODES.items()})
         self.body = body
@@ -521,7 +524,9 @@ def _delta_coordinates(geometries: np.ndarray) -> list[str]:
     polygons = [
         "[" + ",".join(rings[a:b]) + "]" for a, b in itertools.pairwise(polygon_offsets.tolist())
     ]
-    return ["[" + ",".join(polygons[a:b]) + "]" for a, b in itertools.pairwise(part_offsets.tolist())]
+    return [
+        "[" + ",".join(polygons[a:b]) + "]" for a, b in itertools.pairwise(part_offsets.tolist())
+    ]
 
 
 def polygon_collection_text(geometries: Any, properties: list[dict[str, Any]]) -> str:
@@ -605,8 +610,8 @@ class _CompactGeoJson(folium.GeoJson):
         self.smooth = smooth
         self._data: dict[str, Any] | None = None
 
-    @property  # type: ignore[override]
-    def data(self) -> dict[str, Any]:
+    @property
+    def data(self) -> dict[str, Any]:  # type: ignore[override]
         """The features as a GeoJSON FeatureCollection (built when first asked for)."""
         if self.source is not None:
             return self.source.data
@@ -618,12 +623,13 @@ class _CompactGeoJson(folium.GeoJson):
     def source_name(self) -> str:
         return (self.source or self).get_name()
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         if self.source is None:
             text = polygon_collection_text(self.geometries, self.properties)
             script = f"var {self.get_name()}_data = circleMaps.decode({text}, {_SHAPE_SCALE});"
-            self.get_root().script.add_child(_RawScript(script), name=f"{self.get_name()}_data")
-        folium.map.Layer.render(self, **kwargs)
+            figure: Any = self.get_root()
+            figure.script.add_child(_RawScript(script), name=f"{self.get_name()}_data")
+        folium.map.Layer.render(self, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def _minutes_value(value: float, horizon: float) -> float | str:
@@ -738,9 +744,7 @@ def _category_status_layers(
             shapes.geometries,
             shapes.properties,
             source=shapes,
-            name=esc(
-                words("map", lang)["status_for"].format(label=category_label(category, lang))
-            ),
+            name=esc(words("map", lang)["status_for"].format(label=category_label(category, lang))),
             show=False,
             style_js=(
                 f"function(f) {{ return circleMaps.categoryStyle(f.properties.r[{i}][0]); }}"

@@ -325,9 +325,7 @@ def test_gaode_tiles_shift_every_overlay_to_gcj02(shanghai_result):
             for f in (before.data["features"][0], after.data["features"][0])
         ]
         # Each is rounded to SHAPE_DECIMALS: half a unit of the last decimal either way.
-        np.testing.assert_allclose(
-            first[1], wgs84_to_gcj02(*first[0]), atol=10.0**-SHAPE_DECIMALS
-        )
+        np.testing.assert_allclose(first[1], wgs84_to_gcj02(*first[0]), atol=10.0**-SHAPE_DECIMALS)
     page = map_html(m)
     assert "webrd0{s}.is.autonavi.com" in page
     assert "AutoNavi" in page
@@ -415,7 +413,11 @@ def test_default_layer_leaves_out_categories_without_facilities():
     table = result.neighbourhood_table()
     assert (table["daycare_status"] == "uncovered").all()
     assert STATUS_CODES["uncovered"] not in statuses
-    assert statuses.count(STATUS_CODES["covered"]) == int((table["clinic_status"] == "covered").sum()) > 0
+    assert (
+        statuses.count(STATUS_CODES["covered"])
+        == int((table["clinic_status"] == "covered").sum())
+        > 0
+    )
     box = legend(map_html(m))
     note = re.search(r'<div class="circle-no-facilities">(.*?)</div>', box).group(1)
     assert category_label("daycare") in note
