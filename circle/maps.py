@@ -10,8 +10,9 @@ Maps are written as one HTML file that needs no internet: Leaflet and the other 
 are inlined from the copies circle ships (:mod:`circle._inline`). A basemap is drawn by
 default (:data:`AUTO_TILES`: AutoNavi/Gaode tiles in Chinese, CARTO in English); offline
 its tiles do not load and the map keeps its plain background. Shapes are simplified by
-:data:`MAP_SIMPLIFY_M` and rounded to :data:`COORD_DECIMALS` decimals, so a city of ~40,000
-walking nodes stays a few MB.
+:data:`MAP_SIMPLIFY_M` and rounded to :data:`SHAPE_DECIMALS` decimals, and each
+neighbourhood's shape is written once and drawn by every neighbourhood layer, so a city of
+~40,000 walking nodes stays a few MB and one of 500,000 under 20 MB.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import Element
 from folium.template import Template
 from folium.utilities import JsCode
 
@@ -66,8 +68,11 @@ __all__ = [
     "BACKGROUND_COLOUR",
     "COORD_DECIMALS",
     "GRADE_CLASS_EDGES_PCT",
+    "MANY_MARKERS",
     "MAP_SIMPLIFY_M",
     "OKABE_ITO",
+    "SHAPE_DECIMALS",
+    "STATUS_CODES",
     "InlineMap",
     "choose_tiles",
     "coverage_map",
@@ -83,7 +88,15 @@ MAP_SIMPLIFY_M: Final = 3.0
 """Tolerance (metres, in the network's metric CRS) of the display simplification of polygons."""
 
 COORD_DECIMALS: Final = 6
-"""Decimals of longitude/latitude kept in the map (1e-6 degree is about 0.1 m)."""
+"""Decimals of longitude/latitude kept for points in the map (1e-6 degree is about 0.1 m)."""
+
+SHAPE_DECIMALS: Final = 5
+"""Decimals of longitude/latitude kept for polygons and lines in the map: 1e-5 degree is at
+most 1.1 m, so rounding moves a vertex by 0.8 m at most, below the simplification."""
+
+MANY_MARKERS: Final = 500
+"""Above this many facilities in a layer, they are drawn as light circle markers (one SVG
+path each) instead of badges with an icon (an HTML element each), so the map stays smooth."""
 
 BACKGROUND_COLOUR: Final = "#f2efe9"
 """The map's background where no basemap is drawn (OpenStreetMap's land colour)."""
@@ -151,6 +164,15 @@ _STATUS_STYLE: Final[dict[str, dict[str, Any]]] = {
 }
 _STATUS_ORDER: Final = ("uncovered", "partial", "covered", "empty")
 
+STATUS_CODES: Final[dict[str, str]] = {
+    "covered": "c",
+    "partial": "p",
+    "uncovered": "u",
+    "empty": "e",
+}
+"""The one-letter codes of the statuses in the map's neighbourhood data (``s`` and the
+first item of each row in ``r``); the page turns them back into words."""
+
 _SERVICE_AREA_FILL_OPACITY: Final = 0.12
 _POPULATION_COLOURS: Final = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
 
@@ -214,28 +236,67 @@ _BIND_AREA_JS: Final = JsCode(
 #: string they join was escaped in Python (names) or is circle's own.
 _PAGE_JS: Final = """
 var circleMaps = {text: null};
+circleMaps.share = function(v) { return typeof v === "number" ? v + " %" : v; };
+circleMaps.minutes = function(v) { return typeof v === "number" ? v.toFixed(1) : v; };
 circleMaps.areaPopup = function(p) {
   var t = circleMaps.text, rows = "";
-  for (var i = 0; i < p.rows.length; i++) {
-    var r = p.rows[i];
-    rows += "<tr><td>" + t.labels[i] + "</td><td class='s-" + r[0] + "'>" + r[1] +
-      "</td><td>" + r[2] + "</td><td>" + r[3] + "</td></tr>";
+  for (var i = 0; i < p.r.length; i++) {
+    var r = p.r[i];
+    rows += "<tr><td>" + t.labels[i] + "</td><td class='s-" + circleMaps.statuses[r[0]] +
+      "'>" + circleMaps.share(r[1]) + "</td><td>" + circleMaps.minutes(r[2]) + "</td><td>" +
+      circleMaps.minutes(r[3]) + "</td></tr>";
   }
-  return "<b>" + p.name + "</b><br>" + t.population + ": " + p.population + "<br>" +
-    t.status + ": <span class='s-" + p.status + "'>" + t.words[p.status] + "</span>" +
+  var status = circleMaps.statuses[p.s];
+  return "<b>" + p.n + "</b><br>" + t.population + ": " + p.p + "<br>" +
+    t.status + ": <span class='s-" + status + "'>" + t.words[status] + "</span>" +
     "<table class='circle-area'>" + t.head + rows + "</table>";
 };
 circleMaps.areaTooltip = function(p) {
   var t = circleMaps.text, missing = [];
-  for (var i = 0; i < p.rows.length; i++) {
-    if (p.rows[i][0] === "uncovered" || p.rows[i][0] === "partial") {
+  for (var i = 0; i < p.r.length; i++) {
+    if (p.r[i][0] === "u" || p.r[i][0] === "p") {
       missing.push(t.labels[i]);
     }
   }
-  var text = "<b>" + p.name + "</b>: " + t.words[p.status];
+  var text = "<b>" + p.n + "</b>: " + t.words[circleMaps.statuses[p.s]];
   return missing.length ? text + "<br>" + t.missing + ": " + missing.join("; ") : text;
 };
+circleMaps.categoryTooltip = function(p, i) {
+  var t = circleMaps.text, r = p.r[i];
+  var text = "<b>" + p.n + "</b><br>" + t.labels[i] + ": " + t.words[circleMaps.statuses[r[0]]];
+  return typeof r[1] === "number" ? text + " (" + r[1] + " %)" : text;
+};
+circleMaps.decode = function(data, scale) {
+  function ring(r) {
+    var x = 0, y = 0;
+    for (var i = 0; i < r.length; i++) {
+      x += r[i][0]; y += r[i][1]; r[i][0] = x / scale; r[i][1] = y / scale;
+    }
+  }
+  var features = data.coordinates.map(function(c, i) {
+    c.forEach(function(p) { p.forEach(ring); });
+    return {type: "Feature", geometry: {type: "MultiPolygon", coordinates: c},
+      properties: data.properties[i]};
+  });
+  return {type: "FeatureCollection", features: features};
+};
+circleMaps.areaStyle = function(code) {
+  return circleMaps.styles[circleMaps.statuses[code]];
+};
+circleMaps.categoryStyle = function(code) {
+  var status = circleMaps.statuses[code];
+  return Object.assign({}, circleMaps.styles[status], {className: "circle-category-" + status});
+};
 """
+
+#: Binds a neighbourhood's tooltip in the layer of one category (its index in ``rows``).
+_BIND_CATEGORY_JS: Final = (
+    "function(feature, layer) {"
+    " layer.bindTooltip(function() {"
+    " return circleMaps.categoryTooltip(feature.properties, %d); }, {sticky: true});"
+    " }"
+)
+
 
 _FONTS: Final = (
     '"Helvetica Neue", Arial, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", '
@@ -284,7 +345,9 @@ class _Decorations(folium.MacroElement):
         """
         {% macro header(this, kwargs) %}<style>{{ this.css }}</style>
         <script>{{ this.page_js }}
-        circleMaps.text = {{ this.page_text }};</script>{% endmacro %}
+        circleMaps.text = {{ this.page_text }};
+        circleMaps.styles = {{ this.styles }};
+        circleMaps.statuses = {{ this.statuses }};</script>{% endmacro %}
         {% macro html(this, kwargs) %}{{ this.body }}{% endmacro %}
         {% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.attribution }});
@@ -299,6 +362,13 @@ class _Decorations(folium.MacroElement):
         self.css = _CSS
         self.page_js = _PAGE_JS
         self.page_text = _script_json(page_text)
+        self.styles = json.dumps(
+            {
+                status: {**style, "className": f"circle-{status}"}
+                for status, style in _STATUS_STYLE.items()
+            }
+        )
+        self.statuses = json.dumps({code: status for status, code in STATUS_CODES.items()})
         self.body = body
         self.attribution = _script_json(attribution)
 
@@ -394,15 +464,15 @@ def _badge(colour: str, icon: str, *, off: bool = False) -> str:
 
 
 def display_geometries(frame: gpd.GeoDataFrame, metric_crs: Any, coords: str) -> gpd.GeoDataFrame:
-    """Simplify in the metric CRS, then lon/lat in `coords`, rounded to COORD_DECIMALS."""
+    """Simplify in the metric CRS, then lon/lat in `coords`, rounded to SHAPE_DECIMALS."""
     metric = frame.to_crs(metric_crs)
     simplified = metric.geometry.simplify(MAP_SIMPLIFY_M, preserve_topology=True)
     lonlat = metric.set_geometry(simplified).to_crs("EPSG:4326")
     if coords != "wgs84":
         lonlat = convert_geometries(lonlat, source="wgs84", target=coords)
-    grid = 10.0**-COORD_DECIMALS
+    grid = 10.0**-SHAPE_DECIMALS
     snapped = shapely.set_precision(np.asarray(lonlat.geometry.array), grid)
-    rounded = shapely.transform(snapped, lambda xy: np.round(xy, COORD_DECIMALS))
+    rounded = shapely.transform(snapped, lambda xy: np.round(xy, SHAPE_DECIMALS))
     return lonlat.set_geometry(gpd.GeoSeries(rounded, index=lonlat.index, crs="EPSG:4326"))
 
 
@@ -419,6 +489,154 @@ def feature_collection(geometries: Any, properties: list[dict[str, Any]]) -> dic
         if geometry is not None and not geometry.is_empty
     ]
     return {"type": "FeatureCollection", "features": features}
+
+
+#: Coordinates of polygons in the page are integers in units of 10**-SHAPE_DECIMALS degree.
+_SHAPE_SCALE: Final = 10**SHAPE_DECIMALS
+
+
+def _delta_coordinates(geometries: np.ndarray) -> list[str]:
+    """Each polygon's coordinates as MultiPolygon JSON text, delta-encoded (as TopoJSON).
+
+    Longitudes and latitudes become integers in units of ``10**-SHAPE_DECIMALS`` degree;
+    each ring's first vertex is absolute, the others are the step from the vertex before
+    (a few digits instead of nine). ``circleMaps.decode`` in the page restores degrees.
+    """
+    if not len(geometries):
+        return []
+    kind, coords, offsets = shapely.to_ragged_array(geometries)
+    if kind == shapely.GeometryType.POLYGON:
+        ring_offsets, polygon_offsets = offsets
+        part_offsets = np.arange(len(polygon_offsets))
+    elif kind == shapely.GeometryType.MULTIPOLYGON:
+        ring_offsets, polygon_offsets, part_offsets = offsets
+    else:
+        msg = f"only polygons are delta-encoded, not {kind!r}"
+        raise TypeError(msg)
+    units = np.rint(coords * _SHAPE_SCALE).astype(np.int64)
+    steps = np.diff(units, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    starts = ring_offsets[:-1]
+    steps[starts] = units[starts]
+    vertices = [f"[{x},{y}]" for x, y in steps.tolist()]
+    rings = [
+        "[" + ",".join(vertices[a:b]) + "]" for a, b in itertools.pairwise(ring_offsets.tolist())
+    ]
+    polygons = [
+        "[" + ",".join(rings[a:b]) + "]" for a, b in itertools.pairwise(polygon_offsets.tolist())
+    ]
+    return [
+        "[" + ",".join(polygons[a:b]) + "]" for a, b in itertools.pairwise(part_offsets.tolist())
+    ]
+
+
+def polygon_collection_text(geometries: Any, properties: list[dict[str, Any]]) -> str:
+    """Polygons and their properties as compact text for a page, safe inside ``<script>``.
+
+    ``{"coordinates": [...], "properties": [...]}``: per polygon (empty ones left out) its
+    MultiPolygon coordinates, delta-encoded (:func:`_delta_coordinates`), and its
+    properties, written without spaces. ``circleMaps.decode`` in the page turns it into a
+    GeoJSON FeatureCollection (in degrees).
+    """
+    array = np.asarray(geometries, dtype=object)
+    keep = ~(shapely.is_missing(array) | shapely.is_empty(array))
+    coordinates = ",".join(_delta_coordinates(array[keep]))
+    kept = list(itertools.compress(properties, keep.tolist()))
+    props = json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
+    text = f'{{"coordinates":[{coordinates}],"properties":{props}}}'
+    return text.replace("</", "<\\/")
+
+
+class _RawScript(Element):
+    """Script text put in the page as it is (branca would parse it as a Jinja template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **_kwargs: Any) -> str:
+        return self.text
+
+
+class _CompactGeoJson(folium.GeoJson):
+    """A layer of polygons written once, compactly, and styled in the page.
+
+    folium writes a layer's data with spaces, parses it again as a template, and lists every
+    feature's id under its style; this layer writes its polygons delta-encoded
+    (:func:`polygon_collection_text`) outside the template (``<name>_data``), styles them
+    with a JavaScript function, and can draw the polygons of another such layer (`source`),
+    so shapes that several layers show are written once. A hidden layer builds its features
+    only when it is first switched on. ``.data`` gives the features as GeoJSON dictionaries
+    (in degrees), as folium's layers do.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson(null, {
+            style: {{ this.style_js }},
+            onEachFeature: {{ this.bind_js }},
+            smoothFactor: {{ this.smooth }}
+        });
+        {%- if this.show %}
+        {{ this.get_name() }}.addData({{ this.source_name }}_data);
+        {%- else %}
+        {{ this.get_name() }}.once("add", function() {
+            {{ this.get_name() }}.addData({{ this.source_name }}_data);
+        });
+        {%- endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        geometries: Any,
+        properties: list[dict[str, Any]],
+        *,
+        name: str,
+        style_js: str,
+        bind_js: str,
+        show: bool = True,
+        source: _CompactGeoJson | None = None,
+        smooth: float = 1.0,
+    ) -> None:
+        folium.map.Layer.__init__(self, name=name, overlay=True, control=True, show=show)
+        self._name = "GeoJson"
+        self.geometries = np.asarray(geometries, dtype=object)
+        self.properties = properties
+        self.source = source
+        self.style_js = style_js
+        self.bind_js = bind_js
+        self.smooth = smooth
+        self._data: dict[str, Any] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:  # type: ignore[override]
+        """The features as a GeoJSON FeatureCollection (built when first asked for)."""
+        if self.source is not None:
+            return self.source.data
+        if self._data is None:
+            self._data = feature_collection(self.geometries, self.properties)
+        return self._data
+
+    @property
+    def source_name(self) -> str:
+        return (self.source or self).get_name()
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        if self.source is None:
+            text = polygon_collection_text(self.geometries, self.properties)
+            script = f"var {self.get_name()}_data = circleMaps.decode({text}, {_SHAPE_SCALE});"
+            figure: Any = self.get_root()
+            figure.script.add_child(_RawScript(script), name=f"{self.get_name()}_data")
+        folium.map.Layer.render(self, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def _minutes_value(value: float, horizon: float) -> float | str:
+    """:func:`_minutes` for the page: a number (shown with one decimal there) or text."""
+    if math.isfinite(value):
+        return round(value, 1)
+    return _minutes(value, horizon)
 
 
 def _minutes(value: float, horizon: float) -> str:
@@ -456,13 +674,14 @@ def _neighbourhood_layer(
     lang: Lang,
     *,
     show: bool = True,
-) -> folium.GeoJson:
+) -> _CompactGeoJson:
     """Neighbourhoods coloured by worst status; popups and tooltips are built in the page.
 
-    Each feature carries only its escaped name, population, worst status and per category
-    ``[status, covered share, median, max]`` as short strings; ``circleMaps.areaPopup`` and
-    ``circleMaps.areaTooltip`` (see :data:`_PAGE_JS`) add the labels when opened, so the
-    words are not repeated for every neighbourhood (this halves a city's file).
+    Each feature carries only its escaped name ``n``, population ``p``, worst status ``s``
+    and per category a row ``[status, covered %, median, max minutes]`` in ``r``, statuses
+    as :data:`STATUS_CODES`; ``circleMaps.areaPopup`` and ``circleMaps.areaTooltip`` (see
+    :data:`_PAGE_JS`) add the words when opened, so they are not repeated for every
+    neighbourhood.
     """
     categories = result.categories
     horizon = {c: result.model.threshold_minutes(c) * HORIZON_FACTOR for c in categories}
@@ -485,66 +704,56 @@ def _neighbourhood_layer(
             status, share, median, maximum = (column[i] for column in columns[c])
             rows.append(
                 [
-                    str(status),
-                    _share(share),
-                    _minutes(median, horizon[c]),
-                    _minutes(maximum, horizon[c]),
+                    STATUS_CODES[str(status)],
+                    round(100 * share) if math.isfinite(share) else "–",
+                    _minutes_value(median, horizon[c]),
+                    _minutes_value(maximum, horizon[c]),
                 ]
             )
         properties.append(
             {
-                "status": str(worst[i]),
-                "name": esc(name),
-                "population": number_text(population),
-                "rows": rows,
+                "s": STATUS_CODES[str(worst[i])],
+                "n": esc(name),
+                "p": number_text(population),
+                "r": rows,
             }
         )
-    return folium.GeoJson(
-        feature_collection(shapes.geometry, properties),
+    return _CompactGeoJson(
+        shapes.geometry.array,
+        properties,
         name=esc(words("map", lang)["neighbourhoods"]),
         show=show,
-        style_function=_status_style,
-        on_each_feature=_BIND_AREA_JS,
-        smooth_factor=0.5,
+        style_js="function(f) { return circleMaps.areaStyle(f.properties.s); }",
+        bind_js=str(_BIND_AREA_JS),
+        smooth=0.5,
     )
 
 
 def _category_status_layers(
-    result: CoverageResult, table: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame, lang: Lang
-) -> list[folium.GeoJson]:
+    result: CoverageResult, shapes: _CompactGeoJson, lang: Lang
+) -> list[_CompactGeoJson]:
     """One layer per category, neighbourhoods coloured by that category's status (hidden).
 
     The overall layer shows the worst status over all categories; these let a planner look
     at one service at a time (for example when another service has no facility at all).
+    They draw the shapes of the overall layer (`shapes`, written once): the status, share
+    and tooltip come from its per-category ``rows`` (``circleMaps.categoryTooltip``).
     """
-    layers = []
-    for category in result.categories:
-        label = category_label(category, lang)
-        statuses = table[f"{category}_status"].astype(str).to_numpy()
-        shares = table[f"{category}_covered_share"].to_numpy(float)
-        properties = [
-            {
-                "status": status,
-                "tooltip": f"<b>{esc(name)}</b><br>{esc(label)}: "
-                f"{esc(status_word(status, lang))}"
-                + (f" ({_share(share)})" if np.isfinite(share) else ""),
-            }
-            for name, status, share in zip(table["name"], statuses, shares, strict=True)
-        ]
-        layers.append(
-            folium.GeoJson(
-                feature_collection(shapes.geometry, properties),
-                name=esc(words("map", lang)["status_for"].format(label=label)),
-                show=False,
-                style_function=lambda f: {
-                    **_STATUS_STYLE[f["properties"]["status"]],
-                    "className": f"circle-category-{f['properties']['status']}",
-                },
-                on_each_feature=BIND_TOOLTIP_JS,
-                smooth_factor=0.5,
-            )
+    return [
+        _CompactGeoJson(
+            shapes.geometries,
+            shapes.properties,
+            source=shapes,
+            name=esc(words("map", lang)["status_for"].format(label=category_label(category, lang))),
+            show=False,
+            style_js=(
+                f"function(f) {{ return circleMaps.categoryStyle(f.properties.r[{i}][0]); }}"
+            ),
+            bind_js=_BIND_CATEGORY_JS % i,
+            smooth=0.5,
         )
-    return layers
+        for i, category in enumerate(result.categories)
+    ]
 
 
 def _page_text(result: CoverageResult, lang: Lang) -> dict[str, Any]:
@@ -561,11 +770,6 @@ def _page_text(result: CoverageResult, lang: Lang) -> dict[str, Any]:
         "status": esc(text["status"]),
         "missing": esc(text["missing"]),
     }
-
-
-def _status_style(feature: dict[str, Any]) -> dict[str, Any]:
-    status = feature["properties"]["status"]
-    return {**_STATUS_STYLE[status], "className": f"circle-{status}"}
 
 
 def _quantile_classes(
@@ -794,7 +998,15 @@ def _facility_layers(
             for name, served in zip(rows["name"], rows["served_population"], strict=True)
         ]
         icon = _badge(colours[category], _ICONS.get(category, _CUSTOM_ICON))
-        layers.append(_point_layer(rows, properties, icon, name=f"{text['facilities']} · {label}"))
+        layers.append(
+            _point_layer(
+                rows,
+                properties,
+                icon,
+                name=f"{text['facilities']} · {label}",
+                colour=colours[category],
+            )
+        )
     off = table[~table["on_network"]]
     off_text = text["off_popup"]
     properties = [
@@ -848,18 +1060,36 @@ def _closed_layer(comparison: Comparison, coords: str, lang: Lang) -> folium.Geo
 
 
 def _point_layer(
-    rows: pd.DataFrame, properties: list[dict[str, Any]], icon_html: str, *, name: str
+    rows: pd.DataFrame,
+    properties: list[dict[str, Any]],
+    icon_html: str,
+    *,
+    name: str,
+    colour: str = _OFF_NETWORK_COLOUR,
 ) -> folium.GeoJson:
+    """Facilities as badges, or as circle markers in `colour` above :data:`MANY_MARKERS`."""
     geometries = shapely.points(rows["lon"].to_numpy(float), rows["lat"].to_numpy(float))
     half = _MARKER_PX // 2
-    marker = folium.Marker(
-        icon=folium.DivIcon(
-            html=icon_html,
-            icon_size=(_MARKER_PX, _MARKER_PX),
-            icon_anchor=(half, half),
-            class_name="circle-facility",
+    marker: folium.Marker | folium.CircleMarker
+    if len(rows) > MANY_MARKERS:
+        marker = folium.CircleMarker(
+            radius=_MARKER_PX // 4,
+            color="#ffffff",
+            weight=1.5,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=0.95,
+            class_name="circle-facility-dot",
         )
-    )
+    else:
+        marker = folium.Marker(
+            icon=folium.DivIcon(
+                html=icon_html,
+                icon_size=(_MARKER_PX, _MARKER_PX),
+                icon_anchor=(half, half),
+                class_name="circle-facility",
+            )
+        )
     return folium.GeoJson(
         feature_collection(geometries, properties),
         name=esc(name),
@@ -873,7 +1103,7 @@ def _service_area_layers(
     areas: gpd.GeoDataFrame,
     colours: dict[str, str],
     lang: Lang,
-) -> list[folium.GeoJson]:
+) -> list[_CompactGeoJson]:
     text = words("map", lang)
     by_category = dict(zip(areas["category"], areas.geometry, strict=True))
     layers = []
@@ -884,18 +1114,20 @@ def _service_area_layers(
         tooltip = f"{esc(label)}: {esc(text['within_threshold'].format(threshold=threshold))}"
         geometry = by_category.get(category)
         colour = colours[category]
+        style = {
+            "color": colour,
+            "weight": 1.5,
+            "opacity": 0.9,
+            "fillColor": colour,
+            "fillOpacity": _SERVICE_AREA_FILL_OPACITY,
+        }
         layers.append(
-            folium.GeoJson(
-                feature_collection([geometry], [{"tooltip": tooltip}]),
+            _CompactGeoJson(
+                [geometry],
+                [{"tooltip": tooltip}],
                 name=esc(name),
-                style_function=lambda _f, colour=colour: {
-                    "color": colour,
-                    "weight": 1.5,
-                    "opacity": 0.9,
-                    "fillColor": colour,
-                    "fillOpacity": _SERVICE_AREA_FILL_OPACITY,
-                },
-                on_each_feature=BIND_TOOLTIP_JS,
+                style_js=f"function() {{ return {json.dumps(style)}; }}",
+                bind_js=str(BIND_TOOLTIP_JS),
             )
         )
     return layers
@@ -1133,8 +1365,9 @@ def coverage_map(
         layer.add_to(m)
     for layer in _service_area_layers(result, areas, colours, lang):
         layer.add_to(m)
-    _neighbourhood_layer(result, table, shapes, lang, show=comparison is None).add_to(m)
-    for layer in _category_status_layers(result, table, shapes, lang):
+    neighbourhoods = _neighbourhood_layer(result, table, shapes, lang, show=comparison is None)
+    neighbourhoods.add_to(m)
+    for layer in _category_status_layers(result, neighbourhoods, lang):
         layer.add_to(m)
     for layer in _facility_layers(result, colours, coords, lang):
         layer.add_to(m)

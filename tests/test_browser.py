@@ -142,6 +142,45 @@ def test_offline_map_draws_layers_gaps_and_legend(demo_result, offline_driver, t
     driver.save_screenshot(str(shot))
     print(f"screenshot with a popup: {shot}")
 
+    # The page decodes the delta-encoded shapes back to the map's degrees.
+    from tests.test_maps import geojson_layers
+
+    overall = geojson_layers(m)["Neighbourhoods (worst status)"]
+    decoded = driver.execute_script(
+        "const name = Object.keys(window).find(k => /^geo_json_\\w+_data$/.test(k) &&"
+        " window[k].features.length > 1);"
+        "return window[name].features.map(f => f.geometry.coordinates[0][0]);"
+    )
+    expected = [f["geometry"]["coordinates"][0] for f in overall.data["features"]]
+    assert len(decoded) == len(expected)
+    for ring, want in zip(decoded, expected, strict=True):
+        assert ring == [list(xy) for xy in want]
+    # Switching on one category's layer draws each neighbourhood in that category's status.
+    clinic = category_label("clinic")
+    driver.execute_script(
+        "const labels = document.querySelectorAll('.leaflet-control-layers-overlays label');"
+        "for (const label of labels) {"
+        f"  if (label.textContent.includes('Neighbourhoods · {clinic}')) {{"
+        "    label.querySelector('input').click();"
+        "  }"
+        "}"
+    )
+    table = demo_result.neighbourhood_table()
+    for status in ("uncovered", "partial", "covered"):
+        drawn = driver.find_elements(By.CSS_SELECTOR, f"path.circle-category-{status}")
+        assert len(drawn) == int((table["clinic_status"] == status).sum())
+    driver.execute_script(
+        "const path = document.querySelector('path.circle-category-uncovered');"
+        "const box = path.getBoundingClientRect();"
+        "const at = {bubbles: true, clientX: box.x + box.width / 2,"
+        " clientY: box.y + box.height / 2};"
+        "for (const type of ['mouseover', 'mousemove']) {"
+        "  path.dispatchEvent(new MouseEvent(type, at));"
+        "}"
+    )
+    tips = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip")]
+    assert any(f"{clinic}: uncovered" in tip for tip in tips), tips
+
 
 def test_chinese_demo_map_works_offline_with_its_basemap_and_shows_no_english(
     offline_driver, tmp_path

@@ -135,8 +135,8 @@ def _visible_texts(m: folium.Map) -> list[str]:
             for feature in child.data["features"]:
                 properties = dict(feature["properties"])
                 # Status codes pick a style and a word of the page's own text; not shown.
-                properties.pop("status", None)
-                rows = properties.pop("rows", [])
+                properties.pop("s", None)
+                rows = properties.pop("r", [])
                 strings(properties)
                 strings([row[1:] for row in rows])
         elif isinstance(child, folium.TileLayer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
 
@@ -17,7 +18,14 @@ from circle.coords import wgs84_to_gcj02
 from circle.errors import InputError
 from circle.i18n import category_label
 from circle.isochrones import service_areas
-from circle.maps import COORD_DECIMALS, coverage_map, map_html, mapped_categories, save_map
+from circle.maps import (
+    SHAPE_DECIMALS,
+    STATUS_CODES,
+    coverage_map,
+    map_html,
+    mapped_categories,
+    save_map,
+)
 
 EVIL = "<script>alert(1)</script>"
 
@@ -111,16 +119,22 @@ def test_uncovered_neighbourhoods_are_marked(demo_result, demo_map, demo_html):
     statuses = table[[f"{c}_status" for c in mapped_categories(demo_result)]]
     expected = int((statuses == "uncovered").any(axis=1).sum())
     layer = geojson_layers(demo_map)["Neighbourhoods (worst status)"]
-    drawn = [f["properties"]["status"] for f in layer.data["features"]]
-    assert drawn.count("uncovered") == expected > 0
+    drawn = [f["properties"]["s"] for f in layer.data["features"]]
+    assert drawn.count(STATUS_CODES["uncovered"]) == expected > 0
     assert '"className": "circle-uncovered"' in demo_html
-    # Each feature carries a row per category; the page turns it into the popup table
-    # (tests/test_browser.py opens one).
-    feature = next(f for f in layer.data["features"] if f["properties"]["status"] == "uncovered")
-    rows = feature["properties"]["rows"]
+    # Each feature carries a row per category (status code, covered %, median and maximum
+    # minutes); the page turns it into the popup table (tests/test_browser.py opens one).
+    feature = next(f for f in layer.data["features"] if f["properties"]["s"] == "u")
+    rows = feature["properties"]["r"]
     assert len(rows) == len(demo_result.categories)
-    assert "uncovered" in [row[0] for row in rows]
-    assert all(row[1].endswith("%") for row in rows)
+    assert STATUS_CODES["uncovered"] in [row[0] for row in rows]
+    row = table.set_index("name").loc[html.unescape(feature["properties"]["n"])]
+    for (_code, share, median, _maximum), category in zip(
+        rows, demo_result.categories, strict=True
+    ):
+        assert share == round(100 * row[f"{category}_covered_share"])
+        if np.isfinite(row[f"{category}_median_min"]):
+            assert median == round(row[f"{category}_median_min"], 1)
     assert "circleMaps.areaPopup" in demo_html
     assert "median min" in demo_html
 
@@ -192,7 +206,7 @@ def test_shapes_are_simplified_and_rounded(demo_result, demo_map):
         ]
     )
     assert len(coords) < raw_vertices
-    np.testing.assert_array_equal(coords, np.round(coords, COORD_DECIMALS))
+    np.testing.assert_array_equal(coords, np.round(coords, SHAPE_DECIMALS))
 
 
 def test_service_areas_in_any_crs(demo_result):
@@ -310,33 +324,38 @@ def test_gaode_tiles_shift_every_overlay_to_gcj02(shanghai_result):
             shapely.get_coordinates(shapely.from_geojson(json.dumps(f["geometry"])))[0]
             for f in (before.data["features"][0], after.data["features"][0])
         ]
-        np.testing.assert_allclose(first[1], wgs84_to_gcj02(*first[0]), atol=2e-6)
+        # Each is rounded to SHAPE_DECIMALS: half a unit of the last decimal either way.
+        np.testing.assert_allclose(first[1], wgs84_to_gcj02(*first[0]), atol=10.0**-SHAPE_DECIMALS)
     page = map_html(m)
     assert "webrd0{s}.is.autonavi.com" in page
     assert "AutoNavi" in page
     assert '"subdomains": "1234"' in page
 
 
-def test_one_status_layer_per_service(demo_result, demo_html):
+def test_one_status_layer_per_service(demo_result, demo_map, demo_html):
     # Hidden by default; each colours the neighbourhoods by that service's own status.
     html = demo_html.replace("\\u00b7", "·")
-    for category in demo_result.categories:
+    layers = geojson_layers(demo_map)
+    overall = layers["Neighbourhoods (worst status)"]
+    table = demo_result.neighbourhood_table()
+    for i, category in enumerate(demo_result.categories):
         label = category_label(category, "en")
         assert f"Neighbourhoods · {label}" in html
-    # The clinic layer's tooltips give each neighbourhood's own clinic status.
-    table = demo_result.neighbourhood_table()
-    row = (
-        table[table.clinic_status == "partial"].iloc[0]
-        if (table.clinic_status == "partial").any()
-        else table.iloc[0]
-    )
-    words = {
-        "covered": "covered",
-        "partial": "partial",
-        "uncovered": "uncovered",
-        "empty": "no residents",
-    }
-    assert f"clinic / community health station: {words[row.clinic_status]}" in html
+        layer = layers[f"Neighbourhoods · {label}"]
+        assert layer.show is False
+        # It draws the overall layer's shapes (written once in the page), coloured by the
+        # category's own status, which each feature carries in its rows.
+        assert layer.source is overall
+        assert f"{overall.get_name()}_data" in layer._template.module.script(layer, {})
+        assert f"properties.r[{i}][0]" in layer.style_js
+        statuses = [f["properties"]["r"][i][0] for f in layer.data["features"]]
+        assert statuses == [STATUS_CODES[s] for s in table[f"{category}_status"].astype(str)]
+    # The shapes are written once however many layers draw them: one data block for the
+    # neighbourhoods and one per service area.
+    assert html.count("_data = circleMaps.decode(") == 1 + len(demo_result.categories)
+    # The clinic layer's tooltips give each neighbourhood's own clinic status (see
+    # tests/test_browser.py for the tooltip drawn in the page).
+    assert "circleMaps.categoryTooltip(feature.properties, " in html
 
 
 # --- maps a planner can read (issue 13) ---------------------------------------------------
@@ -390,11 +409,15 @@ def test_default_layer_leaves_out_categories_without_facilities():
     assert mapped_categories(result) == ["canteen", "clinic"]
     m = coverage_map(result, study.service_areas(), tiles=None)
     layer = geojson_layers(m)["Neighbourhoods (worst status)"]
-    statuses = [f["properties"]["status"] for f in layer.data["features"]]
+    statuses = [f["properties"]["s"] for f in layer.data["features"]]
     table = result.neighbourhood_table()
     assert (table["daycare_status"] == "uncovered").all()
-    assert "uncovered" not in statuses
-    assert statuses.count("covered") == int((table["clinic_status"] == "covered").sum()) > 0
+    assert STATUS_CODES["uncovered"] not in statuses
+    assert (
+        statuses.count(STATUS_CODES["covered"])
+        == int((table["clinic_status"] == "covered").sum())
+        > 0
+    )
     box = legend(map_html(m))
     note = re.search(r'<div class="circle-no-facilities">(.*?)</div>', box).group(1)
     assert category_label("daycare") in note
@@ -476,3 +499,44 @@ def test_notebook_view_loads_nothing_from_the_internet(demo_result):
     shown = html_module.unescape(show(plain)._repr_html_())
     assert "srcdoc=" in shown
     assert not re.search(r"<(?:script|link)[^>]+(?:src|href)=[\"']?(?:https?:)?//", shown)
+
+
+def test_many_facilities_are_drawn_as_light_circle_markers(demo_result, monkeypatch):
+    import circle.maps
+
+    table = demo_result.facility_table()
+    per_layer = table[table["on_network"]].groupby("category").size()
+    monkeypatch.setattr(circle.maps, "MANY_MARKERS", int(per_layer.min()) - 1)
+    m = coverage_map(demo_result, service_areas(demo_result.model), tiles=None)
+    page = map_html(m)
+    for category in per_layer.index:
+        layer = geojson_layers(m)[f"Facilities · {category_label(category)}"]
+        # Every facility is still there, with its popup; drawn as a dot in its colour.
+        assert len(layer.data["features"]) == per_layer[category]
+        assert isinstance(layer.marker, folium.CircleMarker)
+        assert layer.marker.options["fillColor"] == circle.maps.category_colour(
+            category, demo_result.categories
+        )
+    assert "new L.CircleMarker(latlng, opts)" in page
+    assert "circle-facility-dot" in page
+    # Layers with fewer facilities keep their badges.
+    off = geojson_layers(m)["Off-network facilities (not used)"]
+    assert len(off.data["features"]) <= circle.maps.MANY_MARKERS
+    assert isinstance(off.marker, folium.Marker)
+
+
+def test_polygons_are_delta_encoded_in_whole_units_of_the_last_decimal():
+    from circle.maps import polygon_collection_text
+
+    square = shapely.Polygon([(24.9, 60.1), (24.90012, 60.1), (24.90012, 60.10003), (24.9, 60.1)])
+    two = shapely.MultiPolygon([square, shapely.affinity.translate(square, 0.001, 0.0)])
+    text = polygon_collection_text([square, None, two], [{"a": "</script>"}, {"b": 1}, {}])
+    assert "</" not in text  # safe inside <script>
+    data = json.loads(text)
+    # The missing geometry is left out; both are MultiPolygons.
+    assert data["properties"] == [{"a": "</script>"}, {}]
+    ((ring,),) = data["coordinates"][0]
+    # First vertex absolute, then steps, in units of 1e-5 degree, worked out by hand.
+    assert ring == [[2490000, 6010000], [12, 0], [0, 3], [-12, -3]]
+    second = data["coordinates"][1]
+    assert [part[0][0] for part in second] == [[2490000, 6010000], [2490100, 6010000]]
