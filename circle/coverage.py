@@ -40,6 +40,7 @@ __all__ = [
     "evaluate_coverage",
     "largest_gaps",
     "network_summary",
+    "overall_status",
     "worst_status",
 ]
 
@@ -705,6 +706,51 @@ def evaluate_coverage(
         cutoffs=cutoffs or StatusCutoffs(),
         area_kind=area_kind,
     )
+
+
+def overall_status(table: pd.DataFrame, categories: Iterable[str]) -> np.ndarray:
+    """Per neighbourhood, how it fares over `categories` taken together.
+
+    ``covered`` when every category is covered there, ``uncovered`` when every one is
+    uncovered, ``partial`` otherwise (some services within reach, others not); categories
+    whose people do not live there (``empty``) are left out, and a neighbourhood where all are
+    ``empty`` is ``empty``. Unlike :func:`worst_status`, which marks a neighbourhood
+    uncovered as soon as one service is, this tells the places that reach nothing from those
+    that reach part of the life circle.
+
+    Parameters
+    ----------
+    table
+        A neighbourhood table (:meth:`CoverageResult.neighbourhood_table`).
+    categories
+        The categories to look at (e.g. those with at least one facility).
+
+    Returns
+    -------
+    numpy.ndarray
+        One status id per row of `table`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"a_status": ["covered", "covered", "uncovered", "empty"],
+    ...                   "b_status": ["covered", "uncovered", "uncovered", "empty"]})
+    >>> overall_status(t, ["a", "b"]).tolist()
+    ['covered', 'partial', 'uncovered', 'empty']
+    """
+    chosen = list(categories)
+    overall = np.full(len(table), "empty", dtype=object)
+    if not chosen:
+        return overall
+    statuses = np.stack([table[f"{c}_status"].to_numpy(object) for c in chosen])
+    lived = statuses != "empty"
+    any_lived = lived.any(axis=0)
+    all_covered = ((statuses == "covered") | ~lived).all(axis=0)
+    all_uncovered = ((statuses == "uncovered") | ~lived).all(axis=0)
+    overall[any_lived] = "partial"
+    overall[any_lived & all_covered] = "covered"
+    overall[any_lived & all_uncovered] = "uncovered"
+    return overall
 
 
 def worst_status(table: pd.DataFrame, categories: Iterable[str]) -> np.ndarray:

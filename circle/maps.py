@@ -41,7 +41,7 @@ from circle._io import atomic_path
 from circle.categories import BUILTIN_ORDER
 from circle.comparison import CHANGES, area_change
 from circle.coords import convert_geometries, from_wgs84
-from circle.coverage import HORIZON_FACTOR, STATUSES, worst_status
+from circle.coverage import HORIZON_FACTOR, STATUSES, overall_status
 from circle.defaults import MAP_TILES
 from circle.errors import InputError
 from circle.i18n import (
@@ -675,7 +675,13 @@ def _neighbourhood_layer(
     *,
     show: bool = True,
 ) -> _CompactGeoJson:
-    """Neighbourhoods coloured by worst status; popups and tooltips are built in the page.
+    """Neighbourhoods coloured by their overall status; popups and tooltips are built in the page.
+
+    The overall status (:func:`circle.coverage.overall_status`) over the categories that
+    have facilities: covered when every one is covered, uncovered when none is, partial in
+    between, so the default view tells the places that reach nothing from those that reach
+    part of the life circle.
+
 
     Each feature carries only its escaped name ``n``, population ``p``, worst status ``s``
     and per category a row ``[status, covered %, median, max minutes]`` in ``r``, statuses
@@ -685,7 +691,7 @@ def _neighbourhood_layer(
     """
     categories = result.categories
     horizon = {c: result.model.threshold_minutes(c) * HORIZON_FACTOR for c in categories}
-    worst = worst_status(table, mapped_categories(result))
+    worst = overall_status(table, mapped_categories(result))
     columns = {
         c: (
             table[f"{c}_status"].astype(str).to_numpy(),
@@ -1207,7 +1213,9 @@ def _legend_html(
         f'<div class="circle-box circle-legend"><h4>{esc(text["legend"])}</h4>{speed}'
         f"<h5>{esc(text['service_area'])} / {esc(text['facilities'])}</h5>"
         f"<table>{''.join(rows)}</table>"
-        f"<h5>{esc(text['neighbourhoods'])}</h5>{note}<table>{''.join(status_rows)}</table>"
+        f"<h5>{esc(text['neighbourhoods'])}</h5>{note}"
+        f'<div class="circle-overall-rule">{esc(text["overall_rule"])}</div>'
+        f"<table>{''.join(status_rows)}</table>"
         f"{extra}</div>"
     )
 

@@ -108,17 +108,19 @@ def test_layers_and_legend_name_every_category(demo_result, demo_map, demo_html)
     assert "Walking speed: <b>4.5 km/h</b>" in box
     for word in ("uncovered", "partial", "covered", "no residents"):
         assert word in box
-    assert "Neighbourhoods (worst status)" in names
+    assert "Neighbourhoods (all services)" in names
     assert "Off-network facilities (not used)" in names
     assert "15-minute walk to community services" in demo_html
 
 
 def test_uncovered_neighbourhoods_are_marked(demo_result, demo_map, demo_html):
-    # The default layer's worst status is over the categories that have facilities.
+    # The default layer: uncovered where every service with facilities is uncovered (those
+    # whose people live there), partial where some are reached.
     table = demo_result.neighbourhood_table()
     statuses = table[[f"{c}_status" for c in mapped_categories(demo_result)]]
-    expected = int((statuses == "uncovered").any(axis=1).sum())
-    layer = geojson_layers(demo_map)["Neighbourhoods (worst status)"]
+    lived = statuses != "empty"
+    expected = int(((statuses == "uncovered") | ~lived).all(axis=1).mul(lived.any(axis=1)).sum())
+    layer = geojson_layers(demo_map)["Neighbourhoods (all services)"]
     drawn = [f["properties"]["s"] for f in layer.data["features"]]
     assert drawn.count(STATUS_CODES["uncovered"]) == expected > 0
     assert '"className": "circle-uncovered"' in demo_html
@@ -336,7 +338,7 @@ def test_one_status_layer_per_service(demo_result, demo_map, demo_html):
     # Hidden by default; each colours the neighbourhoods by that service's own status.
     html = demo_html.replace("\\u00b7", "·")
     layers = geojson_layers(demo_map)
-    overall = layers["Neighbourhoods (worst status)"]
+    overall = layers["Neighbourhoods (all services)"]
     table = demo_result.neighbourhood_table()
     for i, category in enumerate(demo_result.categories):
         label = category_label(category, "en")
@@ -408,7 +410,7 @@ def test_default_layer_leaves_out_categories_without_facilities():
     assert set(result.categories) >= {"clinic", "canteen", "daycare", "gig_station"}
     assert mapped_categories(result) == ["canteen", "clinic"]
     m = coverage_map(result, study.service_areas(), tiles=None)
-    layer = geojson_layers(m)["Neighbourhoods (worst status)"]
+    layer = geojson_layers(m)["Neighbourhoods (all services)"]
     statuses = [f["properties"]["s"] for f in layer.data["features"]]
     table = result.neighbourhood_table()
     assert (table["daycare_status"] == "uncovered").all()
@@ -430,7 +432,7 @@ def test_scenario_map_marks_closed_facilities_and_hides_the_worst_status_layer()
     closed = base.scenario(close=["c1"])
     m = closed.map(comparison=closed.compare_with(base), tiles=None)
     layers = geojson_layers(m)
-    assert layers["Neighbourhoods (worst status)"].show is False
+    assert layers["Neighbourhoods (all services)"].show is False
     assert layers["Changes against the base"].show is not False
     marked = layers["Closed in the scenario"]
     ((lon, lat),) = points_of(marked)
@@ -440,7 +442,7 @@ def test_scenario_map_marks_closed_facilities_and_hides_the_worst_status_layer()
     assert "fa-xmark" in legend(map_html(m))
     # Without a comparison: the worst-status layer is on and nothing is marked closed.
     plain = geojson_layers(base.map(tiles=None))
-    assert plain["Neighbourhoods (worst status)"].show is True
+    assert plain["Neighbourhoods (all services)"].show is True
     assert "Closed in the scenario" not in plain
 
 
@@ -540,3 +542,17 @@ def test_polygons_are_delta_encoded_in_whole_units_of_the_last_decimal():
     assert ring == [[2490000, 6010000], [12, 0], [0, 3], [-12, -3]]
     second = data["coordinates"][1]
     assert [part[0][0] for part in second] == [[2490000, 6010000], [2490100, 6010000]]
+
+
+def test_the_chengdu_demo_map_tells_covered_from_uncovered_by_default():
+    """The issue's first look: the default layer is not one colour on the demo."""
+    from circle.datasets import chengdu_pbf, demo_facilities
+    from circle.study import Study
+
+    study = Study.load(chengdu_pbf(), demo_facilities("chengdu"), population_proxy="network")
+    layer = geojson_layers(study.map(lang="zh", tiles=None))["社区单元（综合）"]
+    assert layer.show
+    drawn = [f["properties"]["s"] for f in layer.data["features"]]
+    # Near the clinics part of the life circle is reached, far from them nothing is.
+    assert drawn.count(STATUS_CODES["uncovered"]) > 0
+    assert drawn.count(STATUS_CODES["partial"]) + drawn.count(STATUS_CODES["covered"]) > 100
