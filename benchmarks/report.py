@@ -4,9 +4,8 @@ Run: python benchmarks/report.py [--nodes 150000] [--out /tmp/circle-scale] [--r
 
 Builds the study once (a jittered 80 m grid, see ``benchmarks/_grid.py``; the PBF and the
 network cache are kept in ``--out``), then times each part of ``Study.report(...,
-write_map=False)``: the tables, each CSV, the GeoJSON, ``gaps.xlsx`` (cells, then saved as
-``report.md``, and the whole ``write_report``. The best of ``--repeat`` runs is
-printed. The reference is openpyxl cell by cell, what main wrote before this benchmark.
+write_map=False)``: the tables, each CSV, the GeoJSON, ``gaps.xlsx`` (built and saved as bytes),
+``report.md``, and the whole ``write_report``. The best of ``--repeat`` runs is printed.
 """
 
 from __future__ import annotations

@@ -10,11 +10,14 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from circle.errors import InputError
 from circle.i18n import OSM_CREDIT, attribution
 from circle.report import REPORT_FILES, write_report
+from circle.report.xlsx import SIGNED_FORMATS, _display_width, column_width
 from circle.walking import Threshold
 from tests.conftest import street_coverage
 
@@ -339,3 +342,27 @@ def test_demand_group_population(result, tmp_path):
     assert "| east (B) | 0.0% | > 6 | > 6 | 5 |" in daycare
     assert "| west (A) |" not in daycare
     assert "childcare and elderly day care: count only the people they serve" in text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(-(10**9), 10**9),
+            st.floats(-1e9, 1e9, allow_nan=False),
+            st.sampled_from([-0.0, 0.0, 0.05, 0.95, 9.95, 99.95, -9.95, 999.5, 0.0005]),
+            st.text(max_size=6),
+            st.sampled_from(["> 6", "覆盖", "no residents"]),
+        ),
+        max_size=30,
+    ),
+    number_format=st.sampled_from(
+        ["General", "0.0%", "#,##0", "#,##0.0", "0.0", "0.00", "0.000000", *SIGNED_FORMATS]
+    ),
+)
+def test_column_width_is_the_widest_cell(values, number_format):
+    # Brute force: every cell formatted and measured.
+    brute = max((_display_width(v, number_format) for v in values), default=0)
+    assert column_width(values, number_format) == brute

@@ -36,9 +36,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STATUS_FILLS",
+    "SIGNED_FORMATS",
     "WORKBOOK_TIME",
     "Book",
     "Column",
+    "column_width",
     "fill_sheet",
     "lonlat_header",
     "method_sheet",
@@ -336,6 +338,36 @@ def _display_width(value: Any, number_format: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def column_width(values: Sequence[Any], number_format: str) -> int:
+    """The largest :func:`_display_width` of `values`, without formatting every value.
+
+    Text is measured once per distinct value. Numbers in a format with fixed decimals get
+    wider with their magnitude (rounding keeps the order), so only the largest number and
+    the most negative one (sign included, so ``-0.0``) of each type are measured; in
+    ``General`` every distinct number is, as ``str`` gives no such order.
+    """
+    measured: list[Any] = []
+    by_type: dict[type, list[Any]] = {int: [], float: []}
+    for value in values:
+        kind = type(value)
+        if kind is int or kind is float:
+            by_type[kind].append(value)
+        elif value is not None:
+            measured.append(value)
+    measured = list(dict.fromkeys(measured))  # bools and text: distinct values
+    for numbers in by_type.values():
+        if not numbers:
+            continue
+        if number_format == "General":
+            measured += numbers
+            continue
+        measured.append(max(numbers))
+        negative = [x for x in numbers if math.copysign(1.0, x) < 0]
+        if negative:
+            measured.append(min(negative))
+    return max((_display_width(v, number_format) for v in measured), default=0)
+
+
 def write_value(sheet: Any, row: int, column: int, value: Any, style: Any = None) -> None:
     """Write one cell (0-based `row` and `column`): text as a string, never a formula.
 
@@ -393,8 +425,8 @@ def fill_sheet(
             else:
                 write_value(sheet, i, j, value, fills.get(value, text) if column.status else text)
         widest = max(
-            [_display_width(v, column.number_format) for v in column.values]
-            + [min(_display_width(column.header, "General"), 24)]
+            column_width(column.values, column.number_format),
+            min(_display_width(column.header, "General"), 24),
         )
         sheet.set_column(j, j, min(max(widest + 2, _MIN_WIDTH), _MAX_WIDTH))
     sheet.freeze_panes(freeze)
@@ -443,6 +475,7 @@ def method_sheet(book: Book, method: list[tuple[str, str]], lang: Lang) -> None:
 #: Excel formats of changes: a sign on both sides of zero.
 _SIGNED_SHARE: Final = "+0.0%;-0.0%;0.0%"
 _SIGNED_PEOPLE: Final = "+#,##0;-#,##0;0"
+SIGNED_FORMATS: Final = (_SIGNED_SHARE, _SIGNED_PEOPLE)
 #: Excel formats of the scenario columns (others: General).
 SCENARIO_EXCEL: Final[dict[str, str]] = {
     "population": "#,##0",
