@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from circle.report.tables import ReportTables
 
 __all__ = [
-    "STATUS_FILLS",
     "SIGNED_FORMATS",
+    "STATUS_FILLS",
     "WORKBOOK_TIME",
     "Book",
     "Column",
@@ -393,9 +393,7 @@ def write_value(sheet: Any, row: int, column: int, value: Any, style: Any = None
         raise TypeError(msg)
 
 
-def fill_sheet(
-    book: Book, title: str, columns: Sequence[Column], *, freeze: str = "A2"
-) -> Any:
+def fill_sheet(book: Book, title: str, columns: Sequence[Column], *, freeze: str = "A2") -> Any:
     """A sheet `title` with a header row (bold, frozen, filtered) and formatted columns.
 
     Text is always a string cell, never a formula: a name like ``=HYPERLINK(...)`` stays
