@@ -366,3 +366,25 @@ def test_column_width_is_the_widest_cell(values, number_format):
     # Brute force: every cell formatted and measured.
     brute = max((_display_width(v, number_format) for v in values), default=0)
     assert column_width(values, number_format) == brute
+
+
+def test_workbook_cells_take_numpy_numbers_and_blank_what_is_not_finite(tmp_path):
+    from circle.report.xlsx import Book, Column, fill_sheet, workbook_bytes
+
+    book = Book()
+    values = [np.int64(7), np.float64(0.25), np.bool_(True), float("nan"), float("inf"), None]
+    fill_sheet(book, "S", [Column("x", values, "0.00")])
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(workbook_bytes(book))
+    sheet = load_workbook(path)["S"]
+    assert [sheet.cell(row=r, column=1).value for r in range(2, 8)] == [
+        7,
+        0.25,
+        True,
+        None,
+        None,
+        None,
+    ]
+    assert sheet.cell(row=5, column=1).number_format == "0.00"  # a blank keeps the format
+    with pytest.raises(TypeError, match="cannot write"):
+        fill_sheet(Book(), "S", [Column("x", [object()])])

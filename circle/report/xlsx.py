@@ -371,8 +371,9 @@ def column_width(values: Sequence[Any], number_format: str) -> int:
 def write_value(sheet: Any, row: int, column: int, value: Any, style: Any = None) -> None:
     """Write one cell (0-based `row` and `column`): text as a string, never a formula.
 
-    Control characters XML cannot hold are dropped from text; ``None`` is a blank cell
-    (written only when `style` gives it a format).
+    Control characters XML cannot hold are dropped from text; ``None``, NaN and infinite
+    numbers are a blank cell (written only when `style` gives it a format); numpy scalars
+    are written as the Python values they hold.
 
     Raises
     ------
@@ -381,11 +382,13 @@ def write_value(sheet: Any, row: int, column: int, value: Any, style: Any = None
     """
     if isinstance(value, str):
         sheet.write_string(row, column, _ILLEGAL_CHARACTERS.sub("", value), style)
-    elif isinstance(value, bool):
+        return
+    value = plain(value)
+    if isinstance(value, bool):
         sheet.write_boolean(row, column, value, style)
-    elif isinstance(value, (int, float)):
+    elif isinstance(value, (int, float)) and not is_missing(value):
         sheet.write_number(row, column, value, style)
-    elif value is None:
+    elif value is None or is_missing(value):
         if style is not None:
             sheet.write_blank(row, column, None, style)
     else:
