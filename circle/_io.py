@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 
 #: Name start of the staging folders :func:`output_folder` makes inside an output folder.
 STAGING_PREFIX: Final = ".circle-staging-"
+#: Shapely's type ids of the shapes :func:`geojson_bytes` writes in one pass.
+_POLYGON: Final = 3
+_MULTIPOLYGON: Final = 6
 
 
 @contextlib.contextmanager
@@ -107,21 +110,61 @@ def geojson_bytes(
     bytes
     """
     oriented = shapely.orient_polygons(np.asarray(geometries, dtype=object), exterior_cw=False)
+    shapes = _geometry_texts(oriented, coordinate_decimals)
     lines = [
-        json.dumps(
-            {
-                "type": "Feature",
-                "properties": dict(props),
-                "geometry": _geometry_json(geometry, coordinate_decimals),
-            },
-            ensure_ascii=False,
-            allow_nan=False,
-        )
-        for props, geometry in zip(properties, oriented, strict=True)
+        '{"type": "Feature", "properties": '
+        + json.dumps(dict(props), ensure_ascii=False, allow_nan=False)
+        + ', "geometry": '
+        + shape
+        + "}"
+        for props, shape in zip(properties, shapes, strict=True)
     ]
     head = json.dumps({"type": "FeatureCollection", **(members or {})}, ensure_ascii=False)
     text = head[:-1] + ', "features": [\n' + ",\n".join(lines) + "\n]}\n"
     return text.encode("utf-8")
+
+
+def _geometry_texts(geometries: np.ndarray, decimals: int) -> list[str]:
+    """Each geometry as the JSON text of :func:`_geometry_json`.
+
+    Polygons and multipolygons (2D, no empty parts) are written in one pass over all their
+    coordinates, in the text ``json.dumps`` gives; other geometries one by one.
+    """
+    texts: list[str] = [""] * len(geometries)
+    type_ids = shapely.get_type_id(geometries)
+    areal = np.isin(type_ids, (_POLYGON, _MULTIPOLYGON))
+    areal &= ~shapely.is_empty(geometries) & ~shapely.has_z(geometries)
+    parts, part_of = shapely.get_parts(geometries[areal], return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coordinates = shapely.get_coordinates(rings)
+    if shapely.is_empty(parts).any() or not np.isfinite(coordinates).all():
+        areal[:] = False  # unusual shapes: all one by one
+    for i in np.flatnonzero(~areal).tolist():
+        shape = _geometry_json(geometries[i], decimals)
+        texts[i] = json.dumps(shape, ensure_ascii=False, allow_nan=False)
+    if not areal.any():
+        return texts
+    flat = coordinates.ravel().tolist()
+    numbers = [repr(round(v, decimals) + 0.0) for v in flat]  # + 0.0: no "-0.0"
+    points = [f"[{x}, {y}]" for x, y in zip(numbers[0::2], numbers[1::2], strict=True)]
+    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
+    starts = [0, *ends[:-1]]
+    ring_texts = ["[" + ", ".join(points[a:b]) + "]" for a, b in zip(starts, ends, strict=True)]
+    part_texts = _grouped(ring_texts, ring_of, len(parts))
+    geometry_texts = _grouped(part_texts, part_of, int(areal.sum()))
+    for i, parts_text in zip(np.flatnonzero(areal).tolist(), geometry_texts, strict=True):
+        if type_ids[i] == _POLYGON:
+            texts[i] = '{"type": "Polygon", "coordinates": ' + parts_text[1:-1] + "}"
+        else:
+            texts[i] = '{"type": "MultiPolygon", "coordinates": ' + parts_text + "}"
+    return texts
+
+
+def _grouped(items: list[str], group_of: np.ndarray, n_groups: int) -> list[str]:
+    """``"[a, b]"`` per group of consecutive `items` (`group_of` ascending, none empty)."""
+    ends = np.searchsorted(group_of, np.arange(1, n_groups + 1)).tolist()
+    starts = [0, *ends[:-1]]
+    return ["[" + ", ".join(items[a:b]) + "]" for a, b in zip(starts, ends, strict=True)]
 
 
 def _rounded_coordinates(value: Any, decimals: int) -> Any:

@@ -10,11 +10,14 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from circle.errors import InputError
 from circle.i18n import OSM_CREDIT, attribution
 from circle.report import REPORT_FILES, write_report
+from circle.report.xlsx import SIGNED_FORMATS, _display_width, column_width
 from circle.walking import Threshold
 from tests.conftest import street_coverage
 
@@ -228,13 +231,14 @@ def test_excel_workbook(result, tmp_path):
     assert share.number_format == "0.0%"
     assert share.value == pytest.approx(1 / 3)
     status = column(areas, "clinic / community health station: status")
-    fills = [areas.cell(row=r, column=status).fill.start_color.rgb for r in (2, 3)]
+    fills = [areas.cell(row=r, column=status).fill for r in (2, 3)]
     assert [areas.cell(row=r, column=status).value for r in (2, 3, 4)] == [
         "covered",
         "uncovered",
         "no residents",
     ]
-    assert fills == ["00C6EFCE", "00FFC7CE"]
+    assert [f.fill_type for f in fills] == ["solid", "solid"]
+    assert [f.start_color.rgb[-6:] for f in fills] == ["C6EFCE", "FFC7CE"]  # green, red
     median = column(areas, "childcare and elderly day care: median minutes")
     beyond = areas.cell(row=3, column=median)
     assert beyond.value == "> 6"  # beyond twice the 3-minute threshold
@@ -338,3 +342,49 @@ def test_demand_group_population(result, tmp_path):
     assert "| east (B) | 0.0% | > 6 | > 6 | 5 |" in daycare
     assert "| west (A) |" not in daycare
     assert "childcare and elderly day care: count only the people they serve" in text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(-(10**9), 10**9),
+            st.floats(-1e9, 1e9, allow_nan=False),
+            st.sampled_from([-0.0, 0.0, 0.05, 0.95, 9.95, 99.95, -9.95, 999.5, 0.0005]),
+            st.text(max_size=6),
+            st.sampled_from(["> 6", "覆盖", "no residents"]),
+        ),
+        max_size=30,
+    ),
+    number_format=st.sampled_from(
+        ["General", "0.0%", "#,##0", "#,##0.0", "0.0", "0.00", "0.000000", *SIGNED_FORMATS]
+    ),
+)
+def test_column_width_is_the_widest_cell(values, number_format):
+    # Brute force: every cell formatted and measured.
+    brute = max((_display_width(v, number_format) for v in values), default=0)
+    assert column_width(values, number_format) == brute
+
+
+def test_workbook_cells_take_numpy_numbers_and_blank_what_is_not_finite(tmp_path):
+    from circle.report.xlsx import Book, Column, fill_sheet, workbook_bytes
+
+    book = Book()
+    values = [np.int64(7), np.float64(0.25), np.bool_(True), float("nan"), float("inf"), None]
+    fill_sheet(book, "S", [Column("x", values, "0.00")])
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(workbook_bytes(book))
+    sheet = load_workbook(path)["S"]
+    assert [sheet.cell(row=r, column=1).value for r in range(2, 8)] == [
+        7,
+        0.25,
+        True,
+        None,
+        None,
+        None,
+    ]
+    assert sheet.cell(row=5, column=1).number_format == "0.00"  # a blank keeps the format
+    with pytest.raises(TypeError, match="cannot write"):
+        fill_sheet(Book(), "S", [Column("x", [object()])])

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     import pandas as pd
-    from openpyxl import Workbook
 
     from circle.capacity import CapacityResult
     from circle.coverage import CoverageResult
@@ -151,7 +150,7 @@ def write_report(
     tables = ReportTables.from_result(result, lang, capacity=capacity, coords=coords)
     method = method_rows(result, tables, lang, dict(inputs or {}))
     # Everything is built before the first file is written.
-    contents: dict[str, bytes | Workbook] = {
+    contents: dict[str, bytes] = {
         "summary.csv": csv_bytes(tables.summary, SUMMARY_FORMATS),
         "neighbourhoods.csv": csv_bytes(
             tables.neighbourhoods.drop(columns=tables.neighbourhoods.geometry.name),
@@ -228,7 +227,7 @@ def write_scenarios(
         raise InputError(msg)
     folder = check_folder(out_dir)
     frame = table.loc[:, list(SCENARIO_COLUMNS)].reset_index(drop=True)
-    contents: dict[str, bytes | Workbook] = {
+    contents: dict[str, bytes] = {
         "scenarios.csv": csv_bytes(frame, SCENARIO_FORMATS),
         "scenarios.xlsx": workbook_bytes(scenario_workbook(frame, dict(inputs or {}), lang)),
     }
@@ -245,15 +244,9 @@ def check_folder(out_dir: str | os.PathLike[str]) -> Path:
     return folder
 
 
-def write_files(
-    folder: Path, names: Sequence[str], contents: Mapping[str, bytes | Workbook]
-) -> list[Path]:
+def write_files(folder: Path, names: Sequence[str], contents: Mapping[str, bytes]) -> list[Path]:
     """Write the files as one set (:func:`circle._io.output_folder`), in the order of `names`."""
     with output_folder(folder) as staging:
         for name in names:
-            content = contents[name]
-            if isinstance(content, bytes):
-                (staging / name).write_bytes(content)
-            else:
-                content.save(staging / name)
+            (staging / name).write_bytes(contents[name])
     return [folder / name for name in names]

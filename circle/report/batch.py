@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import folium
 import geopandas as gpd
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from circle._io import atomic_path
 from circle.i18n import attribution, category_label, word
 from circle.maps import save_map
 from circle.report.tables import PEOPLE, SHARE, Format, csv_bytes
+from circle.report.xlsx import Book, workbook_bytes, write_value
 
 if TYPE_CHECKING:
     import os
@@ -92,7 +91,7 @@ def write_batch_outputs(
         tmp.write_bytes(csv_bytes(summary, formats))
     xlsx_path = out / BATCH_SUMMARY_XLSX
     with atomic_path(xlsx_path) as tmp:
-        _workbook(summary, categories, formats, lang).save(tmp)
+        tmp.write_bytes(workbook_bytes(_workbook(summary, categories, formats, lang)))
     map_path = save_map(
         batch_map(summary, areas, categories=categories, lang=lang), out / BATCH_MAP
     )
@@ -113,27 +112,23 @@ def _headers(categories: list[str], lang: Lang) -> list[str]:
 
 def _workbook(
     summary: pd.DataFrame, categories: list[str], formats: dict[str, Format], lang: Lang
-) -> Workbook:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = word("batch.sheet", lang)
-    bold = Font(bold=True)
-    for j, header in enumerate(_headers(categories, lang), start=1):
-        sheet.cell(row=1, column=j, value=header).font = bold
+) -> Book:
+    book = Book()
+    sheet = book.add_sheet(word("batch.sheet", lang))
+    bold = book.style(bold=True)
+    for j, header in enumerate(_headers(categories, lang)):
+        write_value(sheet, 0, j, header, bold)
     statuses = {"ok": word("batch.ok", lang), "failed": word("batch.failed", lang)}
-    for i, record in enumerate(summary.to_dict(orient="records"), start=2):
-        for j, (column, value) in enumerate(record.items(), start=1):
+    styles = {str(column): book.style(number_format=fmt.excel) for column, fmt in formats.items()}
+    for i, record in enumerate(summary.to_dict(orient="records"), start=1):
+        for j, (column, value) in enumerate(record.items()):
             cell_value: Any = value
             if column == "status":
                 cell_value = statuses.get(str(value), value)
             elif isinstance(value, float) and not math.isfinite(value):
                 cell_value = None
-            cell = sheet.cell(row=i, column=j, value=cell_value)
-            fmt = formats.get(str(column))
-            if fmt is not None:
-                cell.number_format = fmt.excel
-    sheet.freeze_panes = "C2"
+            write_value(sheet, i, j, cell_value, styles.get(str(column)))
+    sheet.freeze_panes("C2")
     return book
 
 

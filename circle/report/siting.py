@@ -26,7 +26,15 @@ from circle.report.tables import (
     Format,
     csv_bytes,
 )
-from circle.report.xlsx import SCENARIO_EXCEL, Column, excel_numbers, fill_sheet, method_sheet
+from circle.report.xlsx import (
+    SCENARIO_EXCEL,
+    Book,
+    Column,
+    excel_numbers,
+    fill_sheet,
+    method_sheet,
+    workbook_bytes,
+)
 
 if TYPE_CHECKING:
     import os
@@ -34,7 +42,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     import pandas as pd
-    from openpyxl import Workbook
 
     from circle.coverage import CoverageResult
     from circle.i18n import Lang
@@ -211,21 +218,18 @@ def recommendation_workbook(
     comparison: pd.DataFrame,
     method: list[tuple[str, str]],
     lang: Lang,
-) -> Workbook:
+) -> Book:
     """``recommendations.xlsx``: sites, before/after, unused candidates and Method sheets."""
-    from openpyxl import Workbook  # noqa: PLC0415
-
-    book = Workbook()
-    sites = book.active
-    sites.title = _w("sheet_sites", lang)
-    fill_sheet(sites, _site_columns(recommendation, lang), freeze="C2")
-    before_after = book.create_sheet(_w("sheet_comparison", lang))
-    fill_sheet(before_after, _comparison_columns(comparison, lang), freeze="B2")
+    book = Book()
+    fill_sheet(book, _w("sheet_sites", lang), _site_columns(recommendation, lang), freeze="C2")
+    fill_sheet(
+        book, _w("sheet_comparison", lang), _comparison_columns(comparison, lang), freeze="B2"
+    )
     unused = recommendation.unused_candidates
     if len(unused):
-        sheet = book.create_sheet(_w("sheet_unused", lang))
         fill_sheet(
-            sheet,
+            book,
+            _w("sheet_unused", lang),
             [
                 Column(
                     _w(c, lang), excel_numbers(unused[c].tolist()), _SITE_EXCEL.get(c, "General")
@@ -386,10 +390,12 @@ def write_recommendations(
     folder = check_folder(out_dir)
     method = recommendation_method(result, recommendation, lang, inputs)
     frame = with_labels(comparison, lang) if "label" not in comparison else comparison
-    contents: dict[str, bytes | Workbook] = {
+    contents: dict[str, bytes] = {
         "recommendations.csv": csv_bytes(recommendation.table(), SITE_FORMATS),
         "comparison.csv": csv_bytes(frame.loc[:, list(SCENARIO_COLUMNS)], SCENARIO_FORMATS),
-        "recommendations.xlsx": recommendation_workbook(recommendation, frame, method, lang),
+        "recommendations.xlsx": workbook_bytes(
+            recommendation_workbook(recommendation, frame, method, lang)
+        ),
         "recommendations.md": recommendation_markdown(recommendation, frame, method, lang).encode(
             "utf-8"
         ),

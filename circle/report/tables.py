@@ -289,13 +289,39 @@ def csv_text(value: Any, fmt: Format | None) -> str:
     return neutralised(str(value))
 
 
+def _fixed_decimals(values: pd.Series, fmt: Format | None) -> int | None:
+    """The decimals of `fmt` where `values` is a plain numpy number column, else None."""
+    if fmt is None or fmt.decimals is None:
+        return None
+    numeric = isinstance(values.dtype, np.dtype) and values.dtype.kind in ("i", "u", "f")
+    return fmt.decimals if numeric else None
+
+
+def _csv_column(values: pd.Series, fmt: Format | None) -> list[str]:
+    """:func:`csv_text` of each value; a number column with fixed decimals in one pass."""
+    decimals = _fixed_decimals(values, fmt)
+    if decimals is None:
+        return [csv_text(v, fmt) for v in values.tolist()]
+    numbers = values.to_numpy(dtype=float).tolist()
+    return [f"{x:.{decimals}f}" if math.isfinite(x) else "" for x in numbers]
+
+
+def _rounded_column(values: pd.Series, fmt: Format | None) -> list[Any]:
+    """:func:`rounded` of each value; a number column with fixed decimals in one pass."""
+    decimals = _fixed_decimals(values, fmt)
+    if decimals is None:
+        return [rounded(v, fmt) for v in values.tolist()]
+    numbers = values.to_numpy(dtype=float).tolist()
+    return [round(x, decimals) if math.isfinite(x) else None for x in numbers]
+
+
 def csv_bytes(table: pd.DataFrame, formats: Mapping[str, Format]) -> bytes:
     """`table` as UTF-8 CSV with LF line ends, numbers with the decimals of `formats`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     columns = [str(c) for c in table.columns]
     writer.writerow([neutralised(c) for c in columns])
-    cells = [[csv_text(v, formats.get(c)) for v in table[c].tolist()] for c in columns]
+    cells = [_csv_column(table[c], formats.get(c)) for c in columns]
     writer.writerows(zip(*cells, strict=True))
     return buffer.getvalue().encode("utf-8")
 
@@ -313,10 +339,12 @@ def geojson_table_bytes(
     WGS-84.
     """
     columns = [str(c) for c in table.columns if c != table.geometry.name]
-    values = {c: table[c].tolist() for c in columns}
-    properties = [
-        {c: rounded(values[c][i], formats.get(c)) for c in columns} for i in range(len(table))
-    ]
+    values = [_rounded_column(table[c], formats.get(c)) for c in columns]
+    properties = (
+        [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+        if columns
+        else [{} for _ in range(len(table))]
+    )
     members = {"attribution": OSM_CREDIT}
     if coordinate_system is not None:
         members["coordinate_system"] = coordinate_system

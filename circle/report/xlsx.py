@@ -1,19 +1,21 @@
-"""The report workbooks (``gaps.xlsx``, ``scenarios.xlsx``): formatted sheets for reading."""
+"""The report workbooks (``gaps.xlsx``, ``scenarios.xlsx``): formatted sheets for reading.
+
+Workbooks are written with XlsxWriter, in memory: every text cell is written as a string
+(never a formula, a number or a link), and the file carries a fixed time, so the same
+inputs give the same bytes.
+"""
 
 from __future__ import annotations
 
+import datetime
 import io
 import math
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
 from circle.comparison import SCENARIO_COLUMNS
 from circle.coverage import HORIZON_FACTOR, STATUSES, SUMMARY_COLUMNS
@@ -33,12 +35,19 @@ if TYPE_CHECKING:
     from circle.report.tables import ReportTables
 
 __all__ = [
+    "SIGNED_FORMATS",
     "STATUS_FILLS",
     "WORKBOOK_TIME",
+    "Book",
+    "Column",
+    "column_width",
+    "fill_sheet",
     "lonlat_header",
+    "method_sheet",
     "report_workbook",
     "scenario_workbook",
     "workbook_bytes",
+    "write_value",
 ]
 
 #: Light cell fills of neighbourhood statuses in ``gaps.xlsx`` (green, amber, red, grey).
@@ -52,32 +61,74 @@ _MIN_WIDTH, _MAX_WIDTH = 8, 40
 #: The created/modified time of every workbook and the date of its zip entries (fixed, so
 #: that the same inputs give the same bytes; the earliest date a zip file can hold).
 WORKBOOK_TIME: Final = (1980, 1, 1, 0, 0, 0)
-_CORE_TIMES: Final = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+#: Control characters an XML file cannot hold; dropped from text cells.
+_ILLEGAL_CHARACTERS: Final = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
-def workbook_bytes(book: Workbook) -> bytes:
-    """`book` as ``.xlsx`` bytes, the same for the same content.
+class Book:
+    """A workbook built in memory with XlsxWriter; :func:`workbook_bytes` gives the file.
 
-    openpyxl stamps the save time into ``docProps/core.xml`` and into every zip entry;
-    both are set to :data:`WORKBOOK_TIME`.
+    Text is only ever written as text: XlsxWriter's conversions of strings into formulas,
+    numbers and links are off. The created and modified times are :data:`WORKBOOK_TIME`
+    (XlsxWriter dates the zip entries 1980-01-01 itself).
     """
-    saved = io.BytesIO()
-    book.save(saved)
-    stamp = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*WORKBOOK_TIME).encode()
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(saved.getvalue())) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "docProps/core.xml":
-                data = _CORE_TIMES.sub(rb"\g<1>" + stamp + rb"\g<2>", data)
-            entry = zipfile.ZipInfo(item.filename, date_time=WORKBOOK_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            target.writestr(entry, data)
-    return out.getvalue()
+
+    def __init__(self) -> None:
+        self._buffer = io.BytesIO()
+        self._book = xlsxwriter.Workbook(
+            self._buffer,
+            {
+                "in_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
+        self._book.set_properties({"created": datetime.datetime(*WORKBOOK_TIME)})
+        self._styles: dict[tuple[Any, ...], Any] = {}
+        self._bytes: bytes | None = None
+
+    def add_sheet(self, title: str) -> Any:
+        """A new worksheet called `title`, after the others."""
+        return self._book.add_worksheet(title)
+
+    def style(
+        self,
+        *,
+        number_format: str = "General",
+        bold: bool = False,
+        wrap: bool = False,
+        fill: str | None = None,
+        align_right: bool = False,
+    ) -> Any:
+        """The cell format of these properties (one per distinct set, made once)."""
+        key = (number_format, bold, wrap, fill, align_right)
+        if key not in self._styles:
+            properties: dict[str, Any] = {}
+            if number_format != "General":
+                properties["num_format"] = number_format
+            if bold:
+                properties["bold"] = True
+            if wrap:
+                properties |= {"text_wrap": True, "valign": "top"}
+            if fill is not None:
+                properties |= {"pattern": 1, "bg_color": f"#{fill}"}
+            if align_right:
+                properties["align"] = "right"
+            self._styles[key] = self._book.add_format(properties) if properties else None
+        return self._styles[key]
+
+    def to_bytes(self) -> bytes:
+        """The ``.xlsx`` file (the book is closed on the first call)."""
+        if self._bytes is None:
+            self._book.close()
+            self._bytes = self._buffer.getvalue()
+        return self._bytes
+
+
+def workbook_bytes(book: Book) -> bytes:
+    """`book` as ``.xlsx`` bytes, the same for the same content."""
+    return book.to_bytes()
 
 
 @dataclass(frozen=True)
@@ -287,90 +338,145 @@ def _display_width(value: Any, number_format: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _cell(sheet: Any, row: int, column: int, value: Any) -> Any:
-    """A cell holding `value`; text is always a string cell, never a formula.
+def column_width(values: Sequence[Any], number_format: str) -> int:
+    """The largest :func:`_display_width` of `values`, without formatting every value.
 
-    openpyxl reads text starting with ``=`` as a formula; forcing the data type keeps a
-    name like ``=HYPERLINK(...)`` inert. Control characters XML cannot hold are dropped.
+    Text is measured once per distinct value. Numbers in a format with fixed decimals get
+    wider with their magnitude (rounding keeps the order), so only the largest number and
+    the most negative one (sign included, so ``-0.0``) of each type are measured; in
+    ``General`` every distinct number is, as ``str`` gives no such order.
     """
-    if not isinstance(value, str):
-        return sheet.cell(row=row, column=column, value=value)
-    cell = sheet.cell(row=row, column=column, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-    cell.data_type = "s"
-    return cell
+    measured: list[Any] = []
+    by_type: dict[type, list[Any]] = {int: [], float: []}
+    for value in values:
+        kind = type(value)
+        if kind is int or kind is float:
+            by_type[kind].append(value)
+        elif value is not None:
+            measured.append(value)
+    measured = list(dict.fromkeys(measured))  # bools and text: distinct values
+    for numbers in by_type.values():
+        if not numbers:
+            continue
+        if number_format == "General":
+            measured += numbers
+            continue
+        measured.append(max(numbers))
+        negative = [x for x in numbers if math.copysign(1.0, x) < 0]
+        if negative:
+            measured.append(min(negative))
+    return max((_display_width(v, number_format) for v in measured), default=0)
 
 
-def fill_sheet(sheet: Any, columns: Sequence[Column], *, freeze: str = "A2") -> None:
-    """Header row (bold, frozen, filtered) and formatted columns."""
-    bold = Font(bold=True)
-    header_alignment = Alignment(wrap_text=True, vertical="top")
-    fills = {
-        status: PatternFill(fill_type="solid", start_color=color, end_color=color)
-        for status, color in STATUS_FILLS.items()
-    }
+def write_value(sheet: Any, row: int, column: int, value: Any, style: Any = None) -> None:
+    """Write one cell (0-based `row` and `column`): text as a string, never a formula.
+
+    Control characters XML cannot hold are dropped from text; ``None``, NaN and infinite
+    numbers are a blank cell (written only when `style` gives it a format); numpy scalars
+    are written as the Python values they hold.
+
+    Raises
+    ------
+    TypeError
+        `value` is not text, a number, a boolean or ``None``.
+    """
+    if isinstance(value, str):
+        sheet.write_string(row, column, _ILLEGAL_CHARACTERS.sub("", value), style)
+        return
+    value = plain(value)
+    if isinstance(value, bool):
+        sheet.write_boolean(row, column, value, style)
+    elif isinstance(value, (int, float)) and not is_missing(value):
+        sheet.write_number(row, column, value, style)
+    elif value is None or is_missing(value):
+        if style is not None:
+            sheet.write_blank(row, column, None, style)
+    else:
+        msg = f"cannot write {type(value).__name__} `{value!r}` to a workbook cell"
+        raise TypeError(msg)
+
+
+def fill_sheet(book: Book, title: str, columns: Sequence[Column], *, freeze: str = "A2") -> Any:
+    """A sheet `title` with a header row (bold, frozen, filtered) and formatted columns.
+
+    Text is always a string cell, never a formula: a name like ``=HYPERLINK(...)`` stays
+    inert. Control characters XML cannot hold are dropped from text. Missing values are
+    blank cells in the column's number format.
+
+    Returns
+    -------
+    xlsxwriter.worksheet.Worksheet
+        The sheet, for changes to its layout.
+    """
+    sheet = book.add_sheet(title)
+    header = book.style(bold=True, wrap=True)
     status_of = {status_word(s, lang): s for lang in LANGS for s in STATUSES}
-    right = Alignment(horizontal="right")
     n_rows = max((len(c.values) for c in columns), default=0)
-    for j, column in enumerate(columns, start=1):
-        cell = _cell(sheet, 1, j, column.header)
-        cell.font = bold
-        cell.alignment = header_alignment
-        for i, value in enumerate(column.values, start=2):
-            cell = _cell(sheet, i, j, value)
-            cell.number_format = column.number_format
-            if column.status and value in status_of:
-                cell.fill = fills[status_of[value]]
-            if column.align_right and isinstance(value, str):
-                cell.alignment = right
+    for j, column in enumerate(columns):
+        write_value(sheet, 0, j, column.header, header)
+        number = book.style(number_format=column.number_format)
+        text = book.style(number_format=column.number_format, align_right=column.align_right)
+        fills = {
+            word: book.style(number_format=column.number_format, fill=STATUS_FILLS[status])
+            for word, status in status_of.items()
+        }
+        for i, value in enumerate(column.values, start=1):
+            if not isinstance(value, str):
+                write_value(sheet, i, j, value, number)
+            else:
+                write_value(sheet, i, j, value, fills.get(value, text) if column.status else text)
         widest = max(
-            [_display_width(v, column.number_format) for v in column.values]
-            + [min(_display_width(column.header, "General"), 24)]
+            column_width(column.values, column.number_format),
+            min(_display_width(column.header, "General"), 24),
         )
-        width = min(max(widest + 2, _MIN_WIDTH), _MAX_WIDTH)
-        sheet.column_dimensions[get_column_letter(j)].width = width
-    sheet.freeze_panes = freeze
+        sheet.set_column(j, j, min(max(widest + 2, _MIN_WIDTH), _MAX_WIDTH))
+    sheet.freeze_panes(freeze)
     if columns:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{n_rows + 1}"
+        sheet.autofilter(0, 0, n_rows, len(columns) - 1)
+    return sheet
 
 
 def report_workbook(
     result: CoverageResult, tables: ReportTables, method: list[tuple[str, str]], lang: Lang
-) -> Workbook:
+) -> Book:
     """``gaps.xlsx``: Summary, Neighbourhoods, Facilities and Method sheets in `lang`."""
-    book = Workbook()
-    summary = book.active
-    summary.title = _word("sheet_summary", lang)
-    fill_sheet(summary, _summary_columns(tables, lang, result.people.unit), freeze="C2")
-    neighbourhoods = book.create_sheet(_word("sheet_neighbourhoods", lang))
-    fill_sheet(neighbourhoods, _neighbourhood_columns(result, tables, lang), freeze="C2")
-    facilities = book.create_sheet(_word("sheet_facilities", lang))
-    fill_sheet(facilities, _facility_columns(tables, lang), freeze="B2")
+    book = Book()
+    fill_sheet(
+        book,
+        _word("sheet_summary", lang),
+        _summary_columns(tables, lang, result.people.unit),
+        freeze="C2",
+    )
+    fill_sheet(
+        book,
+        _word("sheet_neighbourhoods", lang),
+        _neighbourhood_columns(result, tables, lang),
+        freeze="C2",
+    )
+    fill_sheet(book, _word("sheet_facilities", lang), _facility_columns(tables, lang), freeze="B2")
     method_sheet(book, method, lang)
     return book
 
 
-def method_sheet(book: Workbook, method: list[tuple[str, str]], lang: Lang) -> None:
-    """A Method sheet of (item, value) rows, values wrapped in a wide column."""
-    sheet = book.create_sheet(_word("sheet_method", lang))
-    fill_sheet(
-        sheet,
-        [
-            Column(_word("item", lang), [item for item, _ in method]),
-            Column(_word("value", lang), [value for _, value in method]),
-        ],
-    )
-    sheet.column_dimensions["A"].width = 26
-    sheet.column_dimensions["B"].width = 100
-    sheet.auto_filter.ref = None
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = wrap
+def method_sheet(book: Book, method: list[tuple[str, str]], lang: Lang) -> None:
+    """A Method sheet of (item, value) rows, values wrapped in a wide column, no filter."""
+    sheet = book.add_sheet(_word("sheet_method", lang))
+    header = book.style(bold=True, wrap=True)
+    wrap = book.style(wrap=True)
+    for j, title in enumerate((_word("item", lang), _word("value", lang))):
+        write_value(sheet, 0, j, title, header)
+    for i, (item, value) in enumerate(method, start=1):
+        write_value(sheet, i, 0, item, wrap)
+        write_value(sheet, i, 1, value, wrap)
+    sheet.set_column(0, 0, 26)
+    sheet.set_column(1, 1, 100)
+    sheet.freeze_panes("A2")
 
 
 #: Excel formats of changes: a sign on both sides of zero.
 _SIGNED_SHARE: Final = "+0.0%;-0.0%;0.0%"
 _SIGNED_PEOPLE: Final = "+#,##0;-#,##0;0"
+SIGNED_FORMATS: Final = (_SIGNED_SHARE, _SIGNED_PEOPLE)
 #: Excel formats of the scenario columns (others: General).
 SCENARIO_EXCEL: Final[dict[str, str]] = {
     "population": "#,##0",
@@ -381,11 +487,9 @@ SCENARIO_EXCEL: Final[dict[str, str]] = {
 }
 
 
-def scenario_workbook(table: pd.DataFrame, inputs: dict[str, str], lang: Lang) -> Workbook:
+def scenario_workbook(table: pd.DataFrame, inputs: dict[str, str], lang: Lang) -> Book:
     """The scenario table formatted for reading, and the inputs on a Method sheet."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _word("sheet_scenarios", lang)
+    book = Book()
     base = _word("base_scenario", lang)
     names = [base if s == "base" else str(s) for s in table["scenario"]]
     columns = [Column(_word("scenario", lang), names)]
@@ -393,7 +497,7 @@ def scenario_workbook(table: pd.DataFrame, inputs: dict[str, str], lang: Lang) -
         Column(_word(c, lang), excel_numbers(table[c].tolist()), SCENARIO_EXCEL.get(c, "General"))
         for c in SCENARIO_COLUMNS[1:]
     ]
-    fill_sheet(sheet, columns, freeze="B2")
+    fill_sheet(book, _word("sheet_scenarios", lang), columns, freeze="B2")
     unknown = _word("not_recorded", lang)
     method = [
         (_word("m_network", lang), inputs.get("network") or unknown),
