@@ -62,6 +62,8 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from circle.access import BUDGET_TOLERANCE_M, EdgeReach, nearest_facilities
 from circle.errors import InputError
@@ -175,20 +177,17 @@ def _sub_lines(lines: np.ndarray, start_d: np.ndarray, end_d: np.ndarray) -> np.
     return np.asarray(shapely.linestrings(xy[order], indices=which[order]), dtype=object)
 
 
-#: Ends paired at a shared point are moved apart by multiples of this (metres) so that
-#: ``shapely.line_merge`` joins exactly the chosen pairs (module docstring).
-_NUDGE_M = 1e-4
 #: The complement method is used when the unreached lines plus the reached ones near them
 #: are at most this share of the reached lines' vertices (measured; module docstring).
 _COMPLEMENT_SHARE = 0.5
 #: Service areas a :class:`ServiceAreaBuilder` keeps (least recently used go first).
 _MEMO_SIZE = 16
-#: At most this many areas are drawn at the same time.
+#: At most this many tiles are dissolved at the same time.
 _MAX_THREADS = 4
-#: Larger graphs draw one area at a time by default: each thread's GEOS work holds its own
-#: memory (a 150,000-node grid: +140 MB peak drawing 4 areas one by one in 10.3 s, +450 MB
-#: two at a time in 5.8 s), and a 500,000-node city must stay under 1.5 GB.
-_THREADED_EDGES_MAX = 400_000
+#: Side of the square tiles (metres) whose lines are dissolved separately before the
+#: tiles' areas are unioned (module docstring): GEOS's working memory then grows with one
+#: tile, not with the city.
+_TILE_M = 4000.0
 
 
 def _chains(geometries: np.ndarray) -> np.ndarray:
@@ -196,44 +195,86 @@ def _chains(geometries: np.ndarray) -> np.ndarray:
 
     At each point where ``d`` line ends meet, the ends are sorted by the direction they
     leave in and each is paired with the one ``d // 2`` places on (its straightest
-    continuation where ways cross); all ends but the first pair are moved apart by
-    multiples of :data:`_NUDGE_M` so that ``shapely.line_merge`` (which only joins lines
-    at points where exactly two meet) joins exactly those pairs. The union of the chains'
-    buffers is that of the lines' buffers: a round join is the disc both caps drew.
-    Points pass through unchanged.
+    continuation where ways cross; an odd end out and a lone end stay chain ends). Each
+    line is then linked to the lines its ends are paired with, so chains are the paths
+    and cycles of those links: each is walked once (one direction: the one entering
+    through its least end index), ranked along the walk by pointer doubling, and its
+    lines' vertices are concatenated in that order, reversed where a line is walked
+    backwards. The union of the chains' buffers is that of the lines' buffers: a round
+    join is the disc both caps drew. Points pass through unchanged.
     """
     is_line = shapely.get_type_id(geometries) == shapely.GeometryType.LINESTRING
     lines = geometries[is_line]
     others: np.ndarray = geometries[~is_line]
-    if len(lines) == 0:
+    n = len(lines)
+    if n == 0:
         return others
     coords, owner = shapely.get_coordinates(lines, return_index=True)
-    counts = np.bincount(owner, minlength=len(lines))
+    counts = np.bincount(owner, minlength=n)
     first = np.r_[0, np.cumsum(counts)[:-1]]
     last = first + counts - 1
+    # Line ends: end k < n is line k's start, end n + k its end.
     end_at = np.r_[first, last]  # index in `coords` of each line end
     toward = np.r_[first + 1, last - 1]  # the vertex next to it
     xy = coords[end_at]
-    heading = np.arctan2(*(coords[toward] - xy).T[::-1])
+    leaving = coords[toward] - xy
+    heading = np.arctan2(leaving[:, 1], leaving[:, 0])
     # Group ends by exact point, then by heading within a point.
     order = np.lexsort((heading, xy[:, 1], xy[:, 0]))
     sorted_xy = xy[order]
-    new_point = np.r_[True, (np.diff(sorted_xy, axis=0) != 0).any(axis=1)]
+    new_point = np.r_[True, (sorted_xy[1:] != sorted_xy[:-1]).any(axis=1)]
     point_start = np.flatnonzero(new_point)
     point_of = np.cumsum(new_point) - 1
     degree = np.diff(np.r_[point_start, len(order)])[point_of]
     rank = np.arange(len(order)) - point_start[point_of]
-    half = degree // 2
-    pair = np.where(rank < half, rank, rank - half)
-    # Pair 0 stays; pair k moves k nudges; an odd end out moves half + 1 nudges.
-    steps = np.where(rank < 2 * half, pair, half + 1).astype(float)
-    steps[degree <= 2] = 0.0
-    moved = coords.copy()
-    moved[end_at[order], 0] += steps * _NUDGE_M
-    chained = shapely.line_merge(
-        shapely.multilinestrings(shapely.linestrings(moved, indices=owner))
+    pairs = np.flatnonzero(rank < degree // 2)
+    partner = np.full(2 * n, -1)
+    partner[order[pairs]] = order[pairs + degree[pairs] // 2]
+    partner[order[pairs + degree[pairs] // 2]] = order[pairs]
+    # A walk enters a line through one end and leaves through the other, into the line
+    # whose end is paired with that one: `step` maps each entering end to the next.
+    ends = np.arange(2 * n)
+    opposite = np.r_[ends[n:], ends[:n]]
+    step = partner[opposite]
+    linked = np.flatnonzero(step >= 0)
+    links = coo_matrix(
+        (np.ones(len(linked), dtype=np.int8), (linked, step[linked])), shape=(2 * n, 2 * n)
     )
-    return np.concatenate([shapely.get_parts(chained), others])
+    n_walks, walk = connected_components(links, directed=True, connection="weak")
+    least = np.full(n_walks, 2 * n)
+    np.minimum.at(least, walk, ends)
+    kept = least[walk] < least[walk[opposite]]  # each chain once, in one direction
+    previous = np.full(2 * n, -1)
+    previous[step[linked]] = linked
+    cycle = np.bincount(walk, weights=previous < 0, minlength=n_walks) == 0
+    previous[cycle[walk] & (ends == least[walk])] = -1  # a cycle starts at its least end
+    # Position along the walk: pointer doubling towards its start.
+    position = (previous >= 0).astype(np.int64)
+    pointer = previous.copy()
+    active = np.flatnonzero(kept & (pointer >= 0))
+    while active.size:
+        ahead = pointer[active]
+        position[active] += position[ahead]
+        pointer[active] = pointer[ahead]
+        active = active[pointer[active] >= 0]
+    entering = np.flatnonzero(kept)
+    entering = entering[np.lexsort((position[entering], walk[entering]))]
+    line = np.where(entering < n, entering, entering - n)
+    chain_first = np.r_[True, walk[entering][1:] != walk[entering][:-1]]
+    # Every line but a chain's first drops its first vertex (the previous line's last).
+    skip = (~chain_first).astype(np.int64)
+    take = counts[line] - skip
+    offset = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+    offset += np.repeat(skip, take)
+    vertex = np.where(
+        np.repeat(entering < n, take),
+        np.repeat(first[line], take) + offset,
+        np.repeat(last[line], take) - offset,
+    )
+    chained = shapely.linestrings(
+        coords[vertex], indices=np.repeat(np.cumsum(chain_first) - 1, take)
+    )
+    return np.concatenate([np.asarray(chained, dtype=object), others])
 
 
 def _as_area(geometry: shapely.Geometry) -> shapely.Polygon | shapely.MultiPolygon:
@@ -246,15 +287,38 @@ def _as_area(geometry: shapely.Geometry) -> shapely.Polygon | shapely.MultiPolyg
     return shapely.Polygon()  # only empty inputs (degenerate lines) get here
 
 
-def _dissolve(geometries: np.ndarray, buffer_m: float) -> shapely.Polygon | shapely.MultiPolygon:
+def _dissolve(
+    geometries: np.ndarray, buffer_m: float, *, threads: int = 1
+) -> shapely.Polygon | shapely.MultiPolygon:
     """Buffer lines and points by `buffer_m` and dissolve them into one (multi)polygon.
 
-    Lines are first joined into long chains (:func:`_chains`), then each chain is buffered
-    and all are unioned: the fastest exact option measured (module docstring).
+    The geometries are grouped by the :data:`_TILE_M` tile their lower-left corner falls
+    in; each tile's lines are joined into long chains (:func:`_chains`), buffered and
+    unioned, `threads` tiles at a time, and the tiles' areas are unioned last (they
+    overlap where lines cross a tile's side, which the union absorbs): the fastest exact
+    option measured (module docstring).
     """
     if len(geometries) == 0:
         return shapely.Polygon()
-    return _as_area(shapely.union_all(shapely.buffer(_chains(geometries), buffer_m)))
+    corner = shapely.bounds(geometries)[:, :2]
+    tile = np.floor((corner - corner.min(axis=0)) / _TILE_M).astype(np.int64)
+    key = tile[:, 0] * (int(tile[:, 1].max()) + 1) + tile[:, 1]
+    order = np.argsort(key, kind="stable")
+    cuts = np.flatnonzero(np.diff(key[order])) + 1
+    groups = np.split(order, cuts)
+
+    def tile_area(members: np.ndarray) -> shapely.Geometry:
+        return shapely.union_all(shapely.buffer(_chains(geometries[members]), buffer_m))
+
+    workers = min(threads, len(groups))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            areas = list(pool.map(tile_area, groups))
+    else:
+        areas = [tile_area(members) for members in groups]
+    if len(areas) == 1:
+        return _as_area(areas[0])
+    return _as_area(shapely.union_all(np.asarray(areas, dtype=object)))
 
 
 def unreached(reach: EdgeReach) -> EdgeReach:
@@ -316,9 +380,8 @@ class ServiceAreaBuilder:
     buffer_m
         Metres drawn on each side of the reachable ways.
     threads
-        Areas drawn at the same time by :meth:`areas` (default: one per CPU, at most
-        :data:`_MAX_THREADS`, on graphs of up to :data:`_THREADED_EDGES_MAX` edges; one on
-        larger graphs, where each thread's memory counts).
+        Tiles of an area dissolved at the same time (default: one per CPU, at most
+        :data:`_MAX_THREADS`); the result does not depend on it.
 
     Raises
     ------
@@ -346,8 +409,7 @@ class ServiceAreaBuilder:
         self.graph = graph
         self.buffer_m = _check_buffer_m(buffer_m)
         if threads is None:
-            small = graph.n_edges <= _THREADED_EDGES_MAX
-            threads = min(os.cpu_count() or 1, _MAX_THREADS) if small else 1
+            threads = min(os.cpu_count() or 1, _MAX_THREADS)
         if threads < 1:
             msg = f"`threads` must be at least 1, got {threads}."
             raise InputError(msg)
@@ -361,7 +423,7 @@ class ServiceAreaBuilder:
         """The buffer of every edge, dissolved (built once, on first use)."""
         with self._lock:  # drawn once even when threads ask together
             if self._all_edges is None:
-                self._all_edges = _dissolve(self.graph.edge_geometry, self.buffer_m)
+                self._all_edges = self._dissolve(self.graph.edge_geometry)
             return self._all_edges
 
     def area(self, reach: EdgeReach) -> shapely.Polygon | shapely.MultiPolygon:
@@ -382,10 +444,11 @@ class ServiceAreaBuilder:
         return self._remember(key, self._memo[key] if key in self._memo else self._draw(reach))
 
     def areas(self, reaches: list[EdgeReach]) -> list[shapely.Polygon | shapely.MultiPolygon]:
-        """The service areas of several reaches, drawn side by side in threads.
+        """The service areas of several reaches (each drawn once, see :meth:`area`).
 
-        shapely releases the GIL while GEOS works, so areas not kept from earlier calls
-        are drawn at the same time, :attr:`threads` at a time.
+        Areas not kept from earlier calls are drawn one after the other, each with
+        :attr:`threads` tiles at a time: GEOS's working memory grows with the threads'
+        tiles, not with the number of categories.
 
         Parameters
         ----------
@@ -400,12 +463,7 @@ class ServiceAreaBuilder:
         keys = [_reach_key(reach) for reach in reaches]
         done = {key: self._memo[key] for key in keys if key in self._memo}
         todo = {key: reach for key, reach in zip(keys, reaches, strict=True) if key not in done}
-        workers = min(len(todo), self.threads)
-        if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                done.update(zip(todo, pool.map(self._draw, todo.values()), strict=True))
-        else:
-            done.update((key, self._draw(reach)) for key, reach in todo.items())
+        done.update((key, self._draw(reach)) for key, reach in todo.items())
         return [self._remember(key, done[key]) for key in keys]
 
     def _remember(
@@ -418,6 +476,9 @@ class ServiceAreaBuilder:
         self._memo[key] = area
         return area
 
+    def _dissolve(self, geometries: np.ndarray) -> shapely.Polygon | shapely.MultiPolygon:
+        return _dissolve(geometries, self.buffer_m, threads=self.threads)
+
     def _draw(self, reach: EdgeReach) -> shapely.Polygon | shapely.MultiPolygon:
         lines = reachable_lines(self.graph, reach)
         if len(lines) == 0:
@@ -428,22 +489,22 @@ class ServiceAreaBuilder:
         reached_vertices = int(shapely.get_num_coordinates(lines).sum())
         rest_vertices = int(shapely.get_num_coordinates(rest).sum())
         if rest_vertices > _COMPLEMENT_SHARE * reached_vertices:
-            return _dissolve(lines, self.buffer_m)
+            return self._dissolve(lines)
         near = np.unique(
             shapely.STRtree(rest).query(lines, predicate="dwithin", distance=2 * self.buffer_m)[0]
         )
         near_vertices = int(shapely.get_num_coordinates(lines[near]).sum())
         if rest_vertices + near_vertices > _COMPLEMENT_SHARE * reached_vertices:
-            return _dissolve(lines, self.buffer_m)
+            return self._dissolve(lines)
         logger.debug(
             "service area by complement: %d unreached and %d near lines instead of %d",
             len(rest),
             len(near),
             len(lines),
         )
-        outside = _dissolve(rest, self.buffer_m)
+        outside = self._dissolve(rest)
         inner = shapely.difference(self.all_edges_area, outside)
-        area = shapely.union(inner, _dissolve(lines[near], self.buffer_m))
+        area = shapely.union(inner, self._dissolve(lines[near]))
         # Where the two buffers' boundaries coincide, the subtraction can leave slivers
         # (rounding); every true part holds a whole buffer disc, so smaller parts go.
         parts = shapely.get_parts(area)
