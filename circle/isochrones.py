@@ -295,8 +295,8 @@ def _dissolve(
     The geometries are grouped by the :data:`_TILE_M` tile their lower-left corner falls
     in; each tile's lines are joined into long chains (:func:`_chains`), buffered and
     unioned, `threads` tiles at a time, and the tiles' areas are unioned last (they
-    overlap where lines cross a tile's side, which the union absorbs): the fastest exact
-    option measured (module docstring).
+    overlap where lines cross a tile's side, which the union absorbs; see
+    :func:`_union_tiles`): the fastest exact option measured (module docstring).
     """
     if len(geometries) == 0:
         return shapely.Polygon()
@@ -318,7 +318,17 @@ def _dissolve(
         areas = [tile_area(members) for members in groups]
     if len(areas) == 1:
         return _as_area(areas[0])
-    return _as_area(shapely.union_all(np.asarray(areas, dtype=object)))
+    return _as_area(_union_tiles(np.asarray(areas, dtype=object)))
+
+
+def _union_tiles(areas: np.ndarray) -> shapely.Geometry:
+    """The union of the tiles' areas: those that touch no other tile's pass through.
+
+    ``shapely.disjoint_subset_union_all`` (shapely >= 2.1) unions each group of touching
+    areas on its own: on a 500,000-node grid 0.4-0.5 s instead of 0.7-0.9 s.
+    """
+    union = getattr(shapely, "disjoint_subset_union_all", shapely.union_all)
+    return union(areas)
 
 
 def unreached(reach: EdgeReach) -> EdgeReach:
@@ -341,7 +351,9 @@ def unreached(reach: EdgeReach) -> EdgeReach:
     length = reach.edge_length_m
     first = np.r_[True, edge[1:] != edge[:-1]]
     last = np.r_[edge[1:] != edge[:-1], True]
-    untouched = np.setdiff1d(np.arange(len(length)), edge)
+    touched = np.zeros(len(length), dtype=bool)
+    touched[edge] = True
+    untouched = np.flatnonzero(~touched)
     gap_edge = np.concatenate([edge[first], edge[~last], edge[last], untouched])
     gap_start = np.concatenate(
         [np.zeros(int(first.sum())), end[~last], end[last], np.zeros(len(untouched))]
