@@ -428,6 +428,7 @@ class ServiceAreaBuilder:
         self.threads = int(threads)
         self._all_edges: shapely.Polygon | shapely.MultiPolygon | None = None
         self._memo: dict[bytes, shapely.Polygon | shapely.MultiPolygon] = {}
+        self._edge_vertices: np.ndarray | None = None
         self._lock = threading.Lock()
 
     @property
@@ -491,10 +492,27 @@ class ServiceAreaBuilder:
     def _dissolve(self, geometries: np.ndarray) -> shapely.Polygon | shapely.MultiPolygon:
         return _dissolve(geometries, self.buffer_m, threads=self.threads)
 
+    def _mostly_unreached(self, reach: EdgeReach) -> bool:
+        """Whether the unreached lines clearly hold too many vertices for the complement.
+
+        An estimate from each edge's vertices, shared out along its length: the exact
+        counts decide the rest (:meth:`_draw`).
+        """
+        if self._edge_vertices is None:
+            self._edge_vertices = shapely.get_num_coordinates(self.graph.edge_geometry)
+        vertices = self._edge_vertices
+        length = reach.edge_length_m[reach.edge]
+        share = (reach.end_m - reach.start_m) / np.where(length > 0, length, 1.0)
+        reached = float(np.dot(vertices[reach.edge], np.clip(share, 0.0, 1.0)))
+        rest = float(vertices.sum()) - reached
+        return rest > 2 * _COMPLEMENT_SHARE * reached
+
     def _draw(self, reach: EdgeReach) -> shapely.Polygon | shapely.MultiPolygon:
         lines = reachable_lines(self.graph, reach)
         if len(lines) == 0:
             return shapely.Polygon()
+        if self._mostly_unreached(reach):  # skip drawing the unreached lines
+            return self._dissolve(lines)
         rest = reachable_lines(self.graph, unreached(reach))
         if len(rest) == 0:
             return self.all_edges_area
