@@ -449,6 +449,7 @@ class ServiceAreaBuilder:
         self._memo: dict[bytes, shapely.Polygon | shapely.MultiPolygon] = {}
         self._edge_vertices: np.ndarray | None = None
         self._lock = threading.Lock()
+        self._tiles_alone = threading.local()  # set in threads that draw whole areas
 
     @property
     def all_edges_area(self) -> shapely.Polygon | shapely.MultiPolygon:
@@ -498,9 +499,10 @@ class ServiceAreaBuilder:
         workers = min(len(todo), self.threads)
         if workers > 1 and self.graph.n_edges <= _AREAS_IN_THREADS_EDGES_MAX:
             # Small graphs: whole areas side by side (one thread each), as tiles are few.
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                drawn = pool.map(lambda reach: self._draw(reach, threads=1), todo.values())
-                done.update(zip(todo, drawn, strict=True))
+            with ThreadPoolExecutor(
+                max_workers=workers, initializer=self._draw_tiles_alone
+            ) as pool:
+                done.update(zip(todo, pool.map(self._draw, todo.values()), strict=True))
         else:
             done.update((key, self._draw(reach)) for key, reach in todo.items())
         return [self._remember(key, done[key]) for key in keys]
@@ -515,10 +517,13 @@ class ServiceAreaBuilder:
         self._memo[key] = area
         return area
 
-    def _dissolve(
-        self, geometries: np.ndarray, threads: int | None = None
-    ) -> shapely.Polygon | shapely.MultiPolygon:
-        return _dissolve(geometries, self.buffer_m, threads=threads or self.threads)
+    def _draw_tiles_alone(self) -> None:
+        """In a thread drawing one of several areas: its tiles one at a time."""
+        self._tiles_alone.value = True
+
+    def _dissolve(self, geometries: np.ndarray) -> shapely.Polygon | shapely.MultiPolygon:
+        alone = getattr(self._tiles_alone, "value", False)
+        return _dissolve(geometries, self.buffer_m, threads=1 if alone else self.threads)
 
     def _mostly_unreached(self, reach: EdgeReach) -> bool:
         """Whether the unreached lines clearly hold too many vertices for the complement.
@@ -535,36 +540,34 @@ class ServiceAreaBuilder:
         rest = float(vertices.sum()) - reached
         return rest > 2 * _COMPLEMENT_SHARE * reached
 
-    def _draw(
-        self, reach: EdgeReach, *, threads: int | None = None
-    ) -> shapely.Polygon | shapely.MultiPolygon:
+    def _draw(self, reach: EdgeReach) -> shapely.Polygon | shapely.MultiPolygon:
         lines = reachable_lines(self.graph, reach)
         if len(lines) == 0:
             return shapely.Polygon()
         if self._mostly_unreached(reach):  # skip drawing the unreached lines
-            return self._dissolve(lines, threads)
+            return self._dissolve(lines)
         rest = reachable_lines(self.graph, unreached(reach))
         if len(rest) == 0:
             return self.all_edges_area
         reached_vertices = int(shapely.get_num_coordinates(lines).sum())
         rest_vertices = int(shapely.get_num_coordinates(rest).sum())
         if rest_vertices > _COMPLEMENT_SHARE * reached_vertices:
-            return self._dissolve(lines, threads)
+            return self._dissolve(lines)
         near = np.unique(
             shapely.STRtree(rest).query(lines, predicate="dwithin", distance=2 * self.buffer_m)[0]
         )
         near_vertices = int(shapely.get_num_coordinates(lines[near]).sum())
         if rest_vertices + near_vertices > _COMPLEMENT_SHARE * reached_vertices:
-            return self._dissolve(lines, threads)
+            return self._dissolve(lines)
         logger.debug(
             "service area by complement: %d unreached and %d near lines instead of %d",
             len(rest),
             len(near),
             len(lines),
         )
-        outside = self._dissolve(rest, threads)
+        outside = self._dissolve(rest)
         inner = shapely.difference(self.all_edges_area, outside)
-        area = shapely.union(inner, self._dissolve(lines[near], threads))
+        area = shapely.union(inner, self._dissolve(lines[near]))
         # Where the two buffers' boundaries coincide, the subtraction can leave slivers
         # (rounding); every true part holds a whole buffer disc, so smaller parts go.
         parts = shapely.get_parts(area)

@@ -395,6 +395,25 @@ def test_tiles_give_the_area_of_one_piece(monkeypatch):
         assert shapely.get_num_interior_rings(tiled) == shapely.get_num_interior_rings(whole) == 36
 
 
+@pytest.mark.parametrize("edges_max", [0, 10**9])  # areas one by one / side by side
+def test_areas_by_tiles_in_threads_are_the_same(monkeypatch, edges_max):
+    from circle import isochrones
+
+    monkeypatch.setattr(isochrones, "_TILE_M", 150.0)
+    monkeypatch.setattr(isochrones, "_AREAS_IN_THREADS_EDGES_MAX", edges_max)
+    network = grid_network()
+    model = model_for(
+        network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0), metres=450.0
+    )
+    reaches = [model.by_category[c].edge_reach(450.0) for c in ("clinic", "daycare")]
+    one_by_one = ServiceAreaBuilder(model.graph, threads=1).areas(reaches)
+    in_threads = ServiceAreaBuilder(model.graph, threads=3).areas(reaches)
+    for mine, theirs, reach in zip(in_threads, one_by_one, reaches, strict=True):
+        assert mine.equals_exact(theirs, 0.0)
+        plain = plain_area(model.graph, reach)
+        assert shapely.symmetric_difference(mine, plain).area < 1e-9 * plain.area
+
+
 def test_builder_reuses_areas_and_checks_its_graph():
     network = grid_network()
     model = model_for(network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0))
