@@ -528,8 +528,9 @@ class ServiceAreaBuilder:
     def _mostly_unreached(self, reach: EdgeReach) -> bool:
         """Whether the unreached lines clearly hold too many vertices for the complement.
 
-        An estimate from each edge's vertices, shared out along its length: the exact
-        counts decide the rest (:meth:`_draw`).
+        An estimate from each edge's vertices, shared out along its length (the exact
+        count differs by a few per cent at most); the exact counts decide the rest
+        (:meth:`_draw`).
         """
         if self._edge_vertices is None:
             self._edge_vertices = shapely.get_num_coordinates(self.graph.edge_geometry)
@@ -538,7 +539,7 @@ class ServiceAreaBuilder:
         share = (reach.end_m - reach.start_m) / np.where(length > 0, length, 1.0)
         reached = float(np.dot(vertices[reach.edge], np.clip(share, 0.0, 1.0)))
         rest = float(vertices.sum()) - reached
-        return rest > 2 * _COMPLEMENT_SHARE * reached
+        return rest > _COMPLEMENT_SHARE * reached
 
     def _draw(self, reach: EdgeReach) -> shapely.Polygon | shapely.MultiPolygon:
         lines = reachable_lines(self.graph, reach)
