@@ -209,6 +209,91 @@ _AREAS_IN_THREADS_EDGES_MAX = 400_000
 _TILE_M = 4000.0
 
 
+class _Ends:
+    """The ends of `lines` grouped by point and sorted by heading around each point.
+
+    End ``k < n`` is line ``k``'s start, end ``n + k`` its end; ``order`` lists the ends
+    point by point, anticlockwise by the direction each leaves in; ``rank`` is an end's
+    place at its point (in ``order``'s positions), ``degree`` how many ends meet there and
+    ``point_start`` the position of the point's first end.
+    """
+
+    def __init__(self, lines: np.ndarray) -> None:
+        n = len(lines)
+        self.coords, owner = shapely.get_coordinates(lines, return_index=True)
+        self.counts = np.bincount(owner, minlength=n)
+        self.first = np.r_[0, np.cumsum(self.counts)[:-1]]
+        self.last = self.first + self.counts - 1
+        end_at = np.r_[self.first, self.last]  # index in `coords` of each line end
+        toward = np.r_[self.first + 1, self.last - 1]  # the vertex next to it
+        xy = self.coords[end_at]
+        leaving = self.coords[toward] - xy
+        heading = np.arctan2(leaving[:, 1], leaving[:, 0])
+        self.order = np.lexsort((heading, xy[:, 1], xy[:, 0]))
+        sorted_xy = xy[self.order]
+        new_point = np.r_[True, (sorted_xy[1:] != sorted_xy[:-1]).any(axis=1)]
+        point_start = np.flatnonzero(new_point)
+        point_of = np.cumsum(new_point) - 1
+        self.point_start = point_start[point_of]
+        self.degree = np.diff(np.r_[point_start, len(self.order)])[point_of]
+        self.rank = np.arange(len(self.order)) - self.point_start
+        ends = np.arange(2 * n)
+        self.opposite = np.r_[ends[n:], ends[:n]]
+
+
+def _walks(step: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The paths and cycles of `step` (each state's successor, ``-1`` at a path's end).
+
+    Returns each state's walk, the walk's least state, and the state's position along
+    its walk (a cycle starts at its least state), found by pointer doubling.
+    """
+    m = len(step)
+    states = np.arange(m)
+    linked = np.flatnonzero(step >= 0)
+    links = coo_matrix((np.ones(len(linked), dtype=np.int8), (linked, step[linked])), shape=(m, m))
+    n_walks, walk = connected_components(links, directed=True, connection="weak")
+    least = np.full(n_walks, m)
+    np.minimum.at(least, walk, states)
+    previous = np.full(m, -1)
+    previous[step[linked]] = linked
+    cycle = np.bincount(walk, weights=previous < 0, minlength=n_walks) == 0
+    previous[cycle[walk] & (states == least[walk])] = -1
+    position = (previous >= 0).astype(np.int64)
+    pointer = previous.copy()
+    active = np.flatnonzero(pointer >= 0)
+    while active.size:
+        ahead = pointer[active]
+        position[active] += position[ahead]
+        pointer[active] = pointer[ahead]
+        active = active[pointer[active] >= 0]
+    return walk, least[walk], position
+
+
+def _walk_coordinates(
+    ends: _Ends, walk: np.ndarray, position: np.ndarray, states: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of the lines entered by `states`, walk by walk in walking order.
+
+    A line entered by its end (state ``n + k``) is walked backwards; every line but a
+    walk's first drops its first vertex (the previous line's last). Returns the vertices
+    and each one's walk (numbered in order of the walks' ids).
+    """
+    n = len(ends.counts)
+    states = states[np.lexsort((position[states], walk[states]))]
+    line = np.where(states < n, states, states - n)
+    new_walk = np.r_[True, walk[states][1:] != walk[states][:-1]]
+    skip = (~new_walk).astype(np.int64)
+    take = ends.counts[line] - skip
+    offset = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+    offset += np.repeat(skip, take)
+    vertex = np.where(
+        np.repeat(states < n, take),
+        np.repeat(ends.first[line], take) + offset,
+        np.repeat(ends.last[line], take) - offset,
+    )
+    return ends.coords[vertex], np.repeat(np.cumsum(new_walk) - 1, take)
+
+
 def _chains(geometries: np.ndarray) -> np.ndarray:
     """Join lines end to end through every shared point into long chains.
 
@@ -228,71 +313,18 @@ def _chains(geometries: np.ndarray) -> np.ndarray:
     n = len(lines)
     if n == 0:
         return others
-    coords, owner = shapely.get_coordinates(lines, return_index=True)
-    counts = np.bincount(owner, minlength=n)
-    first = np.r_[0, np.cumsum(counts)[:-1]]
-    last = first + counts - 1
-    # Line ends: end k < n is line k's start, end n + k its end.
-    end_at = np.r_[first, last]  # index in `coords` of each line end
-    toward = np.r_[first + 1, last - 1]  # the vertex next to it
-    xy = coords[end_at]
-    leaving = coords[toward] - xy
-    heading = np.arctan2(leaving[:, 1], leaving[:, 0])
-    # Group ends by exact point, then by heading within a point.
-    order = np.lexsort((heading, xy[:, 1], xy[:, 0]))
-    sorted_xy = xy[order]
-    new_point = np.r_[True, (sorted_xy[1:] != sorted_xy[:-1]).any(axis=1)]
-    point_start = np.flatnonzero(new_point)
-    point_of = np.cumsum(new_point) - 1
-    degree = np.diff(np.r_[point_start, len(order)])[point_of]
-    rank = np.arange(len(order)) - point_start[point_of]
+    ends = _Ends(lines)
+    order, rank, degree = ends.order, ends.rank, ends.degree
     pairs = np.flatnonzero(rank < degree // 2)
     partner = np.full(2 * n, -1)
     partner[order[pairs]] = order[pairs + degree[pairs] // 2]
     partner[order[pairs + degree[pairs] // 2]] = order[pairs]
     # A walk enters a line through one end and leaves through the other, into the line
-    # whose end is paired with that one: `step` maps each entering end to the next.
-    ends = np.arange(2 * n)
-    opposite = np.r_[ends[n:], ends[:n]]
-    step = partner[opposite]
-    linked = np.flatnonzero(step >= 0)
-    links = coo_matrix(
-        (np.ones(len(linked), dtype=np.int8), (linked, step[linked])), shape=(2 * n, 2 * n)
-    )
-    n_walks, walk = connected_components(links, directed=True, connection="weak")
-    least = np.full(n_walks, 2 * n)
-    np.minimum.at(least, walk, ends)
-    kept = least[walk] < least[walk[opposite]]  # each chain once, in one direction
-    previous = np.full(2 * n, -1)
-    previous[step[linked]] = linked
-    cycle = np.bincount(walk, weights=previous < 0, minlength=n_walks) == 0
-    previous[cycle[walk] & (ends == least[walk])] = -1  # a cycle starts at its least end
-    # Position along the walk: pointer doubling towards its start.
-    position = (previous >= 0).astype(np.int64)
-    pointer = previous.copy()
-    active = np.flatnonzero(kept & (pointer >= 0))
-    while active.size:
-        ahead = pointer[active]
-        position[active] += position[ahead]
-        pointer[active] = pointer[ahead]
-        active = active[pointer[active] >= 0]
-    entering = np.flatnonzero(kept)
-    entering = entering[np.lexsort((position[entering], walk[entering]))]
-    line = np.where(entering < n, entering, entering - n)
-    chain_first = np.r_[True, walk[entering][1:] != walk[entering][:-1]]
-    # Every line but a chain's first drops its first vertex (the previous line's last).
-    skip = (~chain_first).astype(np.int64)
-    take = counts[line] - skip
-    offset = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
-    offset += np.repeat(skip, take)
-    vertex = np.where(
-        np.repeat(entering < n, take),
-        np.repeat(first[line], take) + offset,
-        np.repeat(last[line], take) - offset,
-    )
-    chained = shapely.linestrings(
-        coords[vertex], indices=np.repeat(np.cumsum(chain_first) - 1, take)
-    )
+    # whose end is paired with that one; each chain is walked both ways: keep one.
+    walk, least, position = _walks(partner[ends.opposite])
+    kept = np.flatnonzero(least < least[ends.opposite])
+    xy, chain = _walk_coordinates(ends, walk, position, kept)
+    chained = shapely.linestrings(xy, indices=chain)
     return np.concatenate([np.asarray(chained, dtype=object), others])
 
 
