@@ -211,6 +211,9 @@ _AREAS_IN_THREADS_EDGES_MAX = 400_000
 #: tiles' areas are unioned (module docstring): GEOS's working memory then grows with one
 #: tile, not with the city.
 _TILE_M = 4000.0
+#: Fewer geometries than this are dissolved in one piece: on Andorra (~40,000 edges) tiles
+#: cost 0.86-0.93 s instead of 0.74-0.79 s for 4 categories of 300 facilities each.
+_TILED_MIN = 100_000
 
 
 class _Ends:
@@ -347,14 +350,16 @@ def _dissolve(
 ) -> shapely.Polygon | shapely.MultiPolygon:
     """Buffer lines and points by `buffer_m` and dissolve them into one (multi)polygon.
 
-    The geometries are grouped by the :data:`_TILE_M` tile their lower-left corner falls
-    in; each tile's lines are joined into long chains (:func:`_chains`), buffered and
-    unioned, `threads` tiles at a time, and the tiles' areas are unioned last (they
-    overlap where lines cross a tile's side, which the union absorbs; see
-    :func:`_union_tiles`): the fastest exact option measured (module docstring).
+    Lines are joined into long chains (:func:`_chains`), buffered and unioned. From
+    :data:`_TILED_MIN` geometries on, that is done by the :data:`_TILE_M` tile their
+    lower-left corner falls in, `threads` tiles at a time, and the tiles' areas are
+    unioned last (they overlap where lines cross a tile's side, which the union absorbs;
+    see :func:`_union_tiles`): the fastest exact option measured (module docstring).
     """
     if len(geometries) == 0:
         return shapely.Polygon()
+    if len(geometries) < _TILED_MIN:
+        return _as_area(shapely.union_all(shapely.buffer(_chains(geometries), buffer_m)))
     corner = shapely.bounds(geometries)[:, :2]
     tile = np.floor((corner - corner.min(axis=0)) / _TILE_M).astype(np.int64)
     key = tile[:, 0] * (int(tile[:, 1].max()) + 1) + tile[:, 1]

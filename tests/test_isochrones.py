@@ -388,6 +388,7 @@ def test_tiles_give_the_area_of_one_piece(monkeypatch):
     lines = np.asarray(CompactGraph(network).edge_geometry, dtype=object)
     whole = isochrones._dissolve(lines, 30.0)
     monkeypatch.setattr(isochrones, "_TILE_M", 150.0)  # 9 tiles on this 480 m grid
+    monkeypatch.setattr(isochrones, "_TILED_MIN", 1)
     for threads in (1, 3):
         tiled = isochrones._dissolve(lines, 30.0, threads=threads)
         assert tiled.is_valid
@@ -400,6 +401,7 @@ def test_areas_by_tiles_in_threads_are_the_same(monkeypatch, edges_max):
     from circle import isochrones
 
     monkeypatch.setattr(isochrones, "_TILE_M", 150.0)
+    monkeypatch.setattr(isochrones, "_TILED_MIN", 1)
     monkeypatch.setattr(isochrones, "_AREAS_IN_THREADS_EDGES_MAX", edges_max)
     network = grid_network()
     model = model_for(
@@ -437,8 +439,11 @@ def check_real_areas(network, facilities, monkeypatch):
     graph = CompactGraph(network)
     model = compute_access(graph, facilities, profile=WalkingProfile("adult", 4.5))
     drawn = 0
-    for share in (0.0, math.inf):  # chains alone; complement wherever anything is unreached
+    # Chains alone, by 1 km tiles; complement wherever anything is unreached, in one piece.
+    for share, tiled_min in ((0.0, 1), (math.inf, 10**9)):
         monkeypatch.setattr(isochrones, "_COMPLEMENT_SHARE", share)
+        monkeypatch.setattr(isochrones, "_TILED_MIN", tiled_min)
+        monkeypatch.setattr(isochrones, "_TILE_M", 1000.0)
         builder = ServiceAreaBuilder(graph)
         for category in model.categories:
             access = model.by_category[category]
