@@ -31,12 +31,29 @@ merge lines, buffer each, then ``union_all``         0.23  the method until 0.1
 every node is a crossing: on a jittered 80 m street grid of 50,176 nodes (~58,000 reachable
 edges per category, 4 categories, one facility per 130 nodes) merging leaves them as they
 were and each category took 3.0-4.9 s. :func:`_chains` therefore pairs the line ends at
-every crossing (each with its straightest continuation) and merges through it, so whole
-streets become one line (~2,500 chains): 0.7-1.3 s per category on that grid, the same on
-Andorra, and an area that differs from the reference by 0.00004 % (round joins draw the
-discs that the caps drew). Coarser arcs then save little (``quad_segs=4``: -6 %,
-``quad_segs=2``: -12 % of the time for -0.3 % of the area), so GEOS's default of 8 segments
-per quarter circle stays and the polygons match the reference.
+every crossing (each with its straightest continuation) and walks the pairs into chains
+with numpy, so whole streets become one line (~2,500 chains): 0.7-1.3 s per category on
+that grid, the same on Andorra, and an area that differs from the reference by 0.00004 %
+(round joins draw the discs that the caps drew). Walking the pairs in numpy instead of
+moving the paired ends apart for ``shapely.line_merge`` takes 0.12 s instead of 0.74 s for
+178,000 reachable edges (a 150,000-node grid), 0.5 s instead of 2.2-2.9 s for 616,000.
+Coarser arcs save little (``quad_segs=4``: -6 %, ``quad_segs=2``: -12 % of the time for
+-0.3 % of the area, and on a 500,000-node grid ``quad_segs=4`` already joins two parts
+that the reference keeps apart), so GEOS's default of 8 segments per quarter circle stays
+and the polygons match the reference.
+
+On large networks the lines are dissolved by 4 km tiles (:func:`_dissolve`): each tile's
+lines are chained, buffered and unioned, and the tiles' areas are unioned last. The union
+of one category's ~27,000 chains on a 500,000-node grid holds +360 MB of GEOS memory at its
+peak; by tiles +140 MB, in the same time (7.1-7.2 s instead of 7.5-8.2 s), and the tiles
+can be drawn in threads. With all of the above, drawing the 4 categories of that grid
+takes 15-16 s instead of 48 s and adds nothing to the peak memory the study already held
+(1.2 GB; +550 MB before); 4.1-4.7 s instead of 6.5-12 s on the 150,000-node grid. Union
+is still most of it: GEOS nodes every crossing of two buffered streets. Filling the thin
+blocks whose sides are all reached (faces traced in numpy, ``coverage_union_all``) and
+buffering only the lines within ``buffer_m`` of their edge gave the same areas and 5.4 s
+instead of 7.0 s per category there, but tracing the faces took 2.9 s per graph and the
+whole stage 17.1 s and +380 MB: not used.
 
 Where most of the network is reached, :class:`ServiceAreaBuilder` draws the complement
 instead (its docstring): the buffer of all edges, built once per graph and kept, minus the
@@ -62,6 +79,8 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from circle.access import BUDGET_TOLERANCE_M, EdgeReach, nearest_facilities
 from circle.errors import InputError
@@ -175,20 +194,111 @@ def _sub_lines(lines: np.ndarray, start_d: np.ndarray, end_d: np.ndarray) -> np.
     return np.asarray(shapely.linestrings(xy[order], indices=which[order]), dtype=object)
 
 
-#: Ends paired at a shared point are moved apart by multiples of this (metres) so that
-#: ``shapely.line_merge`` joins exactly the chosen pairs (module docstring).
-_NUDGE_M = 1e-4
 #: The complement method is used when the unreached lines plus the reached ones near them
 #: are at most this share of the reached lines' vertices (measured; module docstring).
 _COMPLEMENT_SHARE = 0.5
 #: Service areas a :class:`ServiceAreaBuilder` keeps (least recently used go first).
 _MEMO_SIZE = 16
-#: At most this many areas are drawn at the same time.
+#: At most this many tiles are dissolved at the same time.
 _MAX_THREADS = 4
-#: Larger graphs draw one area at a time by default: each thread's GEOS work holds its own
-#: memory (a 150,000-node grid: +140 MB peak drawing 4 areas one by one in 10.3 s, +450 MB
-#: two at a time in 5.8 s), and a 500,000-node city must stay under 1.5 GB.
-_THREADED_EDGES_MAX = 400_000
+#: Graphs of up to this many edges draw several areas side by side, one thread each (their
+#: tiles are few and unevenly filled); larger ones draw one area at a time, its tiles side
+#: by side. Measured, all 4 categories: a 150,000-node grid (299,000 edges) 4.1 s and +70 MB
+#: peak side by side, 4.4 s and +5 MB by tiles; a 500,000-node grid 14.6 s and +260 MB,
+#: 15.6 s and no more than the study held.
+_AREAS_IN_THREADS_EDGES_MAX = 400_000
+#: Side of the square tiles (metres) whose lines are dissolved separately before the
+#: tiles' areas are unioned (module docstring): GEOS's working memory then grows with one
+#: tile, not with the city.
+_TILE_M = 4000.0
+#: Fewer geometries than this are dissolved in one piece: on Andorra (~40,000 edges) tiles
+#: cost 0.86-0.93 s instead of 0.74-0.79 s for 4 categories of 300 facilities each.
+_TILED_MIN = 100_000
+
+
+class _Ends:
+    """The ends of `lines` grouped by point and sorted by heading around each point.
+
+    End ``k < n`` is line ``k``'s start, end ``n + k`` its end; ``order`` lists the ends
+    point by point, anticlockwise by the direction each leaves in; ``rank`` is an end's
+    place at its point (in ``order``'s positions), ``degree`` how many ends meet there and
+    ``point_start`` the position of the point's first end.
+    """
+
+    def __init__(self, lines: np.ndarray) -> None:
+        n = len(lines)
+        self.coords, owner = shapely.get_coordinates(lines, return_index=True)
+        self.counts = np.bincount(owner, minlength=n)
+        self.first = np.r_[0, np.cumsum(self.counts)[:-1]]
+        self.last = self.first + self.counts - 1
+        end_at = np.r_[self.first, self.last]  # index in `coords` of each line end
+        toward = np.r_[self.first + 1, self.last - 1]  # the vertex next to it
+        xy = self.coords[end_at]
+        leaving = self.coords[toward] - xy
+        heading = np.arctan2(leaving[:, 1], leaving[:, 0])
+        self.order = np.lexsort((heading, xy[:, 1], xy[:, 0]))
+        sorted_xy = xy[self.order]
+        new_point = np.r_[True, (sorted_xy[1:] != sorted_xy[:-1]).any(axis=1)]
+        point_start = np.flatnonzero(new_point)
+        point_of = np.cumsum(new_point) - 1
+        self.point_start = point_start[point_of]
+        self.degree = np.diff(np.r_[point_start, len(self.order)])[point_of]
+        self.rank = np.arange(len(self.order)) - self.point_start
+        ends = np.arange(2 * n)
+        self.opposite = np.r_[ends[n:], ends[:n]]
+
+
+def _walks(step: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The paths and cycles of `step` (each state's successor, ``-1`` at a path's end).
+
+    Returns each state's walk, the walk's least state, and the state's position along
+    its walk (a cycle starts at its least state), found by pointer doubling.
+    """
+    m = len(step)
+    states = np.arange(m)
+    linked = np.flatnonzero(step >= 0)
+    links = coo_matrix((np.ones(len(linked), dtype=np.int8), (linked, step[linked])), shape=(m, m))
+    n_walks, walk = connected_components(links, directed=True, connection="weak")
+    least = np.full(n_walks, m)
+    np.minimum.at(least, walk, states)
+    previous = np.full(m, -1)
+    previous[step[linked]] = linked
+    cycle = np.bincount(walk, weights=previous < 0, minlength=n_walks) == 0
+    previous[cycle[walk] & (states == least[walk])] = -1
+    position = (previous >= 0).astype(np.int64)
+    pointer = previous.copy()
+    active = np.flatnonzero(pointer >= 0)
+    while active.size:
+        ahead = pointer[active]
+        position[active] += position[ahead]
+        pointer[active] = pointer[ahead]
+        active = active[pointer[active] >= 0]
+    return walk, least[walk], position
+
+
+def _walk_coordinates(
+    ends: _Ends, walk: np.ndarray, position: np.ndarray, states: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of the lines entered by `states`, walk by walk in walking order.
+
+    A line entered by its end (state ``n + k``) is walked backwards; every line but a
+    walk's first drops its first vertex (the previous line's last). Returns the vertices
+    and each one's walk (numbered in order of the walks' ids).
+    """
+    n = len(ends.counts)
+    states = states[np.lexsort((position[states], walk[states]))]
+    line = np.where(states < n, states, states - n)
+    new_walk = np.r_[True, walk[states][1:] != walk[states][:-1]]
+    skip = (~new_walk).astype(np.int64)
+    take = ends.counts[line] - skip
+    offset = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+    offset += np.repeat(skip, take)
+    vertex = np.where(
+        np.repeat(states < n, take),
+        np.repeat(ends.first[line], take) + offset,
+        np.repeat(ends.last[line], take) - offset,
+    )
+    return ends.coords[vertex], np.repeat(np.cumsum(new_walk) - 1, take)
 
 
 def _chains(geometries: np.ndarray) -> np.ndarray:
@@ -196,44 +306,33 @@ def _chains(geometries: np.ndarray) -> np.ndarray:
 
     At each point where ``d`` line ends meet, the ends are sorted by the direction they
     leave in and each is paired with the one ``d // 2`` places on (its straightest
-    continuation where ways cross); all ends but the first pair are moved apart by
-    multiples of :data:`_NUDGE_M` so that ``shapely.line_merge`` (which only joins lines
-    at points where exactly two meet) joins exactly those pairs. The union of the chains'
-    buffers is that of the lines' buffers: a round join is the disc both caps drew.
-    Points pass through unchanged.
+    continuation where ways cross; an odd end out and a lone end stay chain ends). Each
+    line is then linked to the lines its ends are paired with, so chains are the paths
+    and cycles of those links: each is walked once (one direction: the one entering
+    through its least end index), ranked along the walk by pointer doubling, and its
+    lines' vertices are concatenated in that order, reversed where a line is walked
+    backwards. The union of the chains' buffers is that of the lines' buffers: a round
+    join is the disc both caps drew. Points pass through unchanged.
     """
     is_line = shapely.get_type_id(geometries) == shapely.GeometryType.LINESTRING
     lines = geometries[is_line]
     others: np.ndarray = geometries[~is_line]
-    if len(lines) == 0:
+    n = len(lines)
+    if n == 0:
         return others
-    coords, owner = shapely.get_coordinates(lines, return_index=True)
-    counts = np.bincount(owner, minlength=len(lines))
-    first = np.r_[0, np.cumsum(counts)[:-1]]
-    last = first + counts - 1
-    end_at = np.r_[first, last]  # index in `coords` of each line end
-    toward = np.r_[first + 1, last - 1]  # the vertex next to it
-    xy = coords[end_at]
-    heading = np.arctan2(*(coords[toward] - xy).T[::-1])
-    # Group ends by exact point, then by heading within a point.
-    order = np.lexsort((heading, xy[:, 1], xy[:, 0]))
-    sorted_xy = xy[order]
-    new_point = np.r_[True, (np.diff(sorted_xy, axis=0) != 0).any(axis=1)]
-    point_start = np.flatnonzero(new_point)
-    point_of = np.cumsum(new_point) - 1
-    degree = np.diff(np.r_[point_start, len(order)])[point_of]
-    rank = np.arange(len(order)) - point_start[point_of]
-    half = degree // 2
-    pair = np.where(rank < half, rank, rank - half)
-    # Pair 0 stays; pair k moves k nudges; an odd end out moves half + 1 nudges.
-    steps = np.where(rank < 2 * half, pair, half + 1).astype(float)
-    steps[degree <= 2] = 0.0
-    moved = coords.copy()
-    moved[end_at[order], 0] += steps * _NUDGE_M
-    chained = shapely.line_merge(
-        shapely.multilinestrings(shapely.linestrings(moved, indices=owner))
-    )
-    return np.concatenate([shapely.get_parts(chained), others])
+    ends = _Ends(lines)
+    order, rank, degree = ends.order, ends.rank, ends.degree
+    pairs = np.flatnonzero(rank < degree // 2)
+    partner = np.full(2 * n, -1)
+    partner[order[pairs]] = order[pairs + degree[pairs] // 2]
+    partner[order[pairs + degree[pairs] // 2]] = order[pairs]
+    # A walk enters a line through one end and leaves through the other, into the line
+    # whose end is paired with that one; each chain is walked both ways: keep one.
+    walk, least, position = _walks(partner[ends.opposite])
+    kept = np.flatnonzero(least < least[ends.opposite])
+    xy, chain = _walk_coordinates(ends, walk, position, kept)
+    chained = shapely.linestrings(xy, indices=chain)
+    return np.concatenate([np.asarray(chained, dtype=object), others])
 
 
 def _as_area(geometry: shapely.Geometry) -> shapely.Polygon | shapely.MultiPolygon:
@@ -246,15 +345,50 @@ def _as_area(geometry: shapely.Geometry) -> shapely.Polygon | shapely.MultiPolyg
     return shapely.Polygon()  # only empty inputs (degenerate lines) get here
 
 
-def _dissolve(geometries: np.ndarray, buffer_m: float) -> shapely.Polygon | shapely.MultiPolygon:
+def _dissolve(
+    geometries: np.ndarray, buffer_m: float, *, threads: int = 1
+) -> shapely.Polygon | shapely.MultiPolygon:
     """Buffer lines and points by `buffer_m` and dissolve them into one (multi)polygon.
 
-    Lines are first joined into long chains (:func:`_chains`), then each chain is buffered
-    and all are unioned: the fastest exact option measured (module docstring).
+    Lines are joined into long chains (:func:`_chains`), buffered and unioned. From
+    :data:`_TILED_MIN` geometries on, that is done by the :data:`_TILE_M` tile their
+    lower-left corner falls in, `threads` tiles at a time, and the tiles' areas are
+    unioned last (they overlap where lines cross a tile's side, which the union absorbs;
+    see :func:`_union_tiles`): the fastest exact option measured (module docstring).
     """
     if len(geometries) == 0:
         return shapely.Polygon()
-    return _as_area(shapely.union_all(shapely.buffer(_chains(geometries), buffer_m)))
+    if len(geometries) < _TILED_MIN:
+        return _as_area(shapely.union_all(shapely.buffer(_chains(geometries), buffer_m)))
+    corner = shapely.bounds(geometries)[:, :2]
+    tile = np.floor((corner - corner.min(axis=0)) / _TILE_M).astype(np.int64)
+    key = tile[:, 0] * (int(tile[:, 1].max()) + 1) + tile[:, 1]
+    order = np.argsort(key, kind="stable")
+    cuts = np.flatnonzero(np.diff(key[order])) + 1
+    groups = np.split(order, cuts)
+
+    def tile_area(members: np.ndarray) -> shapely.Geometry:
+        return shapely.union_all(shapely.buffer(_chains(geometries[members]), buffer_m))
+
+    workers = min(threads, len(groups))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            areas = list(pool.map(tile_area, groups))
+    else:
+        areas = [tile_area(members) for members in groups]
+    if len(areas) == 1:
+        return _as_area(areas[0])
+    return _as_area(_union_tiles(np.asarray(areas, dtype=object)))
+
+
+def _union_tiles(areas: np.ndarray) -> shapely.Geometry:
+    """The union of the tiles' areas: those that touch no other tile's pass through.
+
+    ``shapely.disjoint_subset_union_all`` (shapely >= 2.1) unions each group of touching
+    areas on its own: on a 500,000-node grid 0.4-0.5 s instead of 0.7-0.9 s.
+    """
+    union = getattr(shapely, "disjoint_subset_union_all", shapely.union_all)
+    return union(areas)
 
 
 def unreached(reach: EdgeReach) -> EdgeReach:
@@ -277,7 +411,9 @@ def unreached(reach: EdgeReach) -> EdgeReach:
     length = reach.edge_length_m
     first = np.r_[True, edge[1:] != edge[:-1]]
     last = np.r_[edge[1:] != edge[:-1], True]
-    untouched = np.setdiff1d(np.arange(len(length)), edge)
+    touched = np.zeros(len(length), dtype=bool)
+    touched[edge] = True
+    untouched = np.flatnonzero(~touched)
     gap_edge = np.concatenate([edge[first], edge[~last], edge[last], untouched])
     gap_start = np.concatenate(
         [np.zeros(int(first.sum())), end[~last], end[last], np.zeros(len(untouched))]
@@ -316,9 +452,8 @@ class ServiceAreaBuilder:
     buffer_m
         Metres drawn on each side of the reachable ways.
     threads
-        Areas drawn at the same time by :meth:`areas` (default: one per CPU, at most
-        :data:`_MAX_THREADS`, on graphs of up to :data:`_THREADED_EDGES_MAX` edges; one on
-        larger graphs, where each thread's memory counts).
+        Tiles of an area dissolved at the same time (default: one per CPU, at most
+        :data:`_MAX_THREADS`); the result does not depend on it.
 
     Raises
     ------
@@ -346,22 +481,23 @@ class ServiceAreaBuilder:
         self.graph = graph
         self.buffer_m = _check_buffer_m(buffer_m)
         if threads is None:
-            small = graph.n_edges <= _THREADED_EDGES_MAX
-            threads = min(os.cpu_count() or 1, _MAX_THREADS) if small else 1
+            threads = min(os.cpu_count() or 1, _MAX_THREADS)
         if threads < 1:
             msg = f"`threads` must be at least 1, got {threads}."
             raise InputError(msg)
         self.threads = int(threads)
         self._all_edges: shapely.Polygon | shapely.MultiPolygon | None = None
         self._memo: dict[bytes, shapely.Polygon | shapely.MultiPolygon] = {}
+        self._edge_vertices: np.ndarray | None = None
         self._lock = threading.Lock()
+        self._tiles_alone = threading.local()  # set in threads that draw whole areas
 
     @property
     def all_edges_area(self) -> shapely.Polygon | shapely.MultiPolygon:
         """The buffer of every edge, dissolved (built once, on first use)."""
         with self._lock:  # drawn once even when threads ask together
             if self._all_edges is None:
-                self._all_edges = _dissolve(self.graph.edge_geometry, self.buffer_m)
+                self._all_edges = self._dissolve(self.graph.edge_geometry)
             return self._all_edges
 
     def area(self, reach: EdgeReach) -> shapely.Polygon | shapely.MultiPolygon:
@@ -382,10 +518,11 @@ class ServiceAreaBuilder:
         return self._remember(key, self._memo[key] if key in self._memo else self._draw(reach))
 
     def areas(self, reaches: list[EdgeReach]) -> list[shapely.Polygon | shapely.MultiPolygon]:
-        """The service areas of several reaches, drawn side by side in threads.
+        """The service areas of several reaches (each drawn once, see :meth:`area`).
 
-        shapely releases the GIL while GEOS works, so areas not kept from earlier calls
-        are drawn at the same time, :attr:`threads` at a time.
+        Areas not kept from earlier calls are drawn one after the other, each with
+        :attr:`threads` tiles at a time: GEOS's working memory grows with the threads'
+        tiles, not with the number of categories.
 
         Parameters
         ----------
@@ -401,8 +538,11 @@ class ServiceAreaBuilder:
         done = {key: self._memo[key] for key in keys if key in self._memo}
         todo = {key: reach for key, reach in zip(keys, reaches, strict=True) if key not in done}
         workers = min(len(todo), self.threads)
-        if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
+        if workers > 1 and self.graph.n_edges <= _AREAS_IN_THREADS_EDGES_MAX:
+            # Small graphs: whole areas side by side (one thread each), as tiles are few.
+            with ThreadPoolExecutor(
+                max_workers=workers, initializer=self._draw_tiles_alone
+            ) as pool:
                 done.update(zip(todo, pool.map(self._draw, todo.values()), strict=True))
         else:
             done.update((key, self._draw(reach)) for key, reach in todo.items())
@@ -418,32 +558,58 @@ class ServiceAreaBuilder:
         self._memo[key] = area
         return area
 
+    def _draw_tiles_alone(self) -> None:
+        """In a thread drawing one of several areas: its tiles one at a time."""
+        self._tiles_alone.value = True
+
+    def _dissolve(self, geometries: np.ndarray) -> shapely.Polygon | shapely.MultiPolygon:
+        alone = getattr(self._tiles_alone, "value", False)
+        return _dissolve(geometries, self.buffer_m, threads=1 if alone else self.threads)
+
+    def _mostly_unreached(self, reach: EdgeReach) -> bool:
+        """Whether the unreached lines clearly hold too many vertices for the complement.
+
+        An estimate from each edge's vertices, shared out along its length (the exact
+        count differs by a few per cent at most); the exact counts decide the rest
+        (:meth:`_draw`).
+        """
+        if self._edge_vertices is None:
+            self._edge_vertices = shapely.get_num_coordinates(self.graph.edge_geometry)
+        vertices = self._edge_vertices
+        length = reach.edge_length_m[reach.edge]
+        share = (reach.end_m - reach.start_m) / np.where(length > 0, length, 1.0)
+        reached = float(np.dot(vertices[reach.edge], np.clip(share, 0.0, 1.0)))
+        rest = float(vertices.sum()) - reached
+        return rest > _COMPLEMENT_SHARE * reached
+
     def _draw(self, reach: EdgeReach) -> shapely.Polygon | shapely.MultiPolygon:
         lines = reachable_lines(self.graph, reach)
         if len(lines) == 0:
             return shapely.Polygon()
+        if self._mostly_unreached(reach):  # skip drawing the unreached lines
+            return self._dissolve(lines)
         rest = reachable_lines(self.graph, unreached(reach))
         if len(rest) == 0:
             return self.all_edges_area
         reached_vertices = int(shapely.get_num_coordinates(lines).sum())
         rest_vertices = int(shapely.get_num_coordinates(rest).sum())
         if rest_vertices > _COMPLEMENT_SHARE * reached_vertices:
-            return _dissolve(lines, self.buffer_m)
+            return self._dissolve(lines)
         near = np.unique(
             shapely.STRtree(rest).query(lines, predicate="dwithin", distance=2 * self.buffer_m)[0]
         )
         near_vertices = int(shapely.get_num_coordinates(lines[near]).sum())
         if rest_vertices + near_vertices > _COMPLEMENT_SHARE * reached_vertices:
-            return _dissolve(lines, self.buffer_m)
+            return self._dissolve(lines)
         logger.debug(
             "service area by complement: %d unreached and %d near lines instead of %d",
             len(rest),
             len(near),
             len(lines),
         )
-        outside = _dissolve(rest, self.buffer_m)
+        outside = self._dissolve(rest)
         inner = shapely.difference(self.all_edges_area, outside)
-        area = shapely.union(inner, _dissolve(lines[near], self.buffer_m))
+        area = shapely.union(inner, self._dissolve(lines[near]))
         # Where the two buffers' boundaries coincide, the subtraction can leave slivers
         # (rounding); every true part holds a whole buffer disc, so smaller parts go.
         parts = shapely.get_parts(area)

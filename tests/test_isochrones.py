@@ -17,6 +17,7 @@ from circle.errors import InputError
 from circle.isochrones import (
     SERVICE_AREA_BUFFER_M,
     ServiceAreaBuilder,
+    _chains,
     _sub_lines,
     facility_service_areas,
     reachable_lines,
@@ -314,6 +315,107 @@ def test_grid_areas_equal_the_plain_method_by_either_route(monkeypatch, share):
         )
 
 
+def line(*xy):
+    return shapely.LineString(xy)
+
+
+def test_chains_go_straight_through_crossings():
+    # A plus sign of four arms (two drawn towards the centre) and a T: the arms pair
+    # with their straight continuations; at the T two arms join and the third is alone.
+    plus = [
+        line((0, 0), (-10, 0)),
+        line((10, 0), (0, 0)),
+        line((0, 0), (0, 10)),
+        line((0, -10), (0, 0)),
+    ]
+    tee = [line((100, 0), (90, 0)), line((100, 0), (110, 0)), line((100, 0), (100, 10))]
+    chains = _chains(np.array([*plus, *tee], dtype=object))
+    assert len(chains) == 4
+    got = sorted(sorted(map(tuple, shapely.get_coordinates(c).tolist())) for c in chains)
+    assert got[:2] == [[(-10, 0), (0, 0), (10, 0)], [(0, -10), (0, 0), (0, 10)]]
+    assert sorted(map(len, got[2:])) == [2, 3]
+    for chain in chains:  # each walked end to end, not folded back on itself
+        xy = shapely.get_coordinates(chain)
+        assert len(xy) == len(np.unique(xy, axis=0))
+        assert chain.length == pytest.approx(10.0 * (len(xy) - 1))
+
+
+def test_chains_close_cycles_and_keep_points():
+    square = [
+        line((0, 0), (10, 0)),
+        line((10, 10), (10, 0)),
+        line((10, 10), (0, 10)),
+        line((0, 0), (0, 10)),
+    ]
+    spot = shapely.Point(50, 50)
+    chains = _chains(np.array([*square, spot], dtype=object))
+    assert len(chains) == 2
+    ring, point = chains
+    assert point.equals(spot)
+    assert ring.is_closed
+    assert shapely.get_num_coordinates(ring) == 5
+    assert ring.length == pytest.approx(40.0)
+
+
+def test_chains_buffer_like_the_lines_on_a_grid():
+    network = grid_network(side=7, spacing=80.0)
+    lines = CompactGraph(network).edge_geometry
+    chains = _chains(np.asarray(lines, dtype=object))
+    # Every vertex kept once, plus each joint shared by two lines counted once.
+    joints = len(lines) - len(chains)
+    assert shapely.get_num_coordinates(chains).sum() == (
+        shapely.get_num_coordinates(lines).sum() - joints
+    )
+    # Inside the grid every crossing is passed straight through, by two chains.
+    x0, y0 = shapely.get_coordinates(lines).min(axis=0)
+    straight = 0
+    for chain in chains:
+        xy = shapely.get_coordinates(chain) - [x0, y0]
+        inner = (xy[1:-1] > 0).all(axis=1) & (xy[1:-1] < 480).all(axis=1)
+        middle = xy[1:-1][inner]
+        assert np.allclose(xy[:-2][inner] + xy[2:][inner], 2 * middle)
+        straight += int(inner.sum())
+    assert straight == 2 * 5 * 5
+    mine = shapely.union_all(shapely.buffer(chains, 30.0))
+    plain = shapely.union_all(shapely.buffer(lines, 30.0))
+    assert shapely.symmetric_difference(mine, plain).area < 1e-9 * plain.area
+
+
+def test_tiles_give_the_area_of_one_piece(monkeypatch):
+    from circle import isochrones
+
+    network = grid_network(side=7, spacing=80.0)
+    lines = np.asarray(CompactGraph(network).edge_geometry, dtype=object)
+    whole = isochrones._dissolve(lines, 30.0)
+    monkeypatch.setattr(isochrones, "_TILE_M", 150.0)  # 9 tiles on this 480 m grid
+    monkeypatch.setattr(isochrones, "_TILED_MIN", 1)
+    for threads in (1, 3):
+        tiled = isochrones._dissolve(lines, 30.0, threads=threads)
+        assert tiled.is_valid
+        assert shapely.symmetric_difference(tiled, whole).area < 1e-9 * whole.area
+        assert shapely.get_num_interior_rings(tiled) == shapely.get_num_interior_rings(whole) == 36
+
+
+@pytest.mark.parametrize("edges_max", [0, 10**9])  # areas one by one / side by side
+def test_areas_by_tiles_in_threads_are_the_same(monkeypatch, edges_max):
+    from circle import isochrones
+
+    monkeypatch.setattr(isochrones, "_TILE_M", 150.0)
+    monkeypatch.setattr(isochrones, "_TILED_MIN", 1)
+    monkeypatch.setattr(isochrones, "_AREAS_IN_THREADS_EDGES_MAX", edges_max)
+    network = grid_network()
+    model = model_for(
+        network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0), metres=450.0
+    )
+    reaches = [model.by_category[c].edge_reach(450.0) for c in ("clinic", "daycare")]
+    one_by_one = ServiceAreaBuilder(model.graph, threads=1).areas(reaches)
+    in_threads = ServiceAreaBuilder(model.graph, threads=3).areas(reaches)
+    for mine, theirs, reach in zip(in_threads, one_by_one, reaches, strict=True):
+        assert mine.equals_exact(theirs, 0.0)
+        plain = plain_area(model.graph, reach)
+        assert shapely.symmetric_difference(mine, plain).area < 1e-9 * plain.area
+
+
 def test_builder_reuses_areas_and_checks_its_graph():
     network = grid_network()
     model = model_for(network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0))
@@ -337,8 +439,11 @@ def check_real_areas(network, facilities, monkeypatch):
     graph = CompactGraph(network)
     model = compute_access(graph, facilities, profile=WalkingProfile("adult", 4.5))
     drawn = 0
-    for share in (0.0, math.inf):  # chains alone; complement wherever anything is unreached
+    # Chains alone, by 1 km tiles; complement wherever anything is unreached, in one piece.
+    for share, tiled_min in ((0.0, 1), (math.inf, 10**9)):
         monkeypatch.setattr(isochrones, "_COMPLEMENT_SHARE", share)
+        monkeypatch.setattr(isochrones, "_TILED_MIN", tiled_min)
+        monkeypatch.setattr(isochrones, "_TILE_M", 1000.0)
         builder = ServiceAreaBuilder(graph)
         for category in model.categories:
             access = model.by_category[category]
