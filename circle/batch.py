@@ -1046,7 +1046,7 @@ def area_study(job: _Job, facilities: gpd.GeoDataFrame, settings: _Settings) -> 
         named = f"`{settings.population}` field `{settings.population_field}`"
         text = study.people.source.replace(_FRAME_WORDS, named, 1)
         study = replace(study, people=replace(study.people, source=text), _cache={})
-    return replace(study, inputs={**study.inputs, "population": study.people.source})
+    return replace(study, inputs={**study.inputs, "population": study.people.source}, sub_area=True)
 
 
 def _any_on_network(network: WalkNetwork, points: gpd.GeoDataFrame, max_snap_m: float) -> bool:

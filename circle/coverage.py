@@ -653,6 +653,7 @@ def evaluate_coverage(
     *,
     cutoffs: StatusCutoffs | None = None,
     area_kind: str = "",
+    outside_expected: bool = False,
 ) -> CoverageResult:
     """Walking minutes from every person to each category's nearest facility.
 
@@ -670,6 +671,9 @@ def evaluate_coverage(
         Status cut-offs (default 80 % / 20 %).
     area_kind
         How the neighbourhoods were made, for reports.
+    outside_expected
+        People outside every neighbourhood are expected (a study of a sub-area): say so in
+        the log only, instead of a warning.
 
     Returns
     -------
@@ -690,11 +694,13 @@ def evaluate_coverage(
     person_area = _known_areas(person_area, areas)
     outside = ~np.asarray(pd.notna(person_area))
     if outside.any():
-        logger.warning(
-            "%d population points (%.0f people) lie outside every neighbourhood and are not "
-            "counted",
+        # Expected in a sub-area study (a scenario's `areas`, a batch area): logged only.
+        log = logger.info if outside_expected else logger.warning
+        log(
+            "%d population points (%.0f %s) lie outside every neighbourhood and are not counted",
             int(outside.sum()),
             float(people.population[outside].sum()),
+            people.unit.replace("_", " "),
         )
     return CoverageResult(
         model=model,

@@ -119,6 +119,9 @@ class Study:
         :attr:`profile` (``{"canteen": ELDERLY}``).
     input_files
         The files read; outputs are never written over them.
+    sub_area
+        True for a study of a sub-area (a scenario's ``areas``, a batch area): people
+        outside its neighbourhoods are expected there and only logged.
     terrain
         The directed edge costs of slope-aware walking and the steps rule (``None``: flat
         ground, steps walked like any way).
@@ -142,6 +145,9 @@ class Study:
     coords: str = "wgs84"
     inputs: dict[str, str] = field(default_factory=dict)
     terrain: DirectedCosts | None = None
+    #: A study of a sub-area (a scenario's `areas`, a batch area): people outside its
+    #: neighbourhoods are expected and only logged.
+    sub_area: bool = False
     category_profiles: dict[str, WalkingProfile] = field(default_factory=dict)
     input_files: tuple[Path, ...] = ()
     step_free: bool | tuple[str, ...] = False
@@ -477,6 +483,7 @@ class Study:
                 self.person_area,
                 cutoffs=self.cutoffs,
                 area_kind=self.inputs.get("areas", ""),
+                outside_expected=self.sub_area,
             )
         result: CoverageResult = self._cache["coverage"]
         return result
@@ -896,6 +903,7 @@ class Study:
             self,
             areas=self.areas.loc[self.areas["area_id"].astype(str).isin(wanted)],
             person_area=_keep_areas(self.person_area, keep),
+            sub_area=True,
             _cache={},
         )
 

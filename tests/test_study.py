@@ -324,3 +324,12 @@ def test_no_facility_at_all_is_zero_coverage_not_an_error():
     assert summary.loc["clinic", "facilities"] == 0
     assert summary.loc["clinic", "covered_population"] == 0
     assert summary.loc["clinic", "uncovered_neighbourhoods"] == 2
+
+
+def test_people_outside_a_sub_area_are_logged_not_warned(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="circle.coverage"):
+        _load().restricted_to(["E"]).coverage()
+    outside = [r for r in caplog.records if "lie outside every neighbourhood" in r.message]
+    assert [r.levelname for r in outside] == ["INFO"]
