@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 __all__ = [
     "COORDINATE_DECIMALS",
     "FACILITY_COLUMNS",
+    "MAX_CAPACITY",
+    "check_capacity",
+    "check_ids",
     "empty_facilities",
     "facilities_from_frame",
     "read_facilities",
@@ -238,9 +241,9 @@ def _facility_table(
 
     problems = Problems(source, note=note)
     categories = _check_categories(frame[columns["category"]], problems, unit=unit)
-    ids = _check_ids(frame, columns.get("id"), problems, unit=unit, source=source)
+    ids = check_ids(frame, columns.get("id"), problems, unit=unit, source=source)
     names = _texts(frame[columns["name"]])[0] if "name" in columns else _blank(len(frame))
-    capacity = _check_capacity(frame, columns.get("capacity"), problems, unit=unit)
+    capacity = check_capacity(frame, columns.get("capacity"), problems, unit=unit)
     if unit == "row":
         lon, lat = _check_csv_coordinates(frame, columns, problems)
         crs_was_given = True
@@ -333,16 +336,27 @@ def _check_categories(
     return np.array([lookup.get(text, "") for text in texts], dtype=object)
 
 
-def _check_ids(
-    frame: pd.DataFrame, column: str | None, problems: Problems, *, unit: str, source: str
+def check_ids(
+    frame: pd.DataFrame,
+    column: str | None,
+    problems: Problems,
+    *,
+    unit: str,
+    source: str,
+    thing: str = "facility",
 ) -> npt.NDArray[np.object_]:
+    """The ids of `column` as text, empty and duplicate ones added to `problems`.
+
+    Without a column the rows are numbered ``row-1``, ``row-2``, ...; `thing` names what
+    each row is in the messages (a facility, a candidate site).
+    """
     if column is None:
         return np.array([f"row-{number}" for number in range(1, len(frame) + 1)], dtype=object)
     texts, missing = _texts(frame[column])
     if missing.any():
         problems.add(
             f"empty `{column}` in {describe_mask(missing, unit=unit)}; "
-            "give every facility an id, or "
+            f"give every {thing} an id, or "
             "remove the id column to number the rows automatically"
         )
     positions: dict[str, list[int]] = {}
@@ -362,9 +376,13 @@ def _check_ids(
     return texts
 
 
-def _check_capacity(
+def check_capacity(
     frame: pd.DataFrame, column: str | None, problems: Problems, *, unit: str
 ) -> npt.NDArray[np.float64]:
+    """The capacities of `column` (NaN where empty); bad ones added to `problems`.
+
+    A capacity must be a positive number of at most :data:`MAX_CAPACITY`.
+    """
     if column is None:
         return np.full(len(frame), np.nan)
     texts, missing = _texts(frame[column])

@@ -66,12 +66,18 @@ import shapely
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from circle._read import read_table
-from circle._validate import Problems, check_readable_file, describe_mask
+from circle._validate import (
+    Problems,
+    cell_text,
+    check_readable_file,
+    describe_mask,
+    is_missing_value,
+)
 from circle.access import Snap, pair_distances
 from circle.categories import category_order_key, normalize_category
 from circle.defaults import DEFAULT_CANDIDATE_SPACING_M, DEFAULT_K, DEFAULT_TIME_LIMIT_S
 from circle.errors import InputError
-from circle.facilities import FACILITY_COLUMNS
+from circle.facilities import FACILITY_COLUMNS, check_capacity, check_ids
 
 if TYPE_CHECKING:
     import os
@@ -207,37 +213,21 @@ def read_candidates(
             "Vector > Geometry Tools > Fix Geometries) or replace it with a point"
         )
     columns = {str(c).casefold(): str(c) for c in frame.columns if c != "geometry"}
-    ids = _text_column(frame, columns.get(id_field.casefold()))
-    if ids is None:
-        ids = np.array([f"row-{i}" for i in range(1, len(frame) + 1)], dtype=object)
-    else:
-        empty = ids == ""
-        if empty.any():
-            problems.add(
-                f"empty `{id_field}` in {describe_mask(empty, unit=unit)}; give every "
-                "candidate an id, or remove the id column to number the rows"
-            )
-        duplicated = pd.Series(ids).duplicated(keep=False).to_numpy() & ~empty
-        if duplicated.any():
-            listed = ", ".join(sorted(set(ids[duplicated]))[:5])
-            problems.add(
-                f"duplicate `{id_field}` values ({listed}) in "
-                f"{describe_mask(duplicated, unit=unit)}; make each id unique"
-            )
-    names = _text_column(frame, columns.get(name_field.casefold()))
-    capacity = np.full(len(frame), np.nan)
-    capacity_text = _text_column(frame, columns.get(capacity_field.casefold()))
-    if capacity_text is not None:
-        given = capacity_text != ""
-        numbers = pd.to_numeric(pd.Series(capacity_text), errors="coerce").to_numpy(float)
-        bad = given & ~(np.isfinite(numbers) & (numbers > 0))
-        if bad.any():
-            problems.add(
-                f"`{capacity_field}` is not a positive number in "
-                f"{describe_mask(bad, unit=unit)} (e.g. {capacity_text[bad][0]!r}); write a "
-                "number above 0, or leave it empty if unknown"
-            )
-        capacity = np.where(given & ~bad, numbers, np.nan)
+    source = str(file)
+    ids = check_ids(
+        frame, columns.get(id_field.casefold()), problems, unit=unit, source=source,
+        thing="candidate",
+    )  # fmt: skip
+    name_column = columns.get(name_field.casefold())
+    names = (
+        np.array(
+            ["" if is_missing_value(v) else cell_text(v) for v in frame[name_column]],
+            dtype=object,
+        )
+        if name_column is not None
+        else np.full(len(frame), "", dtype=object)
+    )
+    capacity = check_capacity(frame, columns.get(capacity_field.casefold()), problems, unit=unit)
     problems.raise_if_any()
     points = shapely.point_on_surface(geometry)
     if (shapely.get_type_id(geometry) != shapely.GeometryType.POINT).any():
@@ -245,27 +235,12 @@ def read_candidates(
     return gpd.GeoDataFrame(
         {
             "id": pd.Series(ids, dtype=object),
-            "name": pd.Series(names if names is not None else [""] * len(frame), dtype=object),
+            "name": pd.Series(names, dtype=object),
             "capacity": pd.Series(capacity, dtype="float64"),
         },
         geometry=points,
         crs="EPSG:4326",
     )
-
-
-def _text_column(frame: pd.DataFrame, column: str | None) -> np.ndarray | None:
-    """Stripped text of a column (``""`` where missing; whole floats without ``.0``)."""
-    if column is None:
-        return None
-
-    def text(value: Any) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return ""
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value).strip()
-
-    return np.array([text(v) for v in frame[column].astype(object)], dtype=object)
 
 
 def grid_candidates(

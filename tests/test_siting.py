@@ -443,6 +443,8 @@ def test_read_candidates_csv(tmp_path):
         ("id,lon,lat\nA,24.9,60.1\nB,abc,60.1\n", "row 2"),
         ("id,lon,lat\nA,24.9,60.1\nA,24.8,60.1\n", "duplicate `id`"),
         ("id,lon,lat,capacity\nA,24.9,60.1,-1\n", "`capacity` is not a positive number in row 1"),
+        ("id,lon,lat,capacity\nA,24.9,60.1,1e308\n", "`capacity` is above 1,000,000 in row 1"),
+        ("id,lon,lat\n,24.9,60.1\n", "give every candidate an id"),
         ("id,x,y\nA,24.9,60.1\n", "no `lon` column"),
     ],
 )
