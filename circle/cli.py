@@ -878,6 +878,12 @@ def recommend(
     **options: Any,
 ) -> None:
     """Recommend where new facilities would close the most gaps (maximal or set covering)."""
+    from circle.report.siting import RECOMMENDATION_FILES  # noqa: PLC0415
+    from circle.study import MAP_FILE  # noqa: PLC0415
+
+    _check_outputs(
+        [out_dir / n for n in (*RECOMMENDATION_FILES, MAP_FILE)], options, candidates_path
+    )
     study = _load_study(options)
     lang: Lang = options["lang"]
     with _status(word("siting.cli_choosing", lang)):

@@ -862,7 +862,9 @@ class Study:
         from circle.capacity import parse_targets  # noqa: PLC0415
 
         parsed_targets = parse_targets(targets, categories=self.categories) or None
+        inputs = self.input_files
         if isinstance(candidates, (str, os.PathLike)):
+            inputs = (*inputs, Path(candidates))
             candidates = siting.read_candidates(
                 candidates, coords=self.coords, **dict(candidate_fields or {})
             )
@@ -885,6 +887,7 @@ class Study:
             base=self,
             scenario=scenario,
             comparison=scenario.compare_with(self),
+            input_files=inputs,
         )
 
     def restricted_to(self, area_ids: Iterable[str]) -> Study:
@@ -984,6 +987,7 @@ class Recommendations:
     base: Study
     scenario: Study
     comparison: Comparison
+    input_files: tuple[Path, ...] = ()
 
     @property
     def sites(self) -> gpd.GeoDataFrame:
@@ -1075,9 +1079,10 @@ class Recommendations:
         )
 
     def save_map(self, path: PathLike, *, cdn: bool = False, **options: Any) -> Path:
-        """Write :meth:`map` as one self-contained HTML file."""
+        """Write :meth:`map` as one self-contained HTML file (never over an input file)."""
         from circle.maps import save_map  # noqa: PLC0415
 
+        check_outputs([Path(path)], inputs=self.input_files)
         return save_map(self.map(**options), path, cdn=cdn)
 
     def write(
@@ -1109,20 +1114,24 @@ class Recommendations:
         -------
         list of Path
         """
-        from circle.report.siting import write_recommendations  # noqa: PLC0415
+        from circle.report.siting import RECOMMENDATION_FILES, write_recommendations  # noqa: PLC0415
 
-        written = write_recommendations(
-            self.base.coverage(),
-            self.recommendation,
-            self.comparison_table(),
-            out_dir,
-            lang=lang,
-            inputs=self.base.inputs,
-        )
-        if write_map:
-            options = {"lang": lang, **dict(map_options or {})}
-            written.append(self.save_map(Path(out_dir) / MAP_FILE, **options))
-        return written
+        folder = Path(out_dir)
+        names = [*RECOMMENDATION_FILES, MAP_FILE] if write_map else list(RECOMMENDATION_FILES)
+        check_outputs([folder / n for n in names], inputs=self.input_files)
+        with output_folder(folder) as staging:  # one set: the files and the map
+            write_recommendations(
+                self.base.coverage(),
+                self.recommendation,
+                self.comparison_table(),
+                staging,
+                lang=lang,
+                inputs=self.base.inputs,
+            )
+            if write_map:
+                options = {"lang": lang, **dict(map_options or {})}
+                self.save_map(staging / MAP_FILE, **options)
+        return [folder / n for n in names]
 
 
 def _h3_words(resolution: int) -> str:

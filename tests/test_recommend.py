@@ -343,3 +343,33 @@ def test_helsinki_map_and_markdown(helsinki_run):
     assert "## Recommended new sites" in markdown
     assert "1 - 1/e" in markdown
     assert np.isfinite(len(markdown))
+
+
+def test_a_candidates_file_in_the_output_folder_is_never_written_over(cli_inputs, capsys):
+    """`--candidates out/recommendations.csv --out out`: exit 2 before any work, file intact."""
+    tmp, facilities, candidates = cli_inputs
+    out = tmp / "out"
+    out.mkdir()
+    given = out / "recommendations.csv"
+    given.write_bytes(candidates.read_bytes())
+    before = given.read_bytes()
+    code, _, stderr = run(recommend_args(facilities, out, "--candidates", str(given)), capsys)
+    assert code == 2
+    assert "recommendations.csv" in stderr
+    assert stderr.strip().count("\n") == 0
+    assert given.read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["recommendations.csv"]
+
+
+def test_recommendations_write_refuses_to_overwrite_the_candidates_file(street_study, tmp_path):
+    """The library checks too: the written set never replaces an input it was given."""
+    site = gpd.GeoSeries([shapely.Point(X0 + 800.0, Y0)], crs=METRIC_CRS).to_crs("EPSG:4326")
+    candidates = tmp_path / "recommendations.csv"
+    text = f"id,name,lon,lat\nk1,Room,{site.x.iloc[0]:.7f},{site.y.iloc[0]:.7f}\n"
+    candidates.write_text(text)
+    found = street_study.recommend("clinic", k=1, candidates=candidates)
+    assert found.table()["candidate_id"].tolist() == ["k1"]
+    with pytest.raises(InputError, match=r"recommendations\.csv"):
+        found.write(tmp_path, write_map=False)
+    assert candidates.read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recommendations.csv"]
