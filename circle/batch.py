@@ -66,6 +66,7 @@ import pandas as pd
 import shapely
 
 from circle import areas as _areas
+from circle._io import check_outputs
 from circle._read import read_table
 from circle._validate import check_readable_file
 from circle.categories import choose_categories, evaluated_categories
@@ -320,7 +321,12 @@ def run(
         A problem with the inputs as a whole (missing files, bad options, empty or
         duplicate area ids, ids that become the same folder name).
     """
-    from circle.report.batch import write_batch_outputs  # noqa: PLC0415
+    from circle.report.batch import (  # noqa: PLC0415
+        BATCH_MAP,
+        BATCH_SUMMARY_CSV,
+        BATCH_SUMMARY_XLSX,
+        write_batch_outputs,
+    )
 
     coords = check_coords(coords)
     table, broken = _read_areas(
@@ -374,6 +380,11 @@ def run(
         },
     )
     out = Path(out_dir)
+    given = [areas, network, facilities, population, *(_as_list(dem))]
+    check_outputs(
+        [out / n for n in (BATCH_SUMMARY_CSV, BATCH_SUMMARY_XLSX, BATCH_MAP)],
+        inputs=[Path(p) for p in given if isinstance(p, (str, os.PathLike))],
+    )
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(out)
 
@@ -481,14 +492,7 @@ def _settings(
         named = [normalize_category(str(c)) for c in step_free]
         check_known_categories(named, chosen, option="--step-free-for")
         step_free = tuple(dict.fromkeys(named))
-    dem_given = walking_options["dem"]
-    dem_paths: list[Any] = (
-        []
-        if dem_given is None
-        else [dem_given]
-        if isinstance(dem_given, (str, os.PathLike))
-        else list(dem_given)
-    )
+    dem_paths = _as_list(walking_options["dem"])
     dem = load_dem(dem_paths) if dem_paths else None  # checks the files once, here
     steps_factor = walking_options["steps_factor"]
     if steps_factor is not None:
@@ -529,6 +533,13 @@ def _settings(
         labels=tuple(labels.items()),
         **report,
     )
+
+
+def _as_list(paths: Any) -> list[Any]:
+    """One path or several, as a list (``None``: none)."""
+    if paths is None:
+        return []
+    return [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
 
 
 def _inputs_digest(facilities: gpd.GeoDataFrame, files: list[Any]) -> str:

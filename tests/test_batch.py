@@ -302,6 +302,35 @@ def test_batch_refuses_options_that_do_not_apply(
     assert not (tmp_path / "out").exists()
 
 
+def test_an_input_named_like_a_summary_file_is_never_written_over(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    facilities = out / "batch_summary.csv"  # a readable facilities CSV, named like an output
+    table = demo_facilities()
+    table.assign(lon=table.geometry.x, lat=table.geometry.y).drop(columns="geometry").to_csv(
+        facilities, index=False
+    )
+    before = facilities.read_bytes()
+    args = [
+        "batch",
+        str(inputs["areas"]),
+        "--network",
+        str(inputs["network"]),
+        "--facilities",
+        str(facilities),
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "circle never writes over its inputs" in err
+    assert err.strip().count("\n") == 0
+    assert facilities.read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["batch_summary.csv"]
+
+
 # ---------------------------------------------------------------------------------------
 # Every option of `circle report` reaches each area's study
 
