@@ -28,7 +28,7 @@ from circle.defaults import (
     POPULATION_PROXIES,
 )
 from circle.errors import CircleError, InputError
-from circle.i18n import LANGS, attribution, term, word
+from circle.i18n import LANGS, attribution, term, threshold_text, word
 from circle.presets import PRESETS
 from circle.walking import ADULT, DEFAULT_MAX_SNAP_M, ELDERLY, PROFILES, STEPS_FACTOR
 
@@ -1001,7 +1001,11 @@ def _print_summary(
         table.add_row(
             category_label(str(row["category"]), lang) if lang == "zh" else str(row["category"]),
             f"{row['facilities']}" + (f" (+{off} {term('off_network', lang)})" if off else ""),
-            threshold_text(row, lang, distance=row["category"] in distances),
+            threshold_text(
+                row["threshold_min"],
+                row.get("threshold_m") if row["category"] in distances else None,
+                lang,
+            ),
             "–" if share != share else f"{100 * share:.1f}%",  # noqa: PLR0124  (NaN)
             f"{row['covered_population']:,} {of} {row['population']:,}",
             word(
@@ -1013,15 +1017,6 @@ def _print_summary(
         )
     _print_whole(table)
     out_console.print(attribution(lang), markup=False, soft_wrap=True)
-
-
-def threshold_text(row: dict[str, Any], lang: Lang, *, distance: bool) -> str:
-    """``15 min``, or ``300 m (4 min walk)`` for a distance threshold (GB 50180)."""
-    minutes = f"{row['threshold_min']:g}"
-    metres = row.get("threshold_m")
-    if distance and metres is not None:
-        return word("people.threshold_metres", lang, metres=f"{metres:g}", minutes=minutes)
-    return word("people.threshold_minutes", lang, minutes=minutes)
 
 
 def _print_whole(table: Table) -> None:

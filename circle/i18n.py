@@ -36,6 +36,7 @@ __all__ = [
     "check_lang",
     "status_word",
     "term",
+    "threshold_text",
     "with_labels",
     "word",
     "words",
@@ -138,6 +139,32 @@ def category_label(category: str, lang: Lang = "en") -> str:
 def category_labels(categories: Iterable[str], lang: Lang, *, separator: str = "; ") -> str:
     """Several category labels joined by `separator`."""
     return separator.join(category_label(c, lang) for c in categories)
+
+
+def threshold_text(minutes: float, metres: float | None, lang: Lang) -> str:
+    """A threshold in words: ``15 min``, or ``300 m (4 min walk)`` for a distance (GB 50180).
+
+    Parameters
+    ----------
+    minutes
+        The threshold in walking minutes (shown to 2 decimals, as ``summary.csv`` has it).
+    metres
+        The walking distance where the threshold is a distance, else ``None`` (shown to
+        1 decimal).
+    lang
+        {"en", "zh"}.
+
+    Examples
+    --------
+    >>> threshold_text(4, 300, "en")
+    '300 m (4 min walk)'
+    >>> threshold_text(15, None, "en")
+    '15 min'
+    """
+    shown = f"{round(minutes, 2):g}"
+    if metres is not None:
+        return word("people.threshold_metres", lang, metres=f"{round(metres, 1):g}", minutes=shown)
+    return word("people.threshold_minutes", lang, minutes=shown)
 
 
 def with_labels(table: pd.DataFrame, lang: Lang, *, after: str = "category") -> pd.DataFrame:

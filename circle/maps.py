@@ -54,6 +54,7 @@ from circle.i18n import (
     word,
     words,
 )
+from circle.i18n import threshold_text as threshold_words
 
 if TYPE_CHECKING:
     import os
@@ -655,11 +656,8 @@ def _minutes(value: float, horizon: float) -> str:
 
 def threshold_text(model: AccessModel, category: str, lang: Lang) -> str:
     """``15 min``, or ``300 m (4 min walk)`` where the threshold is a distance (GB 50180)."""
-    minutes = f"{round(model.threshold_minutes(category), 2):g}"
-    if model.is_distance(category):
-        metres = f"{round(model.threshold_metres(category), 1):g}"
-        return word("people.threshold_metres", lang, metres=metres, minutes=minutes)
-    return word("people.threshold_minutes", lang, minutes=minutes)
+    metres = model.threshold_metres(category) if model.is_distance(category) else None
+    return threshold_words(model.threshold_minutes(category), metres, lang)
 
 
 def mapped_categories(result: CoverageResult) -> list[str]:

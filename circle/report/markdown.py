@@ -10,7 +10,7 @@ import pandas as pd
 
 from circle.capacity import overall_per_1000
 from circle.coverage import HORIZON_FACTOR, largest_gaps
-from circle.i18n import attribution, category_label, word
+from circle.i18n import attribution, category_label, threshold_text, word
 from circle.report.method import capacity_unit
 from circle.report.tables import report_word as _word
 from circle.report.xlsx import lonlat_header
@@ -88,14 +88,6 @@ def _md_minutes(value: Any, horizon_min: float) -> str:
     return f"{value:.1f}"
 
 
-def _threshold(row: Any, lang: Lang, *, distance: bool) -> str:
-    """``15 min``, or ``300 m (4 min walk)`` for a distance threshold (GB 50180)."""
-    minutes = f"{row.threshold_min:g}"
-    if distance:
-        return word("people.threshold_metres", lang, metres=f"{row.threshold_m:g}", minutes=minutes)
-    return word("people.threshold_minutes", lang, minutes=minutes)
-
-
 def markdown_report(
     result: CoverageResult, tables: ReportTables, method: list[tuple[str, str]], lang: Lang
 ) -> str:
@@ -104,6 +96,7 @@ def markdown_report(
     Every value that came from an input (names, ids) is escaped for Markdown tables.
     """
     w: Callable[..., str] = lambda key, **values: _word(key, lang, **values)  # noqa: E731
+    model = result.model
     lines = [f"# {w('title')}", "", f"## {w('h_method')}", ""]
     lines += [f"- **{item}**{w('colon')}{md_cell(value)}" for item, value in method]
     lines += ["", f"## {w('h_summary')}", ""]
@@ -122,7 +115,13 @@ def markdown_report(
         [
             [
                 row.label,
-                _threshold(row, lang, distance=result.model.is_distance(str(row.category))),
+                threshold_text(
+                    model.threshold_minutes(str(row.category)),
+                    model.threshold_metres(str(row.category))
+                    if model.is_distance(str(row.category))
+                    else None,
+                    lang,
+                ),
                 row.facilities,
                 row.facilities_off_network,
                 f"{row.covered_share:.1%}" if row.population else "–",
