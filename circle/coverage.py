@@ -41,7 +41,6 @@ __all__ = [
     "largest_gaps",
     "network_summary",
     "overall_status",
-    "worst_status",
 ]
 
 logger = logging.getLogger(__name__)
@@ -720,9 +719,9 @@ def overall_status(table: pd.DataFrame, categories: Iterable[str]) -> np.ndarray
     ``covered`` when every category is covered there, ``uncovered`` when every one is
     uncovered, ``partial`` otherwise (some services within reach, others not); categories
     whose people do not live there (``empty``) are left out, and a neighbourhood where all are
-    ``empty`` is ``empty``. Unlike :func:`worst_status`, which marks a neighbourhood
-    uncovered as soon as one service is, this tells the places that reach nothing from those
-    that reach part of the life circle.
+    ``empty`` is ``empty``. Unlike the worst status over the categories (uncovered as soon as
+    one service is), this tells the places that reach nothing from those that reach part of
+    the life circle.
 
     Parameters
     ----------
@@ -757,34 +756,6 @@ def overall_status(table: pd.DataFrame, categories: Iterable[str]) -> np.ndarray
     overall[any_lived & all_covered] = "covered"
     overall[any_lived & all_uncovered] = "uncovered"
     return overall
-
-
-def worst_status(table: pd.DataFrame, categories: Iterable[str]) -> np.ndarray:
-    """Per neighbourhood, its worst status over `categories`.
-
-    ``uncovered`` if any category is, else ``partial`` if any is, else ``covered`` if any
-    is, else ``empty`` (nobody of any category's group lives there).
-
-    Parameters
-    ----------
-    table
-        A neighbourhood table (:meth:`CoverageResult.neighbourhood_table`).
-    categories
-        The categories to look at.
-
-    Returns
-    -------
-    numpy.ndarray
-        One status id per row of `table`.
-    """
-    chosen = list(categories)
-    worst = np.full(len(table), "empty", dtype=object)
-    if not chosen:
-        return worst
-    statuses = np.stack([table[f"{c}_status"].to_numpy(object) for c in chosen])
-    for status in ("covered", "partial", "uncovered"):
-        worst[(statuses == status).any(axis=0)] = status
-    return worst
 
 
 def largest_gaps(table: pd.DataFrame, category: str, *, limit: int) -> pd.DataFrame:

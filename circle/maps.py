@@ -3,7 +3,8 @@
 A map shows, each as a layer that can be switched on and off: per category the service
 area (the walkable area within its threshold, :func:`circle.isochrones.service_areas`)
 and the facilities; facilities that are off the walking network; and the neighbourhoods
-coloured by their worst status over the categories. A legend, a title, a summary of the
+coloured by their overall status over the categories with facilities
+(:func:`circle.coverage.overall_status`). A legend, a title, a summary of the
 covered population and the OpenStreetMap attribution are always shown.
 
 Maps are written as one HTML file that needs no internet: Leaflet and the other scripts
@@ -131,7 +132,7 @@ _OFF_NETWORK_ICON: Final = "link-slash"
 _OFF_NETWORK_COLOUR: Final = "#8c8c8c"
 _MARKER_PX: Final = 24
 
-#: Neighbourhood styles by worst status: a light-to-dark sequence (readable without hue).
+#: Neighbourhood styles by status: a light-to-dark sequence (readable without hue).
 _STATUS_STYLE: Final[dict[str, dict[str, Any]]] = {
     "covered": {
         "color": "#636363",
@@ -663,7 +664,7 @@ def threshold_text(model: AccessModel, category: str, lang: Lang) -> str:
 def mapped_categories(result: CoverageResult) -> list[str]:
     """Categories with at least one facility on the network (all of them if none has one).
 
-    The neighbourhoods' default layer colours the worst status over these only: a
+    The neighbourhoods' default layer colours the overall status over these only: a
     category without any facility would paint every neighbourhood uncovered.
     """
     model = result.model
@@ -687,7 +688,7 @@ def _neighbourhood_layer(
     part of the life circle.
 
 
-    Each feature carries only its escaped name ``n``, population ``p``, worst status ``s``
+    Each feature carries only its escaped name ``n``, population ``p``, overall status ``s``
     and per category a row ``[status, covered %, median, max minutes]`` in ``r``, statuses
     as :data:`STATUS_CODES`; ``circleMaps.areaPopup`` and ``circleMaps.areaTooltip`` (see
     :data:`_PAGE_JS`) add the words when opened, so they are not repeated for every
@@ -744,7 +745,7 @@ def _category_status_layers(
 ) -> list[_CompactGeoJson]:
     """One layer per category, neighbourhoods coloured by that category's status (hidden).
 
-    The overall layer shows the worst status over all categories; these let a planner look
+    The overall layer shows the overall status over the categories; these let a planner look
     at one service at a time (for example when another service has no facility at all).
     They draw the shapes of the overall layer (`shapes`, written once): the status, share
     and tooltip come from its per-category ``rows`` (``circleMaps.categoryTooltip``).
@@ -1282,7 +1283,7 @@ def coverage_map(
     Layers, each switchable in the layer control: per category its service area (an
     Okabe-Ito colour) and its facilities (a badge with the category's icon; the popup gives
     the people it serves within the threshold); the off-network facilities (grey, not used);
-    the neighbourhoods coloured by their worst status over the categories (``uncovered``
+    the neighbourhoods coloured by their overall status over the categories (``uncovered``
     red with a thick outline, ``no residents`` faint), with a tooltip naming the missing
     categories and a popup table of covered share and median and maximum walking minutes
     per category; optionally the population density. A legend, title, summary of covered
@@ -1316,7 +1317,7 @@ def coverage_map(
         (:func:`grade_layer`; needs a study with a DEM).
     comparison
         A scenario's comparison with its base (`result` is the scenario's coverage): adds
-        the layer of neighbourhoods whose status changed (shown; the worst-status layer is
+        the layer of neighbourhoods whose status changed (shown; the overall layer is
         then off) and marks the base's facilities the scenario closed.
     capacity
         Places per 1,000 residents per neighbourhood, drawn as a layer per category.

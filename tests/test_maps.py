@@ -427,7 +427,7 @@ def test_default_layer_leaves_out_categories_without_facilities():
     assert category_label("clinic") not in note
 
 
-def test_scenario_map_marks_closed_facilities_and_hides_the_worst_status_layer():
+def test_scenario_map_marks_closed_facilities_and_hides_the_overall_layer():
     base = _street_study(minutes=10, categories=["clinic", "canteen"])
     closed = base.scenario(close=["c1"])
     m = closed.map(comparison=closed.compare_with(base), tiles=None)
