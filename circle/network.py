@@ -801,22 +801,18 @@ def _finish(
     if edges.empty:
         msg = f"`{source}` holds no walkable ways; check that it is the right extract or area."
         raise InputError(msg)
-    used = np.unique(np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()]))
-    missing = np.setdiff1d(used, node_table.index.to_numpy())
-    if missing.size:
-        msg = f"`{source}`: {missing.size} way nodes have no coordinates; the extract is cut."
-        raise InputError(msg)
-    node_table = node_table.loc[used]
+    used, u, v = _used_nodes(node_table.index, edges, source)
+    node_table = node_table.iloc[used]
     dropped = 0
     dropped_ways = None
     if largest_component:
-        keep_nodes = _largest_component(node_table.index.to_numpy(), edges)
-        dropped = len(node_table) - len(keep_nodes)
+        keep = _largest_component(len(used), u, v)
+        dropped = len(node_table) - int(keep.sum())
         _log_dropped(source, dropped, len(node_table))
-        node_table = node_table.loc[keep_nodes]
-        kept = edges["u"].isin(keep_nodes) & edges["v"].isin(keep_nodes)
+        node_table = node_table.iloc[np.flatnonzero(keep)]
+        kept = keep[u] & keep[v]
         if not kept.all():
-            dropped_ways = gpd.GeoSeries(edges.loc[~kept].geometry.to_numpy(), crs=edges.crs)
+            dropped_ways = edges.geometry.to_numpy()[~kept]
         edges = edges.loc[kept]
     lon = node_table["lon"].to_numpy(float)
     lat = node_table["lat"].to_numpy(float)
@@ -826,19 +822,58 @@ def _finish(
         gpd.points_from_xy([lon.min(), lon.max()], [lat.min(), lat.max()]), crs="EPSG:4326"
     )
     crs = corners.estimate_utm_crs()
-    x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+    # One transformer for nodes and ways, applied to their coordinate arrays (what
+    # `GeoSeries.to_crs` does, without copying the frames around it).
+    transform = Transformer.from_crs(edge_table.crs, crs, always_xy=True).transform
+    x, y = transform(lon, lat)
     nodes = gpd.GeoDataFrame(index=node_table.index, geometry=gpd.points_from_xy(x, y), crs=crs)
-    edges = edges[["u", "v", "length_m", "highway", *_KEPT_TAGS, "geometry"]].to_crs(crs)
-    edges = edges.reset_index(drop=True)
-    if dropped_ways is not None:
-        dropped_ways = dropped_ways.to_crs(crs).reset_index(drop=True)
+    columns = ["u", "v", "length_m", "highway", *_KEPT_TAGS]
+    edges = gpd.GeoDataFrame(
+        edges[columns].reset_index(drop=True),
+        geometry=_transformed(edges.geometry.to_numpy(), transform),
+        crs=crs,
+    )
     return WalkNetwork(
         nodes=nodes,
         edges=edges,
         source=source,
         dropped_nodes=dropped,
-        dropped_ways=dropped_ways,
+        dropped_ways=None
+        if dropped_ways is None
+        else gpd.GeoSeries(_transformed(dropped_ways, transform), crs=crs),
     )
+
+
+def _transformed(geometry: np.ndarray, transform: Any) -> np.ndarray:
+    """`geometry` with every coordinate passed through a pyproj `transform` (x, y[, z])."""
+    return np.asarray(shapely.transform(geometry, transform, include_z=None, interleaved=False))
+
+
+def _used_nodes(
+    index: pd.Index, edges: pd.DataFrame, source: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of the nodes the edges use (ordered by node id) and each edge's ends among them.
+
+    Returns the row positions in `index`, then the ``u`` and ``v`` of every edge as positions
+    in that selection.
+    """
+    ids = index.to_numpy()
+    u_id, v_id = edges["u"].to_numpy(), edges["v"].to_numpy()
+    u_row = index.get_indexer(pd.Index(u_id))
+    v_row = index.get_indexer(pd.Index(v_id))
+    if (u_row < 0).any() or (v_row < 0).any():
+        count = np.unique(np.concatenate([u_id[u_row < 0], v_id[v_row < 0]])).size
+        msg = f"`{source}`: {count} way nodes have no coordinates; the extract is cut."
+        raise InputError(msg)
+    is_used = np.zeros(len(ids), dtype=bool)
+    is_used[u_row] = True
+    is_used[v_row] = True
+    used = np.flatnonzero(is_used)
+    if not index.is_monotonic_increasing:
+        used = used[np.argsort(ids[used], kind="stable")]
+    position = np.empty(len(ids), dtype=np.int64)
+    position[used] = np.arange(len(used))
+    return used, position[u_row], position[v_row]
 
 
 def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:
@@ -851,16 +886,20 @@ def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:
     separate ways (``sidewalk*=separate``).
     """
 
-    def tag(name: str) -> pd.Series:
-        return pd.Series(edges[name].to_numpy(object))
+    # Plain object arrays: comparing them costs far less than pandas' string columns.
+    def tag(name: str) -> np.ndarray:
+        return np.asarray(edges[name].to_numpy(object))
+
+    def isin(values: np.ndarray, allowed: frozenset[str]) -> np.ndarray:
+        return np.asarray(pd.Series(values, dtype=object).isin(allowed).to_numpy(bool))
 
     highway = tag("highway")
     foot = tag("foot")
-    foot_allowed = foot.isin(_FOOT_ALLOWED)
-    excluded = highway.isin(EXCLUDED_HIGHWAYS) & ~foot_allowed
-    foot_forbidden = foot.isin(NO_WALKING_ACCESS)
-    access_forbidden = tag("access").isin(NO_WALKING_ACCESS) & ~foot_allowed
-    bicycle_only = highway.isin(_FOOT_TAG_REQUIRED) & ~foot_allowed
+    foot_allowed = isin(foot, _FOOT_ALLOWED)
+    excluded = isin(highway, EXCLUDED_HIGHWAYS) & ~foot_allowed
+    foot_forbidden = isin(foot, NO_WALKING_ACCESS)
+    access_forbidden = isin(tag("access"), NO_WALKING_ACCESS) & ~foot_allowed
+    bicycle_only = isin(highway, _FOOT_TAG_REQUIRED) & ~foot_allowed
     private_service = tag("service") == "private"
     area = tag("area") == "yes"
     separate = tag(_SEPARATE_SIDEWALK_TAGS[0]) == "separate"
@@ -877,7 +916,7 @@ def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:
         | separate
         | no_highway
     )
-    return np.asarray(~closed.to_numpy(bool), dtype=bool)
+    return np.asarray(~closed, dtype=bool)
 
 
 def _rule_tags(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -920,15 +959,12 @@ def _json_tags(raw: pd.Series, tags: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def _largest_component(node_ids: np.ndarray, edges: pd.DataFrame) -> np.ndarray:
-    index = pd.Index(node_ids)
-    u = index.get_indexer(edges["u"].to_numpy())
-    v = index.get_indexer(edges["v"].to_numpy())
-    n = len(node_ids)
+def _largest_component(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """True for the nodes (0..n-1) of the largest connected piece of the edges ``u``-``v``."""
     adjacency = sp.coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n)).tocsr()
     _, labels = connected_components(adjacency, directed=False)
     largest = np.bincount(labels).argmax()
-    return np.asarray(node_ids[labels == largest])
+    return np.asarray(labels == largest)
 
 
 def _tag_column(frame: pd.DataFrame, column: str) -> np.ndarray:
