@@ -570,7 +570,7 @@ def _network_from_graphml(path: Path, *, largest_component: bool) -> WalkNetwork
 
 
 #: Bumped when the layout of cached networks changes.
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4
 
 
 def _cache_key(path: Path, kind: str, *, largest_component: bool) -> str:
@@ -672,13 +672,22 @@ def _network_arrays(network: WalkNetwork) -> dict[str, np.ndarray] | None:
         "v": edges["v"].to_numpy(np.int64),
         "length_m": edges["length_m"].to_numpy(float),
         "columns": np.array(list(edges.columns), dtype=str),
-        **{f"tag:{tag}": edges[tag].to_numpy(str) for tag in tags},
+        **{key: array for tag in tags for key, array in _tag_arrays(tag, edges[tag]).items()},
         "edge_coords": coords,
         "edge_offsets": offsets,
         "crs": np.array(network.crs.to_wkt()),
         "dropped_nodes": np.array(network.dropped_nodes, dtype=np.int64),
         **_ways_arrays("dropped_ways", network.dropped_ways),
     }
+
+
+def _tag_arrays(tag: str, values: pd.Series) -> dict[str, np.ndarray]:
+    """A tag column as ``tag:{tag}`` (a code per edge) and ``tag_values:{tag}`` (the texts).
+
+    Most edges share a few values (``residential``, ``""``): codes keep the entry small.
+    """
+    codes, texts = pd.factorize(values.to_numpy(object), use_na_sentinel=False)
+    return {f"tag:{tag}": codes.astype(np.int32), f"tag_values:{tag}": np.asarray(texts, dtype=str)}
 
 
 def _network_from_arrays(arrays: dict[str, np.ndarray], source: str) -> WalkNetwork:
@@ -696,6 +705,11 @@ def _network_from_arrays(arrays: dict[str, np.ndarray], source: str) -> WalkNetw
         or int(offsets[-1]) != len(arrays["edge_coords"])
         or not (len(arrays["v"]) == len(arrays["length_m"]) == n_edges)
         or any(len(v) != n_edges for k, v in arrays.items() if k.startswith("tag:"))
+        or any(
+            v.size and (v.min() < 0 or v.max() >= len(arrays[f"tag_values:{k[4:]}"]))
+            for k, v in arrays.items()
+            if k.startswith("tag:")
+        )
     ):
         msg = "its arrays do not fit together"
         raise ValueError(msg)
@@ -719,7 +733,7 @@ def _network_from_arrays(arrays: dict[str, np.ndarray], source: str) -> WalkNetw
         if c in numeric
         else lines
         if c == geometry_name
-        else arrays[f"tag:{c}"].astype(object)
+        else arrays[f"tag_values:{c}"].astype(object)[arrays[f"tag:{c}"]]
         for c in columns
     }
     edges = gpd.GeoDataFrame(data, geometry=geometry_name, crs=crs)
