@@ -724,9 +724,10 @@ def _search_csr(
     rows = np.r_[u, v]
     cols = np.r_[v, u]
     weights = np.r_[cost_vu, cost_uv]
-    # One entry per (row, column), the cheapest of parallel edges (NaN only when all are).
+    # One entry per (row, column), the cheapest of parallel edges (NaN only when all are);
+    # the minimum does not depend on the order within a pair, so any sort will do.
     pair = rows.astype(np.int64) * n + cols
-    order = np.argsort(pair, kind="stable")
+    order = np.argsort(pair)
     pair, weights = pair[order], weights[order]
     first = np.flatnonzero(np.r_[pair.size > 0, pair[1:] != pair[:-1]])
     shortest = np.fmin.reduceat(weights, first) if first.size else weights[:0]
