@@ -815,19 +815,9 @@ def _finish(
     if edges.empty:
         msg = f"`{source}` holds no walkable ways; check that it is the right extract or area."
         raise InputError(msg)
-    used, u, v = _used_nodes(node_table.index, edges, source)
-    node_table = node_table.iloc[used]
-    dropped = 0
-    dropped_ways = None
-    if largest_component:
-        keep = _largest_component(len(used), u, v)
-        dropped = len(node_table) - int(keep.sum())
-        _log_dropped(source, dropped, len(node_table))
-        node_table = node_table.iloc[np.flatnonzero(keep)]
-        kept = keep[u] & keep[v]
-        if not kept.all():
-            dropped_ways = edges.geometry.to_numpy()[~kept]
-        edges = edges.loc[kept]
+    node_table, edges, dropped, dropped_ways = _connected(
+        node_table, edges, source, largest_component=largest_component
+    )
     lon = node_table["lon"].to_numpy(float)
     lat = node_table["lat"].to_numpy(float)
     # The UTM zone from the nodes' bounds, as `estimate_utm_crs` finds it, without
@@ -858,9 +848,39 @@ def _finish(
     )
 
 
+def _connected(
+    node_table: pd.DataFrame,
+    edges: gpd.GeoDataFrame,
+    source: str,
+    *,
+    largest_component: bool,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame, int, np.ndarray | None]:
+    """The nodes the edges use (by id) and, with `largest_component`, only its largest piece.
+
+    Returns the nodes, the edges, the number of nodes dropped with the other pieces and
+    those pieces' ways (None when nothing was dropped).
+    """
+    used, u, v = _used_nodes(node_table.index, edges, source)
+    node_table = node_table.iloc[used]
+    if not largest_component:
+        return node_table, edges, 0, None
+    keep = _largest_component(len(used), u, v)
+    dropped = len(node_table) - int(keep.sum())
+    _log_dropped(source, dropped, len(node_table))
+    kept = keep[u] & keep[v]
+    if kept.all():
+        return node_table.iloc[np.flatnonzero(keep)], edges, dropped, None
+    dropped_ways = edges.geometry.to_numpy()[~kept]
+    return node_table.iloc[np.flatnonzero(keep)], edges.loc[kept], dropped, dropped_ways
+
+
 def _transformed(geometry: np.ndarray, transform: Any) -> np.ndarray:
     """`geometry` with every coordinate passed through a pyproj `transform` (x, y[, z])."""
-    return np.asarray(shapely.transform(geometry, transform, include_z=None, interleaved=False))
+    # Flat ways (all of them, from OSM) in one pass; with heights, each kind on its own.
+    include_z = None if shapely.has_z(geometry).any() else False
+    return np.asarray(
+        shapely.transform(geometry, transform, include_z=include_z, interleaved=False)
+    )
 
 
 def _used_nodes(
