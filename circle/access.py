@@ -724,11 +724,15 @@ def _search_csr(
     rows = np.r_[u, v]
     cols = np.r_[v, u]
     weights = np.r_[cost_vu, cost_uv]
-    frame = pd.DataFrame({"r": rows, "c": cols, "w": weights})
-    shortest = frame.groupby(["r", "c"], sort=True)["w"].min()
-    r = shortest.index.get_level_values(0).to_numpy()
-    c = shortest.index.get_level_values(1).to_numpy()
-    return sp.csr_matrix((shortest.to_numpy(), (r, c)), shape=(n, n))
+    # One entry per (row, column), the cheapest of parallel edges (NaN only when all are);
+    # the minimum does not depend on the order within a pair, so any sort will do.
+    pair = rows.astype(np.int64) * n + cols
+    order = np.argsort(pair)
+    pair, weights = pair[order], weights[order]
+    first = np.flatnonzero(np.r_[pair.size > 0, pair[1:] != pair[:-1]])
+    shortest = np.fmin.reduceat(weights, first) if first.size else weights[:0]
+    r, c = np.divmod(pair[first], n)
+    return sp.csr_matrix((shortest, (r, c)), shape=(n, n))
 
 
 def _same_edge_pairs(

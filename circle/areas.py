@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ import h3
 import numpy as np
 import pandas as pd
 import shapely
+from h3.api import basic_int as h3_int
+from pyproj import CRS, Transformer
 
 from circle._options import parse_key_values
 from circle._read import read_table
@@ -46,6 +49,7 @@ __all__ = [
     "assign_areas",
     "check_h3_resolution",
     "h3_areas",
+    "h3_cell_areas",
     "parse_population_fields",
     "people_from_buildings",
     "people_from_points",
@@ -205,26 +209,72 @@ def h3_areas(points: gpd.GeoSeries, *, resolution: int = DEFAULT_H3_RESOLUTION) 
     geopandas.GeoDataFrame
         ``area_id`` (the H3 index), ``name`` (the same) and the hexagon, sorted by id.
     """
+    return h3_cell_areas(h3_cells(points, resolution=resolution), resolution=resolution)
+
+
+def h3_cell_areas(cells: np.ndarray, *, resolution: int) -> gpd.GeoDataFrame:
+    """The H3 hexagons (WGS-84) of `cells`, once each, as :func:`h3_areas` gives them.
+
+    Parameters
+    ----------
+    cells
+        H3 indexes (text) at `resolution`, such as :func:`h3_cells` gives; repeats are fine.
+    resolution
+        Their resolution (for the warning about very large grids).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``area_id`` (the H3 index), ``name`` (the same) and the hexagon, sorted by id.
+    """
     check_h3_resolution(resolution)
-    cells = sorted(set(h3_cells(points, resolution=resolution)))
-    if len(cells) > LARGE_H3_GRID:
+    ids = sorted(set(cells))
+    if len(ids) > LARGE_H3_GRID:
         logger.warning(
             "%d H3 hexagons at resolution %d: the report and map will be large and slow; "
             "a coarser --h3-res (one less: about 7 times fewer cells) is quicker",
-            len(cells),
+            len(ids),
             resolution,
         )
-    polygons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells]
-    return gpd.GeoDataFrame({"area_id": cells, "name": cells}, geometry=polygons, crs="EPSG:4326")
+    # Each boundary as (lat, lng) pairs: 6 corners, more where a cell crosses an
+    # icosahedron edge; one array of (lng, lat) rows cut into rings.
+    boundaries = [h3.cell_to_boundary(c) for c in ids]
+    corners = np.array([len(b) for b in boundaries], dtype=np.int64)
+    latlng = np.array([pair for b in boundaries for pair in b], dtype=float).reshape(-1, 2)
+    rings = shapely.linearrings(latlng[:, ::-1], indices=np.repeat(np.arange(len(ids)), corners))
+    polygons = shapely.polygons(rings)
+    return gpd.GeoDataFrame({"area_id": ids, "name": ids}, geometry=polygons, crs="EPSG:4326")
 
 
 def h3_cells(points: gpd.GeoSeries, *, resolution: int) -> np.ndarray:
-    """The H3 cell of every point."""
-    lonlat = points.to_crs("EPSG:4326")
-    xs, ys = lonlat.x.to_numpy(), lonlat.y.to_numpy()
-    return np.array(
-        [h3.latlng_to_cell(y, x, resolution) for x, y in zip(xs, ys, strict=True)], dtype=object
+    """The H3 cell (text index) of every point.
+
+    The points' coordinates go through one pyproj transformer to WGS-84 (as
+    ``GeoSeries.to_crs`` would move them); H3's integer indexes are found per point and
+    written as text once per distinct cell.
+    """
+    check_h3_resolution(resolution)
+    lon, lat = _lonlat(points)
+    find = h3_int.latlng_to_cell
+    found = np.fromiter(
+        map(find, lat, lon, itertools.repeat(resolution, len(lon))), dtype=np.uint64, count=len(lon)
     )
+    distinct, which = np.unique(found, return_inverse=True)
+    text = np.array([h3_int.int_to_str(int(c)) for c in distinct], dtype=object)
+    return np.asarray(text[which.reshape(-1)], dtype=object)
+
+
+def _lonlat(points: gpd.GeoSeries) -> tuple[list[float], list[float]]:
+    """Longitudes and latitudes of points, as Python floats."""
+    wgs84 = CRS.from_epsg(4326)
+    geometry = points.to_numpy()
+    x, y = shapely.get_x(geometry), shapely.get_y(geometry)
+    if points.crs is None:
+        msg = "the points have no CRS; set one (`GeoSeries.set_crs`) before finding H3 cells."
+        raise ValueError(msg)
+    if not points.crs.is_exact_same(wgs84):
+        x, y = Transformer.from_crs(points.crs, wgs84, always_xy=True).transform(x, y)
+    return np.asarray(x, dtype=float).tolist(), np.asarray(y, dtype=float).tolist()
 
 
 def read_areas(

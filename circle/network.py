@@ -570,7 +570,7 @@ def _network_from_graphml(path: Path, *, largest_component: bool) -> WalkNetwork
 
 
 #: Bumped when the layout of cached networks changes.
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4
 
 
 def _cache_key(path: Path, kind: str, *, largest_component: bool) -> str:
@@ -672,13 +672,22 @@ def _network_arrays(network: WalkNetwork) -> dict[str, np.ndarray] | None:
         "v": edges["v"].to_numpy(np.int64),
         "length_m": edges["length_m"].to_numpy(float),
         "columns": np.array(list(edges.columns), dtype=str),
-        **{f"tag:{tag}": edges[tag].to_numpy(str) for tag in tags},
+        **{key: array for tag in tags for key, array in _tag_arrays(tag, edges[tag]).items()},
         "edge_coords": coords,
         "edge_offsets": offsets,
         "crs": np.array(network.crs.to_wkt()),
         "dropped_nodes": np.array(network.dropped_nodes, dtype=np.int64),
         **_ways_arrays("dropped_ways", network.dropped_ways),
     }
+
+
+def _tag_arrays(tag: str, values: pd.Series) -> dict[str, np.ndarray]:
+    """A tag column as ``tag:{tag}`` (a code per edge) and ``tag_values:{tag}`` (the texts).
+
+    Most edges share a few values (``residential``, ``""``): codes keep the entry small.
+    """
+    codes, texts = pd.factorize(values.to_numpy(object), use_na_sentinel=False)
+    return {f"tag:{tag}": codes.astype(np.int32), f"tag_values:{tag}": np.asarray(texts, dtype=str)}
 
 
 def _network_from_arrays(arrays: dict[str, np.ndarray], source: str) -> WalkNetwork:
@@ -696,6 +705,11 @@ def _network_from_arrays(arrays: dict[str, np.ndarray], source: str) -> WalkNetw
         or int(offsets[-1]) != len(arrays["edge_coords"])
         or not (len(arrays["v"]) == len(arrays["length_m"]) == n_edges)
         or any(len(v) != n_edges for k, v in arrays.items() if k.startswith("tag:"))
+        or any(
+            v.size and (v.min() < 0 or v.max() >= len(arrays[f"tag_values:{k[4:]}"]))
+            for k, v in arrays.items()
+            if k.startswith("tag:")
+        )
     ):
         msg = "its arrays do not fit together"
         raise ValueError(msg)
@@ -719,7 +733,7 @@ def _network_from_arrays(arrays: dict[str, np.ndarray], source: str) -> WalkNetw
         if c in numeric
         else lines
         if c == geometry_name
-        else arrays[f"tag:{c}"].astype(object)
+        else arrays[f"tag_values:{c}"].astype(object)[arrays[f"tag:{c}"]]
         for c in columns
     }
     edges = gpd.GeoDataFrame(data, geometry=geometry_name, crs=crs)
@@ -801,23 +815,9 @@ def _finish(
     if edges.empty:
         msg = f"`{source}` holds no walkable ways; check that it is the right extract or area."
         raise InputError(msg)
-    used = np.unique(np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()]))
-    missing = np.setdiff1d(used, node_table.index.to_numpy())
-    if missing.size:
-        msg = f"`{source}`: {missing.size} way nodes have no coordinates; the extract is cut."
-        raise InputError(msg)
-    node_table = node_table.loc[used]
-    dropped = 0
-    dropped_ways = None
-    if largest_component:
-        keep_nodes = _largest_component(node_table.index.to_numpy(), edges)
-        dropped = len(node_table) - len(keep_nodes)
-        _log_dropped(source, dropped, len(node_table))
-        node_table = node_table.loc[keep_nodes]
-        kept = edges["u"].isin(keep_nodes) & edges["v"].isin(keep_nodes)
-        if not kept.all():
-            dropped_ways = gpd.GeoSeries(edges.loc[~kept].geometry.to_numpy(), crs=edges.crs)
-        edges = edges.loc[kept]
+    node_table, edges, dropped, dropped_ways = _connected(
+        node_table, edges, source, largest_component=largest_component
+    )
     lon = node_table["lon"].to_numpy(float)
     lat = node_table["lat"].to_numpy(float)
     # The UTM zone from the nodes' bounds, as `estimate_utm_crs` finds it, without
@@ -826,19 +826,88 @@ def _finish(
         gpd.points_from_xy([lon.min(), lon.max()], [lat.min(), lat.max()]), crs="EPSG:4326"
     )
     crs = corners.estimate_utm_crs()
-    x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+    # One transformer for nodes and ways, applied to their coordinate arrays (what
+    # `GeoSeries.to_crs` does, without copying the frames around it).
+    transform = Transformer.from_crs(edge_table.crs, crs, always_xy=True).transform
+    x, y = transform(lon, lat)
     nodes = gpd.GeoDataFrame(index=node_table.index, geometry=gpd.points_from_xy(x, y), crs=crs)
-    edges = edges[["u", "v", "length_m", "highway", *_KEPT_TAGS, "geometry"]].to_crs(crs)
-    edges = edges.reset_index(drop=True)
-    if dropped_ways is not None:
-        dropped_ways = dropped_ways.to_crs(crs).reset_index(drop=True)
+    columns = ["u", "v", "length_m", "highway", *_KEPT_TAGS]
+    edges = gpd.GeoDataFrame(
+        edges[columns].reset_index(drop=True),
+        geometry=_transformed(edges.geometry.to_numpy(), transform),
+        crs=crs,
+    )
     return WalkNetwork(
         nodes=nodes,
         edges=edges,
         source=source,
         dropped_nodes=dropped,
-        dropped_ways=dropped_ways,
+        dropped_ways=None
+        if dropped_ways is None
+        else gpd.GeoSeries(_transformed(dropped_ways, transform), crs=crs),
     )
+
+
+def _connected(
+    node_table: pd.DataFrame,
+    edges: gpd.GeoDataFrame,
+    source: str,
+    *,
+    largest_component: bool,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame, int, np.ndarray | None]:
+    """The nodes the edges use (by id) and, with `largest_component`, only its largest piece.
+
+    Returns the nodes, the edges, the number of nodes dropped with the other pieces and
+    those pieces' ways (None when nothing was dropped).
+    """
+    used, u, v = _used_nodes(node_table.index, edges, source)
+    node_table = node_table.iloc[used]
+    if not largest_component:
+        return node_table, edges, 0, None
+    keep = _largest_component(len(used), u, v)
+    dropped = len(node_table) - int(keep.sum())
+    _log_dropped(source, dropped, len(node_table))
+    kept = keep[u] & keep[v]
+    if kept.all():
+        return node_table.iloc[np.flatnonzero(keep)], edges, dropped, None
+    dropped_ways = edges.geometry.to_numpy()[~kept]
+    return node_table.iloc[np.flatnonzero(keep)], edges.loc[kept], dropped, dropped_ways
+
+
+def _transformed(geometry: np.ndarray, transform: Any) -> np.ndarray:
+    """`geometry` with every coordinate passed through a pyproj `transform` (x, y[, z])."""
+    # Flat ways (all of them, from OSM) in one pass; with heights, each kind on its own.
+    include_z = None if shapely.has_z(geometry).any() else False
+    return np.asarray(
+        shapely.transform(geometry, transform, include_z=include_z, interleaved=False)
+    )
+
+
+def _used_nodes(
+    index: pd.Index, edges: pd.DataFrame, source: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of the nodes the edges use (ordered by node id) and each edge's ends among them.
+
+    Returns the row positions in `index`, then the ``u`` and ``v`` of every edge as positions
+    in that selection.
+    """
+    ids = index.to_numpy()
+    u_id, v_id = edges["u"].to_numpy(), edges["v"].to_numpy()
+    u_row = index.get_indexer(pd.Index(u_id))
+    v_row = index.get_indexer(pd.Index(v_id))
+    if (u_row < 0).any() or (v_row < 0).any():
+        count = np.unique(np.concatenate([u_id[u_row < 0], v_id[v_row < 0]])).size
+        msg = f"`{source}`: {count} way nodes have no coordinates; the extract is cut."
+        raise InputError(msg)
+    is_used = np.zeros(len(ids), dtype=bool)
+    is_used[u_row] = True
+    is_used[v_row] = True
+    used = np.flatnonzero(is_used)
+    if not index.is_monotonic_increasing:
+        used = used[np.argsort(ids[used], kind="stable")]
+    position = np.empty(len(ids), dtype=np.int64)
+    position[used] = np.arange(len(used))
+    return used, position[u_row], position[v_row]
 
 
 def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:
@@ -851,16 +920,20 @@ def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:
     separate ways (``sidewalk*=separate``).
     """
 
-    def tag(name: str) -> pd.Series:
-        return pd.Series(edges[name].to_numpy(object))
+    # Plain object arrays: comparing them costs far less than pandas' string columns.
+    def tag(name: str) -> np.ndarray:
+        return np.asarray(edges[name].to_numpy(object))
+
+    def isin(values: np.ndarray, allowed: frozenset[str]) -> np.ndarray:
+        return np.asarray(pd.Series(values, dtype=object).isin(allowed).to_numpy(bool))
 
     highway = tag("highway")
     foot = tag("foot")
-    foot_allowed = foot.isin(_FOOT_ALLOWED)
-    excluded = highway.isin(EXCLUDED_HIGHWAYS) & ~foot_allowed
-    foot_forbidden = foot.isin(NO_WALKING_ACCESS)
-    access_forbidden = tag("access").isin(NO_WALKING_ACCESS) & ~foot_allowed
-    bicycle_only = highway.isin(_FOOT_TAG_REQUIRED) & ~foot_allowed
+    foot_allowed = isin(foot, _FOOT_ALLOWED)
+    excluded = isin(highway, EXCLUDED_HIGHWAYS) & ~foot_allowed
+    foot_forbidden = isin(foot, NO_WALKING_ACCESS)
+    access_forbidden = isin(tag("access"), NO_WALKING_ACCESS) & ~foot_allowed
+    bicycle_only = isin(highway, _FOOT_TAG_REQUIRED) & ~foot_allowed
     private_service = tag("service") == "private"
     area = tag("area") == "yes"
     separate = tag(_SEPARATE_SIDEWALK_TAGS[0]) == "separate"
@@ -877,7 +950,7 @@ def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:
         | separate
         | no_highway
     )
-    return np.asarray(~closed.to_numpy(bool), dtype=bool)
+    return np.asarray(~closed, dtype=bool)
 
 
 def _rule_tags(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -920,15 +993,12 @@ def _json_tags(raw: pd.Series, tags: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def _largest_component(node_ids: np.ndarray, edges: pd.DataFrame) -> np.ndarray:
-    index = pd.Index(node_ids)
-    u = index.get_indexer(edges["u"].to_numpy())
-    v = index.get_indexer(edges["v"].to_numpy())
-    n = len(node_ids)
+def _largest_component(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """True for the nodes (0..n-1) of the largest connected piece of the edges ``u``-``v``."""
     adjacency = sp.coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n)).tocsr()
     _, labels = connected_components(adjacency, directed=False)
     largest = np.bincount(labels).argmax()
-    return np.asarray(node_ids[labels == largest])
+    return np.asarray(labels == largest)
 
 
 def _tag_column(frame: pd.DataFrame, column: str) -> np.ndarray:

@@ -382,10 +382,12 @@ class Study:
             )
         inputs["population"] = people.source
         if areas is None:
-            node_points = net.nodes.geometry
-            seeds = gpd.GeoSeries(np.r_[node_points.array, people.geometry.array], crs=graph.crs)
-            area_table = _areas.h3_areas(seeds, resolution=h3_resolution)
-            person_area = _areas.assign_areas(people, area_table, h3_resolution=h3_resolution)
+            # The hexagons holding a node or a person; each point's cell is found once.
+            node_cells = _areas.h3_cells(net.nodes.geometry, resolution=h3_resolution)
+            person_area = _areas.h3_cells(people.geometry, resolution=h3_resolution)
+            area_table = _areas.h3_cell_areas(
+                np.r_[node_cells, person_area], resolution=h3_resolution
+            )
             resolution: int | None = h3_resolution
             inputs["areas"] = _h3_words(h3_resolution)
         else:

