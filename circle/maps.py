@@ -1543,7 +1543,10 @@ def _set_aside(root: Any, page: str) -> tuple[str, list[tuple[str, str]]]:
     if _ASIDE in page:
         return page, []
     spans: list[tuple[int, int]] = []
-    for element in _elements(root):
+    # The scripts are children of the page's script section, outside the element tree.
+    sections = [getattr(root, name, None) for name in ("header", "html", "script")]
+    elements = [e for section in sections if section is not None for e in _elements(section)]
+    for element in elements:
         if isinstance(element, _RawScript) and element.payload:
             start = page.find(element.text)
             if start >= 0:

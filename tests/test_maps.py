@@ -571,7 +571,7 @@ def test_vertex_texts_are_those_of_each_pair_written_one_by_one():
 def test_page_is_the_same_as_numbering_ids_and_inlining_over_the_whole_page(demo_result):
     """map_html sets the polygon data aside while it scans the page; nothing else changes."""
     from circle._inline import inline_assets
-    from circle.maps import _stable_ids
+    from circle.maps import _set_aside, _stable_ids
 
     areas = demo_result.areas.copy()
     areas["name"] = [f"{i:032x} <!-- {EVIL}" for i in range(len(areas))]  # hex runs, tags
@@ -579,6 +579,12 @@ def test_page_is_the_same_as_numbering_ids_and_inlining_over_the_whole_page(demo
     areas_drawn = service_areas(result.model)
     fast = map_html(coverage_map(result, areas_drawn, title=EVIL))
     root = coverage_map(result, areas_drawn, title=EVIL).get_root()  # the same map again
-    assert fast == inline_assets(_stable_ids(root, root.render()))
+    page = root.render()
+    assert fast == inline_assets(_stable_ids(root, page))
+    # The data of the neighbourhoods and of each service area is set aside.
+    rest, payloads = _set_aside(root, page)
+    assert len(payloads) == 1 + len(result.categories)
+    assert "circleMaps.decode({" in page
+    assert "circleMaps.decode({" not in rest
     assert "circleMaps.decode(" in fast
     assert "\x00" not in fast
