@@ -31,7 +31,9 @@ __all__ = [
     "check_outputs",
     "check_writable",
     "geojson_bytes",
+    "geojson_bytes_of_texts",
     "output_folder",
+    "python_rounded",
 ]
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ STAGING_PREFIX: Final = ".circle-staging-"
 #: Shapely's type ids of the shapes :func:`geojson_bytes` writes in one pass.
 _POLYGON: Final = 3
 _MULTIPOLYGON: Final = 6
+#: Below this, floats of integers are exact with room to spare (:func:`python_rounded`).
+_EXACT_INTEGERS: Final = 2.0**50
 
 
 @contextlib.contextmanager
@@ -109,19 +113,70 @@ def geojson_bytes(
     -------
     bytes
     """
+    texts = [json.dumps(dict(props), ensure_ascii=False, allow_nan=False) for props in properties]
+    return geojson_bytes_of_texts(
+        texts, geometries, coordinate_decimals=coordinate_decimals, members=members
+    )
+
+
+def geojson_bytes_of_texts(
+    property_texts: Sequence[str],
+    geometries: Sequence[shapely.Geometry | None] | np.ndarray,
+    *,
+    coordinate_decimals: int,
+    members: Mapping[str, str] | None = None,
+) -> bytes:
+    """:func:`geojson_bytes` with each feature's properties given as JSON object text.
+
+    `property_texts` are what ``json.dumps(properties, ensure_ascii=False)`` gives, so a
+    caller that encodes a table column by column writes the same bytes.
+    """
     oriented = shapely.orient_polygons(np.asarray(geometries, dtype=object), exterior_cw=False)
     shapes = _geometry_texts(oriented, coordinate_decimals)
     lines = [
-        '{"type": "Feature", "properties": '
-        + json.dumps(dict(props), ensure_ascii=False, allow_nan=False)
-        + ', "geometry": '
-        + shape
-        + "}"
-        for props, shape in zip(properties, shapes, strict=True)
+        '{"type": "Feature", "properties": ' + props + ', "geometry": ' + shape + "}"
+        for props, shape in zip(property_texts, shapes, strict=True)
     ]
     head = json.dumps({"type": "FeatureCollection", **(members or {})}, ensure_ascii=False)
     text = head[:-1] + ', "features": [\n' + ",\n".join(lines) + "\n]}\n"
     return text.encode("utf-8")
+
+
+def python_rounded(values: np.ndarray, decimals: int) -> np.ndarray:
+    """``round(x, decimals)`` of each float as Python gives it, in one numpy pass.
+
+    Python rounds the exact binary value half to even at the decimal digit and returns the
+    float nearest that decimal; :func:`numpy.round` scales by ``10**decimals`` first, which
+    can cross a half. Here ``k = rint(x * 10**decimals)`` is the integer Python's rounding
+    picks unless the scaled value lies within a rounding error of a half, and then
+    ``k / 10**decimals`` (one correctly rounded division) is the float nearest the decimal,
+    as Python's; values near a half or huge are rounded by Python one by one (NaN and infinities
+    stay as they are, as with Python).
+
+    Parameters
+    ----------
+    values
+        Floats.
+    decimals
+        Decimals to keep, 0 to 15.
+
+    Returns
+    -------
+    numpy.ndarray
+        Floats, bit for bit ``[round(x, decimals) for x in values]`` (``-0.0`` kept).
+    """
+    x = np.asarray(values, dtype=float)
+    scale = 10.0**decimals
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = x * scale
+        rounded = np.rint(scaled) / scale
+        distance = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5)
+        doubtful = ~(distance > 1e-9 * np.maximum(np.abs(scaled), 1.0))
+        doubtful |= ~(np.abs(scaled) < _EXACT_INTEGERS)
+    doubtful &= np.isfinite(x)  # NaN and infinities come out of rint as they went in
+    if doubtful.any():
+        rounded[doubtful] = [round(v, decimals) for v in x[doubtful].tolist()]
+    return rounded
 
 
 def _geometry_texts(geometries: np.ndarray, decimals: int) -> list[str]:
@@ -144,9 +199,14 @@ def _geometry_texts(geometries: np.ndarray, decimals: int) -> list[str]:
         texts[i] = json.dumps(shape, ensure_ascii=False, allow_nan=False)
     if not areal.any():
         return texts
-    flat = coordinates.ravel().tolist()
-    numbers = [repr(round(v, decimals) + 0.0) for v in flat]  # + 0.0: no "-0.0"
-    points = [f"[{x}, {y}]" for x, y in zip(numbers[0::2], numbers[1::2], strict=True)]
+    # "[x, y]" of each distinct point once (+ 0.0: no "-0.0"; shared vertices of
+    # neighbouring shapes and ring ends repeat), as _geometry_json's json.dumps writes it.
+    rounded = np.ascontiguousarray(python_rounded(coordinates, decimals) + 0.0)
+    distinct, point_of = np.unique(rounded.view(np.complex128).ravel(), return_inverse=True)
+    xs = map(repr, distinct.real.tolist())
+    ys = map(repr, distinct.imag.tolist())
+    point_texts = np.asarray([f"[{x}, {y}]" for x, y in zip(xs, ys, strict=True)], dtype=object)
+    points = point_texts[point_of].tolist()
     ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
     starts = [0, *ends[:-1]]
     ring_texts = ["[" + ", ".join(points[a:b]) + "]" for a, b in zip(starts, ends, strict=True)]

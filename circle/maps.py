@@ -501,6 +501,8 @@ def feature_collection(geometries: Any, properties: list[dict[str, Any]]) -> dic
 
 #: Coordinates of polygons in the page are integers in units of 10**-SHAPE_DECIMALS degree.
 _SHAPE_SCALE: Final = 10**SHAPE_DECIMALS
+#: Integer pairs below this in size pack into one int64 (:func:`_pair_texts`).
+_PACK_LIMIT: Final = 2**31
 
 
 def _delta_coordinates(geometries: np.ndarray) -> list[str]:
@@ -525,7 +527,7 @@ def _delta_coordinates(geometries: np.ndarray) -> list[str]:
     steps = np.diff(units, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
     starts = ring_offsets[:-1]
     steps[starts] = units[starts]
-    vertices = [f"[{x},{y}]" for x, y in steps.tolist()]
+    vertices = _pair_texts(steps)
     rings = [
         "[" + ",".join(vertices[a:b]) + "]" for a, b in itertools.pairwise(ring_offsets.tolist())
     ]
@@ -535,6 +537,17 @@ def _delta_coordinates(geometries: np.ndarray) -> list[str]:
     return [
         "[" + ",".join(polygons[a:b]) + "]" for a, b in itertools.pairwise(part_offsets.tolist())
     ]
+
+
+def _pair_texts(pairs: np.ndarray) -> list[str]:
+    """``"[x,y]"`` of each row of integer `pairs`, each distinct row written once."""
+    packable = len(pairs) and int(np.abs(pairs).max()) < _PACK_LIMIT
+    if not packable:
+        return [f"[{x},{y}]" for x, y in pairs.tolist()]
+    keys = pairs[:, 0] * (2 * _PACK_LIMIT) + pairs[:, 1]  # one int64 per distinct row
+    distinct, row_of = np.unique(keys, return_index=True, return_inverse=True)[1:]
+    texts = np.asarray([f"[{x},{y}]" for x, y in pairs[distinct].tolist()], dtype=object)
+    return texts[row_of].tolist()  # type: ignore[no-any-return]
 
 
 def polygon_collection_text(geometries: Any, properties: list[dict[str, Any]]) -> str:
@@ -555,11 +568,16 @@ def polygon_collection_text(geometries: Any, properties: list[dict[str, Any]]) -
 
 
 class _RawScript(Element):
-    """Script text put in the page as it is (branca would parse it as a Jinja template)."""
+    """Script text put in the page as it is (branca would parse it as a Jinja template).
 
-    def __init__(self, text: str) -> None:
+    `payload`, a part of `text`, is data that holds no element id and no tag (see
+    :func:`map_html`, which sets it aside while it numbers ids and inlines assets).
+    """
+
+    def __init__(self, text: str, *, payload: str = "") -> None:
         super().__init__()
         self.text = text
+        self.payload = payload
 
     def render(self, **_kwargs: Any) -> str:
         return self.text
@@ -636,7 +654,9 @@ class _CompactGeoJson(folium.GeoJson):
             text = polygon_collection_text(self.geometries, self.properties)
             script = f"var {self.get_name()}_data = circleMaps.decode({text}, {_SHAPE_SCALE});"
             figure: Any = self.get_root()
-            figure.script.add_child(_RawScript(script), name=f"{self.get_name()}_data")
+            figure.script.add_child(
+                _RawScript(script, payload=text), name=f"{self.get_name()}_data"
+            )
         folium.map.Layer.render(self, **kwargs)  # type: ignore[no-untyped-call]
 
 
@@ -672,6 +692,39 @@ def mapped_categories(result: CoverageResult) -> list[str]:
     return served or list(result.categories)
 
 
+def _status_codes(statuses: Any) -> list[str]:
+    """The :data:`STATUS_CODES` of statuses (each distinct one looked up once)."""
+    ids = [str(s) for s in statuses]
+    codes = {s: STATUS_CODES[s] for s in dict.fromkeys(ids)}
+    return [codes[s] for s in ids]
+
+
+def _minutes_values(values: np.ndarray, horizon: float) -> list[float | str]:
+    """:func:`_minutes_value` of each value (rounded as numpy rounds, in one pass)."""
+    cells = np.round(values, 1).astype(object)
+    cells[np.isnan(values)] = _minutes(math.nan, horizon)
+    cells[np.isinf(values)] = _minutes(math.inf, horizon)
+    return cells.tolist()  # type: ignore[no-any-return]
+
+
+def _category_rows(table: gpd.GeoDataFrame, category: str, horizon: float) -> list[list[Any]]:
+    """Per neighbourhood ``[status code, covered %, median, max minutes]`` of `category`."""
+    shares = 100 * table[f"{category}_covered_share"].to_numpy(float)
+    finite = np.isfinite(shares)
+    percent = np.where(finite, np.rint(np.where(finite, shares, 0)), 0).astype(np.int64)
+    percents = np.where(finite, percent.astype(object), "–").tolist()
+    return [
+        list(row)
+        for row in zip(
+            _status_codes(table[f"{category}_status"].astype(str).tolist()),
+            percents,
+            _minutes_values(table[f"{category}_median_min"].to_numpy(float), horizon),
+            _minutes_values(table[f"{category}_max_min"].to_numpy(float), horizon),
+            strict=True,
+        )
+    ]
+
+
 def _neighbourhood_layer(
     result: CoverageResult,
     table: gpd.GeoDataFrame,
@@ -695,40 +748,22 @@ def _neighbourhood_layer(
     neighbourhood.
     """
     categories = result.categories
-    horizon = {c: result.model.threshold_minutes(c) * HORIZON_FACTOR for c in categories}
     worst = overall_status(table, mapped_categories(result))
-    columns = {
-        c: (
-            table[f"{c}_status"].astype(str).to_numpy(),
-            table[f"{c}_covered_share"].to_numpy(float),
-            table[f"{c}_median_min"].to_numpy(float),
-            table[f"{c}_max_min"].to_numpy(float),
-        )
+    per_category = [
+        _category_rows(table, c, result.model.threshold_minutes(c) * HORIZON_FACTOR)
         for c in categories
-    }
-    properties = []
-    for i, (name, population) in enumerate(
-        zip(table["name"], table["population"].to_numpy(float), strict=True)
-    ):
-        rows = []
-        for c in categories:
-            status, share, median, maximum = (column[i] for column in columns[c])
-            rows.append(
-                [
-                    STATUS_CODES[str(status)],
-                    round(100 * share) if math.isfinite(share) else "–",
-                    _minutes_value(median, horizon[c]),
-                    _minutes_value(maximum, horizon[c]),
-                ]
-            )
-        properties.append(
-            {
-                "s": STATUS_CODES[str(worst[i])],
-                "n": esc(name),
-                "p": number_text(population),
-                "r": rows,
-            }
-        )
+    ]
+    names = [esc(name) for name in table["name"].tolist()]
+    populations = [number_text(p) for p in table["population"].to_numpy(float).tolist()]
+    rows = (
+        [list(r) for r in zip(*per_category, strict=True)]
+        if per_category
+        else [[] for _ in range(len(table))]
+    )
+    properties = [
+        {"s": s, "n": n, "p": p, "r": r}
+        for s, n, p, r in zip(_status_codes(worst), names, populations, rows, strict=True)
+    ]
     return _CompactGeoJson(
         shapes.geometry.array,
         properties,
@@ -1486,8 +1521,70 @@ def map_html(m: folium.Map, *, cdn: bool = False) -> str:
         Without `cdn`, if the map links a script or stylesheet that circle does not ship.
     """
     root = m.get_root()
-    page = _stable_ids(root, root.render())
-    return page if cdn else inline_assets(page)
+    page, payloads = _set_aside(root, root.render())
+    page = _stable_ids(root, page)
+    if not cdn:
+        page = inline_assets(page)
+    return _put_back(page, payloads)
+
+
+#: Marks a payload set aside by :func:`_set_aside` (a character no page of circle holds).
+_ASIDE: Final = "\x00"
+
+
+def _set_aside(root: Any, page: str) -> tuple[str, list[tuple[str, str]]]:
+    """`page` with each polygon layer's data (:class:`_RawScript` payloads) set aside.
+
+    Numbering element ids and inlining assets scan the page with regular expressions; the
+    data, most of a large map's page, holds no element id and no tag (it is JSON inside a
+    ``<script>``, ``</`` escaped), so each is swapped for a short token and put back after.
+    Returns the page and the (token, payload) pairs; none where the page holds the marker.
+    """
+    if _ASIDE in page:
+        return page, []
+    spans: list[tuple[int, int]] = []
+    # The scripts are children of the page's script section, outside the element tree.
+    sections = [getattr(root, name, None) for name in ("header", "html", "script")]
+    elements = [e for section in sections if section is not None for e in _elements(section)]
+    for element in elements:
+        if isinstance(element, _RawScript) and element.payload:
+            start = page.find(element.text)
+            if start >= 0:
+                start += element.text.index(element.payload)
+                spans.append((start, start + len(element.payload)))
+    parts: list[str] = []
+    payloads: list[tuple[str, str]] = []
+    position = 0
+    for start, end in sorted(spans):
+        if start < position:  # cannot happen: each script's text is in the page once
+            continue
+        token = f"{_ASIDE}{len(payloads)}{_ASIDE}"
+        parts += [page[position:start], token]
+        payloads.append((token, page[start:end]))
+        position = end
+    parts.append(page[position:])
+    return "".join(parts), payloads
+
+
+def _put_back(page: str, payloads: list[tuple[str, str]]) -> str:
+    """:func:`_set_aside`'s `page` with its payloads back in place of the tokens."""
+    if not payloads:
+        return page
+    pieces = page.split(_ASIDE)
+    if len(pieces) != 2 * len(payloads) + 1:
+        msg = "a map payload was lost or repeated while the page was finished"
+        raise RuntimeError(msg)
+    text_of = {token.strip(_ASIDE): payload for token, payload in payloads}
+    pieces[1::2] = [text_of[key] for key in pieces[1::2]]
+    return "".join(pieces)
+
+
+def _elements(root: Any) -> list[Any]:
+    """`root` and every element under it, in breadth-first tree order."""
+    elements = [root]
+    for element in elements:
+        elements.extend(getattr(element, "_children", {}).values())
+    return elements
 
 
 #: A folium/branca element id: 32 hexadecimal digits (a random UUID by default).
@@ -1502,11 +1599,8 @@ def _stable_ids(root: Any, page: str) -> str:
     the same map give the same bytes.
     """
     ids: dict[str, str] = {}
-    queue = [root]
-    while queue:
-        element = queue.pop(0)
+    for element in _elements(root):
         ids.setdefault(element._id, f"{len(ids):032x}")
-        queue.extend(getattr(element, "_children", {}).values())
     return _ELEMENT_ID.sub(lambda found: ids.get(found.group(), found.group()), page)
 
 

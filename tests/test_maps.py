@@ -556,3 +556,35 @@ def test_the_chengdu_demo_map_tells_covered_from_uncovered_by_default():
     # Near the clinics part of the life circle is reached, far from them nothing is.
     assert drawn.count(STATUS_CODES["uncovered"]) > 0
     assert drawn.count(STATUS_CODES["partial"]) + drawn.count(STATUS_CODES["covered"]) > 100
+
+
+def test_vertex_texts_are_those_of_each_pair_written_one_by_one():
+    from circle.maps import _pair_texts
+
+    rng = np.random.default_rng(3)
+    small = rng.integers(-5, 6, size=(2_000, 2))  # many repeats
+    wide = np.array([[2**31 - 1, -(2**31) + 1], [-(2**31) + 1, 2**31 - 1], [0, -1], [-1, 0]])
+    for pairs in (small, wide, np.vstack([small, [[2**40, 1]]]), np.zeros((0, 2), np.int64)):
+        assert _pair_texts(pairs) == [f"[{x},{y}]" for x, y in pairs.tolist()]
+
+
+def test_page_is_the_same_as_numbering_ids_and_inlining_over_the_whole_page(demo_result):
+    """map_html sets the polygon data aside while it scans the page; nothing else changes."""
+    from circle._inline import inline_assets
+    from circle.maps import _set_aside, _stable_ids
+
+    areas = demo_result.areas.copy()
+    areas["name"] = [f"{i:032x} <!-- {EVIL}" for i in range(len(areas))]  # hex runs, tags
+    result = dataclasses.replace(demo_result, areas=areas)
+    areas_drawn = service_areas(result.model)
+    fast = map_html(coverage_map(result, areas_drawn, title=EVIL))
+    root = coverage_map(result, areas_drawn, title=EVIL).get_root()  # the same map again
+    page = root.render()
+    assert fast == inline_assets(_stable_ids(root, page))
+    # The data of the neighbourhoods and of each service area is set aside.
+    rest, payloads = _set_aside(root, page)
+    assert len(payloads) == 1 + len(result.categories)
+    assert "circleMaps.decode({" in page
+    assert "circleMaps.decode({" not in rest
+    assert "circleMaps.decode(" in fast
+    assert "\x00" not in fast

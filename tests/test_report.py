@@ -388,3 +388,53 @@ def test_workbook_cells_take_numpy_numbers_and_blank_what_is_not_finite(tmp_path
     assert sheet.cell(row=5, column=1).number_format == "0.00"  # a blank keeps the format
     with pytest.raises(TypeError, match="cannot write"):
         fill_sheet(Book(), "S", [Column("x", [object()])])
+
+
+def test_sheet_cells_are_those_written_one_by_one():
+    """fill_sheet's one pass per column writes what write_value writes cell by cell."""
+    from circle.i18n import LANGS, status_word
+    from circle.report.xlsx import (
+        STATUS_FILLS,
+        Book,
+        Column,
+        fill_sheet,
+        workbook_bytes,
+        write_value,
+    )
+
+    statuses = [status_word(s, lang) for lang in LANGS for s in STATUS_FILLS]
+    mixed = [1.5, -0.0, float("nan"), float("inf"), None, 7, 2**60, True, np.float64(2.5)]
+    mixed += [np.int64(-3), np.bool_(False), np.str_("=np"), "> 6", "a\x01b\x1fc", "覆盖"]
+    columns = [
+        Column("numbers", [0.25, float("nan"), 3.0, None, -1.0], "0.0%"),
+        Column("general", [0.25, float("nan"), 3, None, -1.0]),
+        Column("text", ["=SUM(A1)", "ok", "", "tab\tok", "x"], align_right=True),
+        Column("dirty", ["ctrl\x00\x08\x0b\x0c\x0e\x1f", "fine"], "0.0"),
+        Column("status", [*statuses, "other", None, 0.5], "0.0", status=True),
+        Column("mixed", mixed, "#,##0", status=True),
+    ]
+    book = Book()
+    fill_sheet(book, "S", columns, freeze="B2")
+
+    reference = Book()  # the same sheet, every cell through write_value
+    sheet = reference.add_sheet("S")
+    header = reference.style(bold=True, wrap=True)
+    status_of = {status_word(s, lang): s for lang in LANGS for s in STATUS_FILLS}
+    for j, column in enumerate(columns):
+        write_value(sheet, 0, j, column.header, header)
+        number = reference.style(number_format=column.number_format)
+        text = reference.style(number_format=column.number_format, align_right=column.align_right)
+        fills = {
+            w: reference.style(number_format=column.number_format, fill=STATUS_FILLS[s])
+            for w, s in status_of.items()
+        }
+        for i, value in enumerate(column.values, start=1):
+            if not isinstance(value, str):
+                write_value(sheet, i, j, value, number)
+            else:
+                write_value(sheet, i, j, value, fills.get(value, text) if column.status else text)
+        widest = max(column_width(column.values, column.number_format), len(column.header))
+        sheet.set_column(j, j, min(max(widest + 2, 8), 40))
+    sheet.freeze_panes("B2")
+    sheet.autofilter(0, 0, max(len(c.values) for c in columns), len(columns) - 1)
+    assert workbook_bytes(book) == workbook_bytes(reference)

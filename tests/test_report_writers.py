@@ -21,7 +21,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circle._io import _geometry_json, geojson_bytes
+from circle._io import _geometry_json, geojson_bytes, python_rounded
 from circle.i18n import OSM_CREDIT
 from circle.report.tables import (
     FACILITY_FORMATS,
@@ -33,6 +33,7 @@ from circle.report.tables import (
     ReportTables,
     csv_bytes,
     csv_text,
+    fixed_texts,
     geojson_table_bytes,
     neutralised,
     rounded,
@@ -206,3 +207,50 @@ def test_geojson_with_a_3d_or_nan_shape_falls_back_to_the_same_bytes():
     bad = np.asarray([shapely.box(0, 0, 1, 1), nan])
     with pytest.raises(ValueError, match="JSON compliant"), np.errstate(invalid="ignore"):
         geojson_bytes([{}, {}], bad, coordinate_decimals=6)
+
+
+def _bits(values: list[float]) -> list[int]:
+    return np.asarray(values, dtype=float).view(np.int64).tolist()
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 2, 4, 6])
+def test_python_rounded_is_pythons_round_bit_for_bit(decimals):
+    rng = np.random.default_rng(7)
+    scale = 10.0**decimals
+    halves = (np.arange(-500, 500) + 0.5) / scale  # decimal halves, as the nearest floats
+    values = np.concatenate(
+        [
+            rng.uniform(-200, 200, 20_000),
+            rng.uniform(-1e-3, 1e-3, 2_000),
+            10.0 ** rng.uniform(-12, 20, 2_000),
+            halves,
+            np.nextafter(halves, np.inf),
+            np.nextafter(halves, -np.inf),
+            [0.0, -0.0, 2.675, 0.125, 0.375, -2.5, 1e15 + 0.3, 2.0**52 + 1, 1.7e308],
+            [np.nan, np.inf, -np.inf],
+        ]
+    )
+    got = python_rounded(values, decimals)
+    expected = [round(v, decimals) for v in values.tolist()]
+    finite = np.isfinite(values)
+    assert _bits(got[finite].tolist()) == _bits(np.asarray(expected)[finite].tolist())
+    assert np.isnan(got[np.isnan(values)]).all()
+    assert (got[np.isinf(values)] == values[np.isinf(values)]).all()
+
+
+@pytest.mark.parametrize("decimals", [1, 2, 4, 6])
+def test_fixed_texts_format_like_python(decimals):
+    rng = np.random.default_rng(11)
+    halves = (np.arange(-300, 300) + 0.5) / 10.0**decimals
+    numbers = np.concatenate(
+        [
+            rng.uniform(-100, 100, 5_000),
+            np.round(rng.uniform(0, 30, 5_000), 3),  # many repeats after rounding
+            halves,
+            np.nextafter(halves, np.inf),
+            [0.0, -0.0, -1e-9, 1e-9, 2.675, 1e15 + 0.3, -3e17, 1.7e308],
+            [np.nan, np.inf, -np.inf],
+        ]
+    )
+    expected = [f"{x:.{decimals}f}" if np.isfinite(x) else "" for x in numbers.tolist()]
+    assert fixed_texts(numbers, decimals) == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from circle._io import geojson_bytes
+from circle._io import geojson_bytes_of_texts, python_rounded
 from circle.capacity import check_matches
 from circle.coords import convert_geometries, from_wgs84
 from circle.coverage import SUMMARY_COLUMNS
@@ -35,6 +36,7 @@ __all__ = [
     "Format",
     "ReportTables",
     "csv_bytes",
+    "fixed_texts",
     "geojson_table_bytes",
     "is_missing",
     "neutralised",
@@ -301,18 +303,64 @@ def _csv_column(values: pd.Series, fmt: Format | None) -> list[str]:
     """:func:`csv_text` of each value; a number column with fixed decimals in one pass."""
     decimals = _fixed_decimals(values, fmt)
     if decimals is None:
-        return [csv_text(v, fmt) for v in values.tolist()]
-    numbers = values.to_numpy(dtype=float).tolist()
-    return [f"{x:.{decimals}f}" if math.isfinite(x) else "" for x in numbers]
+        cells = values.tolist()
+        if all(c.__class__ is str for c in cells):  # text: each distinct one neutralised once
+            texts_of = {c: neutralised(c) for c in dict.fromkeys(cells)}
+            return [texts_of[c] for c in cells]
+        return [csv_text(c, fmt) for c in cells]
+    return fixed_texts(values.to_numpy(dtype=float), decimals)
 
 
-def _rounded_column(values: pd.Series, fmt: Format | None) -> list[Any]:
-    """:func:`rounded` of each value; a number column with fixed decimals in one pass."""
-    decimals = _fixed_decimals(values, fmt)
-    if decimals is None:
-        return [rounded(v, fmt) for v in values.tolist()]
-    numbers = values.to_numpy(dtype=float).tolist()
-    return [round(x, decimals) if math.isfinite(x) else None for x in numbers]
+#: Below this, ``x * 10**decimals`` is a float so far from its precision limit that
+#: ``round(x, decimals)`` formats with `decimals` decimals exactly as ``x`` does.
+_FIXED_SAFE: Final = 2.0**40
+
+
+def fixed_texts(numbers: np.ndarray, decimals: int) -> list[str]:
+    """``f"{x:.{decimals}f}"`` of each number, ``""`` where not finite.
+
+    Formatting picks the decimal nearest ``x`` with `decimals` decimals, which the float
+    ``round(x, decimals)`` (:func:`circle._io.python_rounded`) stands for exactly while
+    ``|x| * 10**decimals`` stays well inside a float's precision; so each distinct rounded
+    value (sign of zero included) is formatted once. Larger numbers are formatted one by one.
+    """
+    texts = np.full(len(numbers), "", dtype=object)
+    with np.errstate(over="ignore", invalid="ignore"):
+        safe = np.abs(numbers) * 10.0**decimals < _FIXED_SAFE  # False for NaN and infinity
+    distinct, text_of = np.unique(
+        python_rounded(numbers[safe], decimals).view(np.int64), return_inverse=True
+    )
+    formatted = [f"{x:.{decimals}f}" for x in distinct.view(np.float64).tolist()]
+    texts[safe] = np.asarray(formatted, dtype=object)[text_of]
+    large = np.flatnonzero(~safe & np.isfinite(numbers))
+    texts[large] = [f"{x:.{decimals}f}" for x in numbers[large].tolist()]
+    return texts.tolist()
+
+
+def _json_column(values: pd.Series, fmt: Format | None) -> list[str]:
+    """Each value's JSON text, as ``json.dumps(rounded(value, fmt))`` gives it.
+
+    Plain numpy number and boolean columns, and columns of text only, are encoded in one
+    pass; others value by value.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "b":
+        return np.where(values.to_numpy(), "true", "false").tolist()  # type: ignore[no-any-return]
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+        decimals = _fixed_decimals(values, fmt)
+        if dtype.kind != "f" and decimals is None:
+            return list(map(repr, values.tolist()))  # Python ints
+        numbers = values.to_numpy(dtype=float)
+        if decimals is not None:
+            numbers = python_rounded(numbers, decimals)
+        texts = np.asarray(list(map(repr, numbers.tolist())), dtype=object)
+        texts[~np.isfinite(values.to_numpy(dtype=float))] = "null"
+        return texts.tolist()  # type: ignore[no-any-return]
+    cells = values.tolist()
+    if all(c.__class__ is str for c in cells):  # text as it is (rounded() leaves it)
+        texts_of = {c: json.dumps(c, ensure_ascii=False) for c in dict.fromkeys(cells)}
+        return [texts_of[c] for c in cells]
+    return [json.dumps(rounded(c, fmt), ensure_ascii=False, allow_nan=False) for c in cells]
 
 
 def csv_bytes(table: pd.DataFrame, formats: Mapping[str, Format]) -> bytes:
@@ -339,16 +387,21 @@ def geojson_table_bytes(
     WGS-84.
     """
     columns = [str(c) for c in table.columns if c != table.geometry.name]
-    values = [_rounded_column(table[c], formats.get(c)) for c in columns]
+    # Each feature's properties as json.dumps of {column: rounded value} gives them.
+    keys = [json.dumps(c, ensure_ascii=False) + ": " for c in columns]
+    cells = [
+        [key + text for text in _json_column(table[c], formats.get(c))]
+        for key, c in zip(keys, columns, strict=True)
+    ]
     properties = (
-        [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+        ["{" + ", ".join(row) + "}" for row in zip(*cells, strict=True)]
         if columns
-        else [{} for _ in range(len(table))]
+        else ["{}"] * len(table)
     )
     members = {"attribution": OSM_CREDIT}
     if coordinate_system is not None:
         members["coordinate_system"] = coordinate_system
-    return geojson_bytes(
+    return geojson_bytes_of_texts(
         properties,
         table.geometry.to_numpy(),
         coordinate_decimals=COORDINATE_DECIMALS,

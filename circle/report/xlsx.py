@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+import numpy as np
 import xlsxwriter
 
 from circle.comparison import SCENARIO_COLUMNS
@@ -142,22 +143,30 @@ class Column:
     align_right: bool = False
 
 
-def _minutes_cells(values: Iterable[Any], horizon_min: float) -> list[Any]:
+def _minutes_cells(values: pd.Series, horizon_min: float) -> list[Any]:
     """Minutes for Excel: ``"> N"`` beyond the search horizon, blank without residents."""
-    cells: list[Any] = []
-    for value in values:
-        number = float(value)
-        if math.isnan(number):
-            cells.append(None)
-        elif math.isinf(number):
-            cells.append(f"> {horizon_min:g}")
-        else:
-            cells.append(number)
-    return cells
+    numbers = values.to_numpy(dtype=float)
+    cells = numbers.astype(object)  # Python floats
+    cells[np.isnan(numbers)] = None
+    cells[np.isinf(numbers)] = f"> {horizon_min:g}"
+    return cells.tolist()
 
 
 def excel_numbers(values: Iterable[Any]) -> list[Any]:
-    """Numbers for Excel: blank where missing."""
+    """Numbers for Excel: blank where missing.
+
+    A numpy number column (a ``pandas.Series`` or array of ints, floats or booleans) is
+    converted in one pass; other values one by one (numpy scalars as the Python values they
+    hold, NaN and infinite numbers as ``None``).
+    """
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        array = np.asarray(values)
+        if dtype.kind != "f":
+            return array.tolist()  # type: ignore[no-any-return]
+        cells = array.astype(object)  # Python floats
+        cells[~np.isfinite(array)] = None
+        return cells.tolist()  # type: ignore[no-any-return]
     return [None if is_missing(v := plain(x)) else v for x in values]
 
 
@@ -176,7 +185,7 @@ def _summary_columns(tables: ReportTables, lang: Lang, unit: str = "people") -> 
     return [
         Column(
             headers.get(c) or _word(c, lang),
-            excel_numbers(s[c].tolist()),
+            excel_numbers(s[c]),
             formats.get(c, "General"),
         )
         for c in SUMMARY_COLUMNS
@@ -191,10 +200,10 @@ def _neighbourhood_columns(
     yes, no = _word("yes", lang), _word("no", lang)
     columns = [
         Column(_word("area_id", lang), t["area_id"].astype(str).tolist()),
-        Column(_word("name", lang), excel_numbers(t["name"].tolist())),
+        Column(_word("name", lang), excel_numbers(t["name"])),
         Column(
             word(f"people.population_{unit}", lang),
-            excel_numbers(t["population"].tolist()),
+            excel_numbers(t["population"]),
             "#,##0",
         ),
     ]
@@ -210,19 +219,19 @@ def _neighbourhood_columns(
             columns.append(
                 Column(
                     _word("c_population", lang, label=label),
-                    excel_numbers(t[f"{category}_population"].tolist()),
+                    excel_numbers(t[f"{category}_population"]),
                     "#,##0",
                 )
             )
         columns += [
             Column(
                 word("people.c_covered_unit", lang, label=label, what=covered),
-                excel_numbers(t[f"{category}_covered_population"].tolist()),
+                excel_numbers(t[f"{category}_covered_population"]),
                 "#,##0",
             ),
             Column(
                 _word("c_covered_share", lang, label=label),
-                excel_numbers(t[f"{category}_covered_share"].tolist()),
+                excel_numbers(t[f"{category}_covered_share"]),
                 "0.0%",
             ),
             Column(
@@ -239,17 +248,24 @@ def _neighbourhood_columns(
             ),
             Column(
                 _word("c_status", lang, label=label),
-                [status_word(s, lang) for s in t[f"{category}_status"]],
+                _status_words(t[f"{category}_status"], lang),
                 status=True,
             ),
         ]
         if category in tables.capacity_categories and tables.capacity is not None:
             columns += _capacity_columns(t, tables.capacity, category, lang)
     columns += [
-        Column(_word("complete", lang), [yes if c else no for c in t["complete"]]),
+        Column(_word("complete", lang), [yes if c else no for c in t["complete"].tolist()]),
         Column(_word("missing", lang), t["missing"].astype(str).tolist()),
     ]
     return columns
+
+
+def _status_words(statuses: pd.Series, lang: Lang) -> list[str]:
+    """Each status id in words (each distinct id looked up once)."""
+    ids = statuses.tolist()
+    words = {s: status_word(s, lang) for s in dict.fromkeys(ids)}
+    return [words[s] for s in ids]
 
 
 def _capacity_columns(
@@ -262,7 +278,7 @@ def _capacity_columns(
     columns = [
         Column(
             _word("c_places_per_1000", lang, label=label, unit=unit),
-            excel_numbers(t[f"{category}_places_per_1000"].tolist()),
+            excel_numbers(t[f"{category}_places_per_1000"]),
             "0.00",
         )
     ]
@@ -270,17 +286,17 @@ def _capacity_columns(
         columns += [
             Column(
                 _word("c_target_per_1000", lang, label=label, unit=unit),
-                excel_numbers(t[f"{category}_target_per_1000"].tolist()),
+                excel_numbers(t[f"{category}_target_per_1000"]),
                 "0.00",
             ),
             Column(
                 _word("c_shortfall_places", lang, label=label, unit=unit),
-                excel_numbers(t[f"{category}_shortfall_places"].tolist()),
+                excel_numbers(t[f"{category}_shortfall_places"]),
                 "#,##0.0",
             ),
             Column(
                 _word("c_below_target", lang, label=label),
-                [yes if x else no for x in t[f"{category}_below_target"]],
+                [yes if x else no for x in t[f"{category}_below_target"].tolist()],
             ),
         ]
     return columns
@@ -297,22 +313,20 @@ def _facility_columns(tables: ReportTables, lang: Lang) -> list[Column]:
     yes, no = _word("yes", lang), _word("no", lang)
     columns = [
         Column(_word("id", lang), f["id"].astype(str).tolist()),
-        Column(_word("facility_name", lang), excel_numbers(f["name"].tolist())),
+        Column(_word("facility_name", lang), excel_numbers(f["name"])),
         Column(_word("service", lang), [category_label(c, lang) for c in f["category"]]),
-        Column(_word("on_network", lang), [yes if x else no for x in f["on_network"]]),
-        Column(_word("snap_m", lang), excel_numbers(f["snap_m"].tolist()), "0.0"),
+        Column(_word("on_network", lang), [yes if x else no for x in f["on_network"].tolist()]),
+        Column(_word("snap_m", lang), excel_numbers(f["snap_m"]), "0.0"),
         Column(_word("served_population", lang), excel_numbers(f["served_population"]), "#,##0"),
     ]
     if tables.capacity is not None:
         columns += [
-            Column(_word("capacity", lang), excel_numbers(f["capacity"].tolist()), "#,##0.0"),
-            Column(
-                _word("places_per_1000", lang), excel_numbers(f["places_per_1000"].tolist()), "0.00"
-            ),
+            Column(_word("capacity", lang), excel_numbers(f["capacity"]), "#,##0.0"),
+            Column(_word("places_per_1000", lang), excel_numbers(f["places_per_1000"]), "0.00"),
         ]
     columns += [
-        Column(lonlat_header("lon", tables, lang), excel_numbers(f["lon"].tolist()), "0.000000"),
-        Column(lonlat_header("lat", tables, lang), excel_numbers(f["lat"].tolist()), "0.000000"),
+        Column(lonlat_header("lon", tables, lang), excel_numbers(f["lon"]), "0.000000"),
+        Column(lonlat_header("lat", tables, lang), excel_numbers(f["lat"]), "0.000000"),
     ]
     return columns
 
@@ -335,6 +349,8 @@ def _display_width(value: Any, number_format: str) -> int:
         text = f"{value:.{len(number_format) - 2}f}"
     else:
         text = str(value)
+    if text.isascii():  # no wide characters
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
@@ -346,15 +362,15 @@ def column_width(values: Sequence[Any], number_format: str) -> int:
     the most negative one (sign included, so ``-0.0``) of each type are measured; in
     ``General`` every distinct number is, as ``str`` gives no such order.
     """
-    measured: list[Any] = []
-    by_type: dict[type, list[Any]] = {int: [], float: []}
-    for value in values:
-        kind = type(value)
-        if kind is int or kind is float:
-            by_type[kind].append(value)
-        elif value is not None:
-            measured.append(value)
-    measured = list(dict.fromkeys(measured))  # bools and text: distinct values
+    by_type = {kind: [v for v in values if v.__class__ is kind] for kind in (int, float)}
+    # Bools and text: distinct values.
+    measured: list[Any] = list(
+        dict.fromkeys(
+            v
+            for v in values
+            if v.__class__ is not int and v.__class__ is not float and v is not None
+        )
+    )
     for numbers in by_type.values():
         if not numbers:
             continue
@@ -362,7 +378,8 @@ def column_width(values: Sequence[Any], number_format: str) -> int:
             measured += numbers
             continue
         measured.append(max(numbers))
-        negative = [x for x in numbers if math.copysign(1.0, x) < 0]
+        # Sign bit set: below zero, or -0.0 (and NaN with the bit) found by copysign.
+        negative = [x for x in numbers if x < 0 or (not x > 0 and math.copysign(1.0, x) < 0)]
         if negative:
             measured.append(min(negative))
     return max((_display_width(v, number_format) for v in measured), default=0)
@@ -396,6 +413,43 @@ def write_value(sheet: Any, row: int, column: int, value: Any, style: Any = None
         raise TypeError(msg)
 
 
+def _write_column(
+    sheet: Any, j: int, values: Sequence[Any], *, number: Any, text: Any, fills: dict[str, Any]
+) -> None:
+    """Column `j` from row 1 down: the cells :func:`write_value` writes, in one pass.
+
+    Python floats, ints, text and ``None`` go straight to XlsxWriter's typed writers
+    (text without control characters when the column has none, see :func:`write_value`);
+    anything else (numpy scalars, booleans) through :func:`write_value`. Numbers and blanks
+    get the `number` style, text `text` or its status fill from `fills`.
+    """
+    write_number, write_string, write_blank = sheet.write_number, sheet.write_string, None
+    if number is not None:
+        write_blank = sheet.write_blank
+    texts = [v for v in values if v.__class__ is str]
+    clean = not _ILLEGAL_CHARACTERS.search("".join(texts))
+    isfinite = math.isfinite
+    for i, value in enumerate(values, start=1):
+        kind = value.__class__
+        if kind is float:
+            if isfinite(value):
+                write_number(i, j, value, number)
+            elif write_blank is not None:
+                write_blank(i, j, None, number)
+        elif kind is str:
+            style = fills.get(value, text) if fills else text
+            write_string(i, j, value if clean else _ILLEGAL_CHARACTERS.sub("", value), style)
+        elif kind is int:
+            write_number(i, j, value, number)
+        elif value is None:
+            if write_blank is not None:
+                write_blank(i, j, None, number)
+        elif isinstance(value, str):
+            write_value(sheet, i, j, value, fills.get(value, text) if fills else text)
+        else:
+            write_value(sheet, i, j, value, number)
+
+
 def fill_sheet(book: Book, title: str, columns: Sequence[Column], *, freeze: str = "A2") -> Any:
     """A sheet `title` with a header row (bold, frozen, filtered) and formatted columns.
 
@@ -420,11 +474,9 @@ def fill_sheet(book: Book, title: str, columns: Sequence[Column], *, freeze: str
             word: book.style(number_format=column.number_format, fill=STATUS_FILLS[status])
             for word, status in status_of.items()
         }
-        for i, value in enumerate(column.values, start=1):
-            if not isinstance(value, str):
-                write_value(sheet, i, j, value, number)
-            else:
-                write_value(sheet, i, j, value, fills.get(value, text) if column.status else text)
+        _write_column(
+            sheet, j, column.values, number=number, text=text, fills=fills if column.status else {}
+        )
         widest = max(
             column_width(column.values, column.number_format),
             min(_display_width(column.header, "General"), 24),
@@ -494,7 +546,7 @@ def scenario_workbook(table: pd.DataFrame, inputs: dict[str, str], lang: Lang) -
     names = [base if s == "base" else str(s) for s in table["scenario"]]
     columns = [Column(_word("scenario", lang), names)]
     columns += [
-        Column(_word(c, lang), excel_numbers(table[c].tolist()), SCENARIO_EXCEL.get(c, "General"))
+        Column(_word(c, lang), excel_numbers(table[c]), SCENARIO_EXCEL.get(c, "General"))
         for c in SCENARIO_COLUMNS[1:]
     ]
     fill_sheet(book, _word("sheet_scenarios", lang), columns, freeze="B2")
