@@ -291,7 +291,7 @@ def _walks(step: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _walk_coordinates(
     ends: _Ends, walk: np.ndarray, position: np.ndarray, states: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Vertices of the lines entered by `states`, walk by walk in walking order.
 
     A line entered by its end (state ``n + k``) is walked backwards; every line but a
