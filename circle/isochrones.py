@@ -43,10 +43,7 @@ that the reference keeps apart), so GEOS's default of 8 segments per quarter cir
 and the polygons match the reference.
 
 On large networks the lines are dissolved by 4 km tiles (:func:`_dissolve`): each tile's
-lines are chained (all tiles in one pass of :func:`_grouped_chains`, which never joins lines
-of two tiles), buffered and unioned, and the tiles' areas are unioned last. A tile's thread
-then only calls GEOS, which lets go of the GIL, so the drawing keeps its pace while Python
-code runs beside it (:meth:`circle.study.Study.report` writes the report files meanwhile). The union
+lines are chained, buffered and unioned, and the tiles' areas are unioned last. The union
 of one category's ~27,000 chains on a 500,000-node grid holds +360 MB of GEOS memory at its
 peak; by tiles +140 MB, in the same time (7.1-7.2 s instead of 7.5-8.2 s), and the tiles
 can be drawn in threads. With all of the above, drawing the 4 categories of that grid
