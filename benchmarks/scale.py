@@ -1,7 +1,7 @@
 """End to end on generated street grids: time and peak memory per stage, per size.
 
 Run: python benchmarks/scale.py [--sizes 50000,150000,500000] [--out /tmp/circle-scale]
-     [--no-map] [--no-report] [--second-run] [--breakdown]
+     [--no-map] [--no-report] [--second-run]
 
 Each size runs in its own process (so peak memory is that size's): a jittered 80 m street
 grid of about that many walking nodes is written to PBF with pyosmium (``pip install
@@ -17,12 +17,6 @@ the four built-in categories and one generated population point per 300 m cell (
                   facilities and people, H3 neighbourhoods
     searches      Study.access(): one bounded multi-source search per category
     coverage      Study.coverage()
-    report + map  Study.report(out): the gap report files and the self-contained map, as
-                  ``circle report`` writes them; the map's service-area polygons (all
-                  categories) are drawn in a thread while the report files are written
-
-With ``--breakdown`` the last stage is timed in three parts, one after the other:
-
     polygons      Study.service_areas(): service-area polygons of all categories
     report        Study.report(out, write_map=False): the gap report files
     map           Study.save_map(out / "map.html"): the self-contained map
@@ -72,13 +66,7 @@ def first_and_second_load(pbf: Path, stage):
 
 
 def run_one(
-    nodes: int,
-    out: Path,
-    *,
-    with_map: bool,
-    with_report: bool,
-    second_run: bool = False,
-    breakdown: bool = False,
+    nodes: int, out: Path, *, with_map: bool, with_report: bool, second_run: bool = False
 ) -> None:
     from circle.network import load_network
     from circle.study import Study
@@ -103,22 +91,16 @@ def run_one(
     study = stage("study", lambda: Study.load(network, facilities, population=people))
     stage("searches", study.access)
     stage("coverage", study.coverage)
+    stage("polygons", study.service_areas)
     report_dir = out / f"report_{nodes}"
-    html = report_dir / "map.html"
+    if with_report:
+        stage("report", lambda: study.report(report_dir, write_map=False))
     map_mb = float("nan")
-    if with_report and with_map and not breakdown:
-        # As `circle report` runs: the map's polygons are drawn while the files are written.
-        stage("report + map", lambda: study.report(report_dir))
+    if with_map:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        html = report_dir / "map.html"
+        stage("map", lambda: study.save_map(html))
         map_mb = html.stat().st_size / 1e6
-    else:
-        if with_map:
-            stage("polygons", study.service_areas)
-        if with_report:
-            stage("report", lambda: study.report(report_dir, write_map=False))
-        if with_map:
-            report_dir.mkdir(parents=True, exist_ok=True)
-            stage("map", lambda: study.save_map(html))
-            map_mb = html.stat().st_size / 1e6
 
     graph = study.graph
     print(
@@ -164,12 +146,6 @@ def main() -> None:
         help="measure a second run: the network comes from a cache entry that an earlier "
         "process wrote (in --out/cache)",
     )
-    parser.add_argument(
-        "--breakdown",
-        action="store_true",
-        help="time polygons, report and map one after the other instead of as `circle report` "
-        "runs them (polygons drawn while the report files are written)",
-    )
     parser.add_argument("--single", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--populate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -186,7 +162,6 @@ def main() -> None:
             with_map=not args.no_map,
             with_report=not args.no_report,
             second_run=args.second_run,
-            breakdown=args.breakdown,
         )
         return
     print("Generated street grids (jittered 80 m); map data not from OSM.")
@@ -196,7 +171,7 @@ def main() -> None:
         if args.second_run:
             subprocess.run([*command, "--populate"], check=True)
         command += ["--no-map"] * args.no_map + ["--no-report"] * args.no_report
-        command += ["--second-run"] * args.second_run + ["--breakdown"] * args.breakdown
+        command += ["--second-run"] * args.second_run
         subprocess.run(command, check=True)
 
 

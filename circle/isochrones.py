@@ -225,7 +225,7 @@ class _Ends:
     ``point_start`` the position of the point's first end.
     """
 
-    def __init__(self, lines: np.ndarray, group: np.ndarray | None = None) -> None:
+    def __init__(self, lines: np.ndarray) -> None:
         n = len(lines)
         self.coords, owner = shapely.get_coordinates(lines, return_index=True)
         self.counts = np.bincount(owner, minlength=n)
@@ -236,19 +236,9 @@ class _Ends:
         xy = self.coords[end_at]
         leaving = self.coords[toward] - xy
         heading = np.arctan2(leaving[:, 1], leaving[:, 0])
-        if group is None:
-            self.order = np.lexsort((heading, xy[:, 1], xy[:, 0]))
-            sorted_xy = xy[self.order]
-            new_point = np.r_[True, (sorted_xy[1:] != sorted_xy[:-1]).any(axis=1)]
-        else:  # ends of lines in different groups never meet
-            end_group = np.r_[group, group]
-            self.order = np.lexsort((heading, xy[:, 1], xy[:, 0], end_group))
-            sorted_xy, sorted_group = xy[self.order], end_group[self.order]
-            new_point = np.r_[
-                True,
-                (sorted_xy[1:] != sorted_xy[:-1]).any(axis=1)
-                | (sorted_group[1:] != sorted_group[:-1]),
-            ]
+        self.order = np.lexsort((heading, xy[:, 1], xy[:, 0]))
+        sorted_xy = xy[self.order]
+        new_point = np.r_[True, (sorted_xy[1:] != sorted_xy[:-1]).any(axis=1)]
         point_start = np.flatnonzero(new_point)
         point_of = np.cumsum(new_point) - 1
         self.point_start = point_start[point_of]
@@ -292,8 +282,8 @@ def _walk_coordinates(
     """Vertices of the lines entered by `states`, walk by walk in walking order.
 
     A line entered by its end (state ``n + k``) is walked backwards; every line but a
-    walk's first drops its first vertex (the previous line's last). Returns the vertices,
-    each one's walk (numbered in order of the walks' ids) and each walk's first line.
+    walk's first drops its first vertex (the previous line's last). Returns the vertices
+    and each one's walk (numbered in order of the walks' ids).
     """
     n = len(ends.counts)
     states = states[np.lexsort((position[states], walk[states]))]
@@ -308,19 +298,11 @@ def _walk_coordinates(
         np.repeat(ends.first[line], take) + offset,
         np.repeat(ends.last[line], take) - offset,
     )
-    return ends.coords[vertex], np.repeat(np.cumsum(new_walk) - 1, take), line[new_walk]
+    return ends.coords[vertex], np.repeat(np.cumsum(new_walk) - 1, take)
 
 
 def _chains(geometries: np.ndarray) -> np.ndarray:
     """Join lines end to end through every shared point into long chains.
-
-    See :func:`_grouped_chains`, with all of `geometries` in one group.
-    """
-    return _grouped_chains(geometries, np.zeros(len(geometries), dtype=np.int64))[0]
-
-
-def _grouped_chains(geometries: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Join lines of the same `group` end to end through every shared point into chains.
 
     At each point where ``d`` line ends meet, the ends are sorted by the direction they
     leave in and each is paired with the one ``d // 2`` places on (its straightest
@@ -331,23 +313,14 @@ def _grouped_chains(geometries: np.ndarray, group: np.ndarray) -> tuple[np.ndarr
     lines' vertices are concatenated in that order, reversed where a line is walked
     backwards. The union of the chains' buffers is that of the lines' buffers: a round
     join is the disc both caps drew. Points pass through unchanged.
-
-    Lines of different groups are never joined, so a group's chains are those that
-    chaining its lines alone gives, in the same order (the walks are numbered by their
-    least end index, and a group's ends keep their order among all ends).
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        The chains, then the points, and the group of each.
     """
     is_line = shapely.get_type_id(geometries) == shapely.GeometryType.LINESTRING
     lines = geometries[is_line]
     others: np.ndarray = geometries[~is_line]
     n = len(lines)
     if n == 0:
-        return others, group[~is_line]
-    ends = _Ends(lines, group[is_line])
+        return others
+    ends = _Ends(lines)
     order, rank, degree = ends.order, ends.rank, ends.degree
     pairs = np.flatnonzero(rank < degree // 2)
     partner = np.full(2 * n, -1)
@@ -357,13 +330,9 @@ def _grouped_chains(geometries: np.ndarray, group: np.ndarray) -> tuple[np.ndarr
     # whose end is paired with that one; each chain is walked both ways: keep one.
     walk, least, position = _walks(partner[ends.opposite])
     kept = np.flatnonzero(least < least[ends.opposite])
-    xy, chain, first_line = _walk_coordinates(ends, walk, position, kept)
+    xy, chain = _walk_coordinates(ends, walk, position, kept)
     chained = shapely.linestrings(xy, indices=chain)
-    chain_group = group[is_line][first_line]
-    return (
-        np.concatenate([np.asarray(chained, dtype=object), others]),
-        np.concatenate([chain_group, group[~is_line]]),
-    )
+    return np.concatenate([np.asarray(chained, dtype=object), others])
 
 
 def _as_area(geometry: shapely.Geometry) -> shapely.Polygon | shapely.MultiPolygon:
@@ -394,16 +363,12 @@ def _dissolve(
     corner = shapely.bounds(geometries)[:, :2]
     tile = np.floor((corner - corner.min(axis=0)) / _TILE_M).astype(np.int64)
     key = tile[:, 0] * (int(tile[:, 1].max()) + 1) + tile[:, 1]
-    # All tiles' chains at once (each tile's are those it would get alone), so that a
-    # tile's thread only calls GEOS and barely needs the GIL: drawing then keeps pace
-    # while Python code runs beside it (Study.report writes the files meanwhile).
-    chains, chain_key = _grouped_chains(geometries, key)
-    order = np.argsort(chain_key, kind="stable")
-    cuts = np.flatnonzero(np.diff(chain_key[order])) + 1
+    order = np.argsort(key, kind="stable")
+    cuts = np.flatnonzero(np.diff(key[order])) + 1
     groups = np.split(order, cuts)
 
     def tile_area(members: np.ndarray) -> shapely.Geometry:
-        return shapely.union_all(shapely.buffer(chains[members], buffer_m))
+        return shapely.union_all(shapely.buffer(_chains(geometries[members]), buffer_m))
 
     workers = min(threads, len(groups))
     if workers > 1:

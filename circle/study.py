@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -580,14 +579,7 @@ class Study:
             else None
         )
         result = self.coverage()
-        with (
-            output_folder(folder) as staging,  # one set: the report files and the map
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="circle-areas") as pool,
-        ):
-            # The map's service areas are drawn while the report files are written: the
-            # drawing runs in GEOS, which lets go of the GIL, and the writing in Python, so
-            # the two share the cores (benchmarks/scale.py: "report + map").
-            drawn = pool.submit(self.service_areas) if write_map else None
+        with output_folder(folder) as staging:  # one set: the report files and the map
             write_report(
                 result,
                 staging,
@@ -596,8 +588,7 @@ class Study:
                 capacity=capacity,
                 out_coords=out_coords,
             )
-            if drawn is not None:
-                drawn.result()
+            if write_map:
                 options = dict(map_options or {})
                 options.setdefault("capacity", capacity)
                 self.save_map(staging / MAP_FILE, lang=lang, **options)

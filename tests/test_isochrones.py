@@ -18,7 +18,6 @@ from circle.isochrones import (
     SERVICE_AREA_BUFFER_M,
     ServiceAreaBuilder,
     _chains,
-    _grouped_chains,
     _sub_lines,
     facility_service_areas,
     reachable_lines,
@@ -388,25 +387,6 @@ def test_chains_buffer_like_the_lines_on_a_grid():
     mine = shapely.union_all(shapely.buffer(chains, 30.0))
     plain = shapely.union_all(shapely.buffer(lines, 30.0))
     assert shapely.symmetric_difference(mine, plain).area < 1e-9 * plain.area
-
-
-def test_grouped_chains_are_each_groups_own_chains_in_order():
-    # Groups cut the grid into pieces that share crossings: chaining them together must
-    # give, group by group, exactly the chains of that group's lines alone, in the same
-    # order (tiles are unioned from them: the same chains give the same polygons).
-    network = grid_network(side=7, spacing=80.0)
-    lines = np.asarray(CompactGraph(network).edge_geometry, dtype=object)
-    spots = np.array([shapely.Point(40, 40), shapely.Point(200, 120)], dtype=object)
-    geometries = np.concatenate([lines, spots])
-    rng = np.random.default_rng(7)
-    group = rng.integers(0, 3, size=len(geometries))
-    chains, chain_group = _grouped_chains(geometries, group)
-    assert len(chains) == len(chain_group)
-    for g in range(3):
-        alone = _chains(geometries[group == g])
-        mine = chains[chain_group == g]
-        assert len(mine) == len(alone) > 0
-        assert shapely.to_wkb(mine).tolist() == shapely.to_wkb(alone).tolist()
 
 
 def test_tiles_give_the_area_of_one_piece(monkeypatch):
