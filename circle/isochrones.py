@@ -86,7 +86,7 @@ from circle.access import BUDGET_TOLERANCE_M, EdgeReach, nearest_facilities
 from circle.errors import InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from circle.access import CompactGraph
     from circle.coverage import AccessModel
@@ -356,39 +356,66 @@ def _dissolve(
     unioned last (they overlap where lines cross a tile's side, which the union absorbs;
     see :func:`_union_tiles`): the fastest exact option measured (module docstring).
     """
-    if len(geometries) == 0:
-        return shapely.Polygon()
     if len(geometries) < _TILED_MIN:
-        return _as_area(shapely.union_all(shapely.buffer(_chains(geometries), buffer_m)))
+        return _dissolve_tile(geometries, buffer_m)
+    groups = _tiles(geometries)
+    workers = min(threads, len(groups))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return _start_dissolve(geometries, buffer_m, pool, groups)()
+    return _union_tiles([_dissolve_tile(geometries[members], buffer_m) for members in groups])
+
+
+def _start_dissolve(
+    geometries: np.ndarray,
+    buffer_m: float,
+    pool: ThreadPoolExecutor,
+    groups: list[np.ndarray] | None = None,
+) -> Callable[[], shapely.Polygon | shapely.MultiPolygon]:
+    """:func:`_dissolve` with its tiles drawn by `pool`'s threads, after what it holds.
+
+    Returns at once a function that waits for the tiles and unions them: meanwhile the
+    caller can hand the pool the next area's tiles, so the cores keep busy during that
+    last union, which runs in one thread.
+    """
+    if groups is None:
+        small = len(geometries) < _TILED_MIN
+        groups = [np.arange(len(geometries))] if small else _tiles(geometries)
+    drawn = [pool.submit(_dissolve_tile, geometries[members], buffer_m) for members in groups]
+    return lambda: _union_tiles([future.result() for future in drawn])
+
+
+def _tiles(geometries: np.ndarray) -> list[np.ndarray]:
+    """Indices of `geometries` by the :data:`_TILE_M` tile their lower-left corner is in."""
     corner = shapely.bounds(geometries)[:, :2]
     tile = np.floor((corner - corner.min(axis=0)) / _TILE_M).astype(np.int64)
     key = tile[:, 0] * (int(tile[:, 1].max()) + 1) + tile[:, 1]
     order = np.argsort(key, kind="stable")
     cuts = np.flatnonzero(np.diff(key[order])) + 1
-    groups = np.split(order, cuts)
-
-    def tile_area(members: np.ndarray) -> shapely.Geometry:
-        return shapely.union_all(shapely.buffer(_chains(geometries[members]), buffer_m))
-
-    workers = min(threads, len(groups))
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            areas = list(pool.map(tile_area, groups))
-    else:
-        areas = [tile_area(members) for members in groups]
-    if len(areas) == 1:
-        return _as_area(areas[0])
-    return _as_area(_union_tiles(np.asarray(areas, dtype=object)))
+    return np.split(order, cuts)
 
 
-def _union_tiles(areas: np.ndarray) -> shapely.Geometry:
+def _dissolve_tile(
+    geometries: np.ndarray, buffer_m: float
+) -> shapely.Polygon | shapely.MultiPolygon:
+    """Geometries chained, buffered and unioned in one piece."""
+    if len(geometries) == 0:
+        return shapely.Polygon()
+    return _as_area(shapely.union_all(shapely.buffer(_chains(geometries), buffer_m)))
+
+
+def _union_tiles(
+    areas: list[shapely.Polygon | shapely.MultiPolygon],
+) -> shapely.Polygon | shapely.MultiPolygon:
     """The union of the tiles' areas: those that touch no other tile's pass through.
 
     ``shapely.disjoint_subset_union_all`` (shapely >= 2.1) unions each group of touching
     areas on its own: on a 500,000-node grid 0.4-0.5 s instead of 0.7-0.9 s.
     """
+    if len(areas) == 1:
+        return areas[0]
     union = getattr(shapely, "disjoint_subset_union_all", shapely.union_all)
-    return union(areas)
+    return _as_area(union(np.asarray(areas, dtype=object)))
 
 
 def unreached(reach: EdgeReach) -> EdgeReach:
@@ -544,6 +571,12 @@ class ServiceAreaBuilder:
                 max_workers=workers, initializer=self._draw_tiles_alone
             ) as pool:
                 done.update(zip(todo, pool.map(self._draw, todo.values()), strict=True))
+        elif workers > 1:
+            # Large graphs: one area at a time, its tiles side by side; an area's last
+            # union (one thread) runs while the pool draws the next area's tiles.
+            with ThreadPoolExecutor(max_workers=self.threads) as pool:
+                started = [(key, self._start_draw(reach, pool)) for key, reach in todo.items()]
+                done.update((key, finish()) for key, finish in started)
         else:
             done.update((key, self._draw(reach)) for key, reach in todo.items())
         return [self._remember(key, done[key]) for key in keys]
@@ -581,6 +614,19 @@ class ServiceAreaBuilder:
         reached = float(np.dot(vertices[reach.edge], np.clip(share, 0.0, 1.0)))
         rest = float(vertices.sum()) - reached
         return rest > _COMPLEMENT_SHARE * reached
+
+    def _start_draw(
+        self, reach: EdgeReach, pool: ThreadPoolExecutor
+    ) -> Callable[[], shapely.Polygon | shapely.MultiPolygon]:
+        """:meth:`_draw`, its tiles handed to `pool` when the area is drawn directly.
+
+        Returns a function that waits for the area (:func:`_start_dissolve`); an area
+        drawn by complement is drawn before this returns.
+        """
+        if self._mostly_unreached(reach):
+            return _start_dissolve(reachable_lines(self.graph, reach), self.buffer_m, pool)
+        area = self._draw(reach)
+        return lambda: area
 
     def _draw(self, reach: EdgeReach) -> shapely.Polygon | shapely.MultiPolygon:
         lines = reachable_lines(self.graph, reach)
