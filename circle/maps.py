@@ -1543,7 +1543,7 @@ def _set_aside(root: Any, page: str) -> tuple[str, list[tuple[str, str]]]:
     if _ASIDE in page:
         return page, []
     spans: list[tuple[int, int]] = []
-    # The scripts are children of the page's script section, outside the element tree.
+    # The scripts are children of the page's script section (outside the element tree).
     for element in _elements(root):
         if isinstance(element, _RawScript) and element.payload:
             start = page.find(element.text)
