@@ -1543,10 +1543,8 @@ def _set_aside(root: Any, page: str) -> tuple[str, list[tuple[str, str]]]:
     if _ASIDE in page:
         return page, []
     spans: list[tuple[int, int]] = []
-    # The scripts are children of the page's script section, outside the element tree.
-    sections = [getattr(root, name, None) for name in ("header", "html", "script")]
-    elements = [e for section in sections if section is not None for e in _elements(section)]
-    for element in elements:
+    # The scripts are children of the page's script section (outside the element tree).
+    for element in _elements(root):
         if isinstance(element, _RawScript) and element.payload:
             start = page.find(element.text)
             if start >= 0:
@@ -1579,11 +1577,36 @@ def _put_back(page: str, payloads: list[tuple[str, str]]) -> str:
     return "".join(pieces)
 
 
+#: Sections of a branca ``Figure`` or folium ``Popup``: elements kept outside ``_children``
+#: (a popup's content, e.g. the ``Html`` named ``html_<id>``; what a page's render adds).
+_SECTIONS: Final = ("header", "html", "script")
+
+
 def _elements(root: Any) -> list[Any]:
-    """`root` and every element under it, in breadth-first tree order."""
+    """`root` and every element under it: its tree, then what its elements' sections hold.
+
+    The tree (``_children``) comes first, in breadth-first order; then, in the same order,
+    the elements held in each element's :data:`_SECTIONS` (a ``Figure``'s or a ``Popup``'s),
+    with their own trees and sections. Each element is listed once.
+    """
     elements = [root]
-    for element in elements:
-        elements.extend(getattr(element, "_children", {}).values())
+    seen = {id(root)}
+
+    def add(element: Any) -> None:
+        if id(element) not in seen:
+            seen.add(id(element))
+            elements.append(element)
+
+    for element in elements:  # the tree
+        for child in getattr(element, "_children", {}).values():
+            add(child)
+    for element in elements:  # the sections, and what is under them
+        for name in _SECTIONS:
+            section = getattr(element, name, None)
+            if isinstance(section, Element):
+                add(section)
+        for child in getattr(element, "_children", {}).values():
+            add(child)
     return elements
 
 
@@ -1595,8 +1618,10 @@ def _stable_ids(root: Any, page: str) -> str:
     """`page` with each element's random id replaced by its number in the element tree.
 
     folium names every element with a random UUID, so two renderings of one map differ;
-    numbering the elements in tree order (after rendering, which may add elements) makes
-    the same map give the same bytes.
+    numbering the elements in the order of :func:`_elements` (after rendering, which may
+    add elements), sections included (a popup's ``html_<id>``), makes the same map give the
+    same bytes. The numbers are unique, and every mention of an id (a JS variable, an
+    element's ``id``, ``setContent(html_...)``) gets the same one.
     """
     ids: dict[str, str] = {}
     for element in _elements(root):

@@ -588,3 +588,23 @@ def test_page_is_the_same_as_numbering_ids_and_inlining_over_the_whole_page(demo
     assert "circleMaps.decode({" not in rest
     assert "circleMaps.decode(" in fast
     assert "\x00" not in fast
+
+
+def test_popup_contents_get_numbered_ids_kept_apart_and_named_alike():
+    """A popup's content (folium's ``Html``, outside the element tree) is numbered too."""
+
+    def page() -> str:
+        m = folium.Map(location=[60.17, 24.94], tiles=None)
+        for k, text in enumerate(["first", "second"]):
+            folium.Marker([60.17, 24.94 + k / 100], popup=folium.Popup(text)).add_to(m)
+        return map_html(m, cdn=True)
+
+    one = page()
+    assert one == page()
+    names = re.findall(r"var (html_[0-9a-f]{32}) = ", one)
+    assert len(set(names)) == 2
+    for name, text in zip(names, ["first", "second"], strict=True):
+        assert f'id="{name}"' in one
+        assert f".setContent({name});" in one
+        assert re.search(rf'var {name} = .*?<div id="{name}"[^>]*>{text}</div>', one)
+    assert all(i.startswith("0" * 13) for i in re.findall(r"[0-9a-f]{32}", one))

@@ -24,6 +24,9 @@ HOSTILE_CSV = (
     "c3,@SUM(1),-neg,24.9403,60.1703,\n"
     "c4,\tTabbed,+plus,24.9404,60.1704,\n"
 )
+#: How a numbered element id of a map starts: fewer than 16**19 elements, so 13 zeros (a
+#: random id starts so with chance 16**-13).
+_NUMBERED_ID_START = "0" * 13
 #: Starts of text that a spreadsheet runs as a formula.
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -310,6 +313,8 @@ def test_every_output_is_byte_identical_across_runs(hostile, tmp_path, capsys) -
     import zipfile
 
     facilities, people, scenarios = hostile
+    candidates = tmp_path / "sites.csv"
+    candidates.write_text(f"id,name,lon,lat\nk1,{SCRIPT},24.9419,60.1709\n", encoding="utf-8")
     for run in ("one", "two"):
         code, err = _run(
             ["report", *_inputs(facilities, people), "--out", str(tmp_path / run)], capsys
@@ -326,7 +331,31 @@ def test_every_output_is_byte_identical_across_runs(hostile, tmp_path, capsys) -
             capsys,
         )
         assert code == 0, err
-    for one in ("one", "sc-one"):
+        code, err = _run(
+            [
+                "recommend",
+                "--network",
+                str(TINY_OSM),
+                "--facilities",
+                str(facilities),
+                "--population-proxy",
+                "network",
+                "--minutes",
+                "1",
+                "--category",
+                "clinic",
+                "--candidates",
+                str(candidates),
+                "--out",
+                str(tmp_path / f"rec-{run}"),
+            ],
+            capsys,
+        )
+        assert code == 0, err
+    # The recommendation map has a popup per proposed site (folium names each one's HTML).
+    assert "\n1,clinic," in (tmp_path / "rec-one" / "recommendations.csv").read_text()
+    assert "html_" in (tmp_path / "rec-one" / "map.html").read_text(encoding="utf-8")
+    for one in ("one", "sc-one", "rec-one"):
         files = sorted(p.relative_to(tmp_path / one) for p in (tmp_path / one).rglob("*.*"))
         assert len(files) >= 2
         other = one.replace("one", "two")
@@ -334,6 +363,14 @@ def test_every_output_is_byte_identical_across_runs(hostile, tmp_path, capsys) -
             assert (tmp_path / one / name).read_bytes() == (tmp_path / other / name).read_bytes(), (
                 name
             )
+    # Every element id in every map is numbered: none is left random (a random id has
+    # 32 hex digits; a numbered one is its number in 32 digits, so it starts with zeros).
+    maps = sorted(tmp_path.rglob("*.html"))
+    assert len(maps) >= 3
+    for page in maps:
+        ids = set(re.findall(r"[0-9a-f]{32}", page.read_text(encoding="utf-8")))
+        assert ids
+        assert not {i for i in ids if not i.startswith(_NUMBERED_ID_START)}, page
     # The workbooks carry no save time: a run a minute later gives the same bytes.
     for book in (tmp_path / "one" / "gaps.xlsx", tmp_path / "sc-one" / "scenarios.xlsx"):
         with zipfile.ZipFile(book) as archive:
