@@ -73,7 +73,8 @@ import logging
 import math
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -98,6 +99,7 @@ __all__ = [
     "reachable_lines",
     "service_area",
     "service_areas",
+    "start_service_areas",
     "unreached",
 ]
 
@@ -399,9 +401,16 @@ def _dissolve_tile(
     geometries: np.ndarray, buffer_m: float
 ) -> shapely.Polygon | shapely.MultiPolygon:
     """Geometries chained, buffered and unioned in one piece."""
+    return _union_buffers(_chains(geometries), buffer_m)
+
+
+def _union_buffers(
+    geometries: np.ndarray, buffer_m: float
+) -> shapely.Polygon | shapely.MultiPolygon:
+    """The union of the geometries' buffers (GEOS calls only)."""
     if len(geometries) == 0:
         return shapely.Polygon()
-    return _as_area(shapely.union_all(shapely.buffer(_chains(geometries), buffer_m)))
+    return _as_area(shapely.union_all(shapely.buffer(geometries, buffer_m)))
 
 
 def _union_tiles(
@@ -547,10 +556,6 @@ class ServiceAreaBuilder:
     def areas(self, reaches: list[EdgeReach]) -> list[shapely.Polygon | shapely.MultiPolygon]:
         """The service areas of several reaches (each drawn once, see :meth:`area`).
 
-        Areas not kept from earlier calls are drawn one after the other, each with
-        :attr:`threads` tiles at a time: GEOS's working memory grows with the threads'
-        tiles, not with the number of categories.
-
         Parameters
         ----------
         reaches
@@ -561,25 +566,77 @@ class ServiceAreaBuilder:
         list of shapely.Polygon or shapely.MultiPolygon
             In the order of `reaches`.
         """
+        return self.start_areas(reaches)()
+
+    def start_areas(
+        self, reaches: list[EdgeReach]
+    ) -> Callable[[], list[shapely.Polygon | shapely.MultiPolygon]]:
+        """Start drawing the service areas of several reaches; call the result for them.
+
+        On graphs of up to :data:`_AREAS_IN_THREADS_EDGES_MAX` edges the areas are drawn
+        side by side in :attr:`threads` threads, in the background: this returns at once,
+        and the caller's Python code (writing report files) runs meanwhile. Lines are
+        chained here, so those threads only call GEOS, which lets go of the GIL, and keep
+        their pace beside that code. Larger graphs are drawn before this returns, one area
+        at a time with its tiles side by side (GEOS's working memory then grows with the
+        threads' tiles, not with the number of categories), each area's last union
+        running while the next area's tiles are drawn: they keep every core busy.
+
+        Parameters
+        ----------
+        reaches
+            Merged reachable intervals on :attr:`graph`.
+
+        Returns
+        -------
+        callable
+            Waits for the areas and returns them (the same as :meth:`areas`), in the
+            order of `reaches`.
+        """
         keys = [_reach_key(reach) for reach in reaches]
         done = {key: self._memo[key] for key in keys if key in self._memo}
         todo = {key: reach for key, reach in zip(keys, reaches, strict=True) if key not in done}
-        workers = min(len(todo), self.threads)
-        if workers > 1 and self.graph.n_edges <= _AREAS_IN_THREADS_EDGES_MAX:
-            # Small graphs: whole areas side by side (one thread each), as tiles are few.
-            with ThreadPoolExecutor(
-                max_workers=workers, initializer=self._draw_tiles_alone
-            ) as pool:
-                done.update(zip(todo, pool.map(self._draw, todo.values()), strict=True))
-        elif workers > 1:
-            # Large graphs: one area at a time, its tiles side by side; an area's last
-            # union (one thread) runs while the pool draws the next area's tiles.
-            with ThreadPoolExecutor(max_workers=self.threads) as pool:
-                started = [(key, self._start_draw(reach, pool)) for key, reach in todo.items()]
-                done.update((key, finish()) for key, finish in started)
-        else:
-            done.update((key, self._draw(reach)) for key, reach in todo.items())
-        return [self._remember(key, done[key]) for key in keys]
+
+        def finish(
+            drawn: dict[bytes, shapely.Polygon | shapely.MultiPolygon],
+        ) -> list[shapely.Polygon | shapely.MultiPolygon]:
+            done.update(drawn)
+            return [self._remember(key, done[key]) for key in keys]
+
+        if not todo or self.threads == 1:
+            return lambda: finish({key: self._draw(reach) for key, reach in todo.items()})
+        if self.graph.n_edges > _AREAS_IN_THREADS_EDGES_MAX:
+            with ThreadPoolExecutor(max_workers=self.threads) as tiles:
+                started = [(key, self._start_draw(reach, tiles)) for key, reach in todo.items()]
+                drawn = {key: wait() for key, wait in started}
+            return lambda: finish(drawn)
+        pool = ThreadPoolExecutor(
+            max_workers=min(len(todo), self.threads), initializer=self._draw_tiles_alone
+        )
+        futures = {key: self._submit(reach, pool) for key, reach in todo.items()}
+
+        def wait() -> list[shapely.Polygon | shapely.MultiPolygon]:
+            try:
+                return finish({key: future.result() for key, future in futures.items()})
+            finally:
+                pool.shutdown()
+
+        return wait
+
+    def _submit(self, reach: EdgeReach, pool: ThreadPoolExecutor) -> Future[Any]:
+        """Hand `pool` the drawing of `reach`'s area (see :meth:`_prepare`)."""
+        return pool.submit(self._prepare(reach))
+
+    def _prepare(self, reach: EdgeReach) -> Callable[[], shapely.Polygon | shapely.MultiPolygon]:
+        """What draws `reach`'s area, its lines found.
+
+        An area drawn directly in one piece gets its lines chained here, so what is left
+        to do only calls GEOS (:meth:`start_areas`).
+        """
+        lines = reachable_lines(self.graph, reach)
+        if 0 < len(lines) < _TILED_MIN and self._mostly_unreached(reach):
+            return partial(_union_buffers, _chains(lines), self.buffer_m)
+        return partial(self._draw_lines, reach, lines)
 
     def _remember(
         self, key: bytes, area: shapely.Polygon | shapely.MultiPolygon
@@ -629,7 +686,12 @@ class ServiceAreaBuilder:
         return lambda: area
 
     def _draw(self, reach: EdgeReach) -> shapely.Polygon | shapely.MultiPolygon:
-        lines = reachable_lines(self.graph, reach)
+        return self._prepare(reach)()
+
+    def _draw_lines(
+        self, reach: EdgeReach, lines: np.ndarray
+    ) -> shapely.Polygon | shapely.MultiPolygon:
+        """`reach`'s area from its reachable `lines`: directly, or by complement."""
         if len(lines) == 0:
             return shapely.Polygon()
         if self._mostly_unreached(reach):  # skip drawing the unreached lines
@@ -796,6 +858,25 @@ def service_areas(
         A category is not in the model, `buffer_m` is not a positive number, or `builder`
         was made for another graph or buffer.
     """
+    return start_service_areas(
+        model, buffer_m=buffer_m, categories=categories, crs=crs, builder=builder
+    )()
+
+
+def start_service_areas(
+    model: AccessModel,
+    *,
+    buffer_m: float = SERVICE_AREA_BUFFER_M,
+    categories: Iterable[str] | None = None,
+    crs: Any = "EPSG:4326",
+    builder: ServiceAreaBuilder | None = None,
+) -> Callable[[], gpd.GeoDataFrame]:
+    """Start drawing :func:`service_areas`; call the result to wait for the frame.
+
+    The drawing may go on in the background while the caller runs other code (see
+    :meth:`ServiceAreaBuilder.start_areas`); the frame is the one :func:`service_areas`
+    returns. Bad arguments raise here, before anything is drawn.
+    """
     drawer = _check_builder(model, buffer_m, builder)
     chosen = _check_categories(model, model.categories if categories is None else categories)
     reaches = {
@@ -803,22 +884,26 @@ def service_areas(
         for c in chosen
         if len(model.by_category[c].sources)
     }
-    drawn = drawer.areas(list(reaches.values()))
-    by_category = dict(zip(reaches, drawn, strict=True))
-    geometry = gpd.GeoSeries(
-        [by_category.get(c, shapely.Polygon()) for c in chosen], crs=model.graph.crs
-    )
-    frame = gpd.GeoDataFrame(
-        {
-            "category": chosen,
-            "threshold_min": [round(model.threshold_minutes(c), 2) for c in chosen],
-            "speed_kmh": [model.profile_for(c).speed_kmh for c in chosen],
-            "area_km2": geometry.area.to_numpy() / 1e6,
-        },
-        geometry=geometry,
-        columns=_AREA_COLUMNS,
-    )
-    return frame if crs is None else frame.to_crs(crs)
+    wait = drawer.start_areas(list(reaches.values()))
+
+    def frame() -> gpd.GeoDataFrame:
+        by_category = dict(zip(reaches, wait(), strict=True))
+        geometry = gpd.GeoSeries(
+            [by_category.get(c, shapely.Polygon()) for c in chosen], crs=model.graph.crs
+        )
+        table = gpd.GeoDataFrame(
+            {
+                "category": chosen,
+                "threshold_min": [round(model.threshold_minutes(c), 2) for c in chosen],
+                "speed_kmh": [model.profile_for(c).speed_kmh for c in chosen],
+                "area_km2": geometry.area.to_numpy() / 1e6,
+            },
+            geometry=geometry,
+            columns=_AREA_COLUMNS,
+        )
+        return table if crs is None else table.to_crs(crs)
+
+    return frame
 
 
 def facility_service_areas(

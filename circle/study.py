@@ -59,7 +59,7 @@ from circle.walking import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     import folium
 
@@ -579,6 +579,9 @@ class Study:
             else None
         )
         result = self.coverage()
+        # The map's areas are drawn while the report files are written (on small graphs;
+        # see ServiceAreaBuilder.start_areas).
+        areas = self._start_service_areas() if write_map else None
         with output_folder(folder) as staging:  # one set: the report files and the map
             write_report(
                 result,
@@ -588,7 +591,8 @@ class Study:
                 capacity=capacity,
                 out_coords=out_coords,
             )
-            if write_map:
+            if areas is not None:
+                areas()
                 options = dict(map_options or {})
                 options.setdefault("capacity", capacity)
                 self.save_map(staging / MAP_FILE, lang=lang, **options)
@@ -625,25 +629,39 @@ class Study:
 
     def service_areas(self, *, buffer_m: float | None = None) -> gpd.GeoDataFrame:
         """Per category, the area within the threshold (see :mod:`circle.isochrones`)."""
+        return self._start_service_areas(buffer_m=buffer_m)()
+
+    def _start_service_areas(
+        self, *, buffer_m: float | None = None
+    ) -> Callable[[], gpd.GeoDataFrame]:
+        """Start drawing :meth:`service_areas` (in the background on small graphs)."""
         from circle.isochrones import (  # noqa: PLC0415
             SERVICE_AREA_BUFFER_M,
             ServiceAreaBuilder,
-            service_areas,
+            start_service_areas,
         )
 
         buffer = SERVICE_AREA_BUFFER_M if buffer_m is None else buffer_m
         key = f"service_areas:{buffer}"
-        if key not in self._cache:
-            # One builder per graph and buffer, shared with every scenario of this study:
-            # a category a scenario leaves unchanged is not drawn again.
-            builder_key = ("builder", id(self.graph), buffer)
-            if builder_key not in self._shared:
-                self._shared[builder_key] = ServiceAreaBuilder(self.graph, buffer_m=buffer)
-            self._cache[key] = service_areas(
-                self.access(), buffer_m=buffer, builder=self._shared[builder_key]
-            )
-        areas: gpd.GeoDataFrame = self._cache[key]
-        return areas
+        if key in self._cache:
+            cached: gpd.GeoDataFrame = self._cache[key]
+            return lambda: cached
+        # One builder per graph and buffer, shared with every scenario of this study:
+        # a category a scenario leaves unchanged is not drawn again.
+        builder_key = ("builder", id(self.graph), buffer)
+        if builder_key not in self._shared:
+            self._shared[builder_key] = ServiceAreaBuilder(self.graph, buffer_m=buffer)
+        wait = start_service_areas(
+            self.access(), buffer_m=buffer, builder=self._shared[builder_key]
+        )
+
+        def drawn() -> gpd.GeoDataFrame:
+            if key not in self._cache:
+                self._cache[key] = wait()
+            areas: gpd.GeoDataFrame = self._cache[key]
+            return areas
+
+        return drawn
 
     def network_summary(self) -> pd.DataFrame:
         """Per category: facilities used, and the share of the walking network in reach.

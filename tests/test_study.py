@@ -290,13 +290,13 @@ def test_scenarios_redraw_only_the_service_areas_they_change(monkeypatch):
     from circle.isochrones import ServiceAreaBuilder
 
     drawn = []
-    original = ServiceAreaBuilder._draw
+    original = ServiceAreaBuilder._prepare  # every area drawn is prepared once
 
     def counting(self, reach):
         drawn.append(reach)
         return original(self, reach)
 
-    monkeypatch.setattr(ServiceAreaBuilder, "_draw", counting)
+    monkeypatch.setattr(ServiceAreaBuilder, "_prepare", counting)
     study = _load(
         categories=None,
         facilities=_points(
