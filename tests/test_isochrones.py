@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -419,6 +420,37 @@ def test_areas_by_tiles_in_threads_are_the_same(monkeypatch, edges_max):
     one_by_one = ServiceAreaBuilder(model.graph, threads=1).areas(reaches)
     in_threads = ServiceAreaBuilder(model.graph, threads=3).areas(reaches)
     for mine, theirs, reach in zip(in_threads, one_by_one, reaches, strict=True):
+        assert mine.equals_exact(theirs, 0.0)
+        plain = plain_area(model.graph, reach)
+        assert shapely.symmetric_difference(mine, plain).area < 1e-9 * plain.area
+
+
+def test_small_graph_areas_are_drawn_in_the_background(monkeypatch):
+    """start_areas returns while the areas are still being drawn (the caller writes files
+    meanwhile), and waiting gives the areas drawn one by one in this thread."""
+    from circle import isochrones
+
+    started, release = threading.Event(), threading.Event()
+    original = isochrones._union_buffers
+
+    def held(geometries, buffer_m):
+        started.set()
+        assert release.wait(10), "start_areas did not return before the drawing ended"
+        return original(geometries, buffer_m)
+
+    network = grid_network()
+    model = model_for(
+        network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0), metres=450.0
+    )
+    reaches = [model.by_category[c].edge_reach(450.0) for c in ("clinic", "daycare")]
+    monkeypatch.setattr(isochrones, "_union_buffers", held)
+    wait = ServiceAreaBuilder(model.graph, threads=2).start_areas(reaches)
+    assert started.wait(10)  # a drawing thread is at work, held, and we are here
+    release.set()
+    got = wait()
+    one_by_one = ServiceAreaBuilder(model.graph, threads=1).areas(reaches)
+    assert len(got) == 2
+    for mine, theirs, reach in zip(got, one_by_one, reaches, strict=True):
         assert mine.equals_exact(theirs, 0.0)
         plain = plain_area(model.graph, reach)
         assert shapely.symmetric_difference(mine, plain).area < 1e-9 * plain.area
