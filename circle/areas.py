@@ -6,6 +6,7 @@ import itertools
 import logging
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
@@ -803,6 +804,8 @@ def people_from_buildings(
     floor_area_per_resident_m2: float = FLOOR_AREA_PER_RESIDENT_M2,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     min_residential_share: float = 0.0,
+    use_cache: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> People | None:
     """A proxy from OSM residential buildings: footprint area x storeys / floor area per person.
 
@@ -826,6 +829,8 @@ def people_from_buildings(
         Give up (return None) when fewer than this share of all buildings carry a
         residential type: where most homes are a plain ``building=yes``, the tagged few
         would stand for everyone and bias coverage toward wherever they happen to be.
+    use_cache, cache_dir
+        See :func:`residential_buildings`.
 
     Returns
     -------
@@ -838,6 +843,8 @@ def people_from_buildings(
         default_levels=default_levels,
         floor_area_per_resident_m2=floor_area_per_resident_m2,
         min_residential_share=min_residential_share,
+        use_cache=use_cache,
+        cache_dir=cache_dir,
     )
     if found is None:
         return None
@@ -862,8 +869,15 @@ def residential_buildings(
     default_levels: float = DEFAULT_BUILDING_LEVELS,
     floor_area_per_resident_m2: float = FLOOR_AREA_PER_RESIDENT_M2,
     min_residential_share: float = 0.0,
+    use_cache: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, str, dict[str, str]] | None:
     """Residents of each OSM residential building, as points (see :func:`people_from_buildings`).
+
+    Reading an extract's buildings is kept in circle's cache (:mod:`circle._cache`) with
+    the network, under a name made of the file's bytes, circle's version, this module's
+    code, the CRS and the parameters: a second run on the same extract reads the points
+    (or the finding that there are too few) from there, and logs what the first logged.
 
     Parameters
     ----------
@@ -873,6 +887,10 @@ def residential_buildings(
         The metric CRS in which footprints are measured and the points are given.
     default_levels, floor_area_per_resident_m2, min_residential_share
         As for :func:`people_from_buildings`.
+    use_cache
+        Read and keep the result in the cache; ``False`` reads the file every time.
+    cache_dir
+        The cache folder (default: see :func:`circle._cache.cache_folder`).
 
     Returns
     -------
@@ -881,29 +899,91 @@ def residential_buildings(
         (``count``, ``levels``, ``floor_m2``, for the words of :mod:`circle.i18n`); None
         when the extract has no residential buildings, or too few are tagged so.
     """
+    from circle._cache import cache_folder, read_entry, write_entry  # noqa: PLC0415
+
+    entry = key = None
+    if use_cache:
+        key = _buildings_key(
+            Path(pbf), crs, default_levels, floor_area_per_resident_m2, min_residential_share
+        )
+        entry = cache_folder(cache_dir) / f"buildings-{key[:40]}.npz"
+        arrays = read_entry(entry, key)
+        if arrays is not None:
+            try:
+                return _buildings_from_arrays(
+                    arrays, crs, default_levels, floor_area_per_resident_m2, min_residential_share
+                )
+            except (KeyError, ValueError) as exc:
+                logger.warning("ignoring unreadable cache entry %s (%s); rebuilding it", entry, exc)
+                entry.unlink(missing_ok=True)
+    arrays = _read_buildings(pbf, crs, default_levels, floor_area_per_resident_m2)
+    if entry is not None and key is not None:
+        write_entry(entry, key, arrays)
+    return _buildings_from_arrays(
+        arrays, crs, default_levels, floor_area_per_resident_m2, min_residential_share
+    )
+
+
+#: Bump when what :func:`_read_buildings` keeps changes.
+_BUILDINGS_CACHE_FORMAT = 1
+
+
+def _buildings_key(
+    pbf: Path, crs: Any, default_levels: float, floor_m2: float, min_share: float
+) -> str:
+    """The cache entry name of an extract's residential buildings."""
+    from importlib import metadata  # noqa: PLC0415
+
+    from circle._cache import entry_key, file_digest  # noqa: PLC0415
+
+    versions = {}
+    for package in ("circle", "pyrosm"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "unknown"
+    return entry_key(
+        {
+            "format": _BUILDINGS_CACHE_FORMAT,
+            "file_sha256": file_digest(pbf),
+            "areas_code": file_digest(Path(__file__)),
+            "crs": CRS.from_user_input(crs).to_wkt(),
+            "default_levels": default_levels,
+            "floor_m2": floor_m2,
+            "min_share": min_share,
+            "residential": sorted(RESIDENTIAL_BUILDINGS),
+            **versions,
+        }
+    )
+
+
+def _read_buildings(
+    pbf: str | os.PathLike[str], crs: Any, default_levels: float, floor_m2: float
+) -> dict[str, np.ndarray]:
+    """An extract's buildings as arrays: how many, how many residential, and per home.
+
+    Per home: a point inside its footprint (in `crs`) and its residents.
+    """
     import pyrosm  # noqa: PLC0415
 
+    none = np.zeros(0)
     buildings = pyrosm.OSM(str(pbf)).get_buildings()
     if buildings is None or buildings.empty:
-        return None
+        return {
+            "total": np.array(0),
+            "residential": np.array(0),
+            "x": none,
+            "y": none,
+            "population": none,
+        }
     kind = buildings["building"].astype(str).str.strip().str.lower()
     residential = kind.isin(RESIDENTIAL_BUILDINGS).to_numpy()
-    share = float(residential.mean())
-    if share < min_residential_share:
-        logger.warning(
-            "only %d of %d OSM buildings (%.0f%%) are tagged with a residential type; too "
-            "few to stand for where people live (at least %.0f%% needed): not used",
-            int(residential.sum()),
-            len(kind),
-            100 * share,
-            100 * min_residential_share,
-        )
-        return None
     homes = buildings.loc[residential]
     homes = homes.loc[homes.geometry.notna() & ~homes.geometry.is_empty]
     homes = homes.loc[homes.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    counts = {"total": np.array(len(kind)), "residential": np.array(int(residential.sum()))}
     if homes.empty:
-        return None
+        return {**counts, "x": none, "y": none, "population": none}
     projected = homes.to_crs(crs)
     levels = (
         pd.to_numeric(homes["building:levels"], errors="coerce").to_numpy(float)
@@ -912,18 +992,48 @@ def residential_buildings(
     )
     levels = np.where(np.isfinite(levels) & (levels > 0), levels, default_levels)
     floor_area = projected.geometry.area.to_numpy() * levels
-    population = floor_area / floor_area_per_resident_m2
+    xy = shapely.get_coordinates(projected.geometry.make_valid().representative_point().to_numpy())
+    return {**counts, "x": xy[:, 0], "y": xy[:, 1], "population": floor_area / floor_m2}
+
+
+def _buildings_from_arrays(
+    arrays: Mapping[str, np.ndarray],
+    crs: Any,
+    default_levels: float,
+    floor_area_per_resident_m2: float,
+    min_residential_share: float,
+) -> tuple[gpd.GeoDataFrame, str, dict[str, str]] | None:
+    """:func:`residential_buildings`' answer from :func:`_read_buildings`' arrays."""
+    total, residential = int(arrays["total"]), int(arrays["residential"])
+    x, y, population = arrays["x"], arrays["y"], arrays["population"]
+    if not (len(x) == len(y) == len(population) <= residential <= total):
+        msg = "its arrays do not fit together"
+        raise ValueError(msg)
+    if total == 0:
+        return None
+    share = residential / total
+    if share < min_residential_share:
+        logger.warning(
+            "only %d of %d OSM buildings (%.0f%%) are tagged with a residential type; too "
+            "few to stand for where people live (at least %.0f%% needed): not used",
+            residential,
+            total,
+            100 * share,
+            100 * min_residential_share,
+        )
+        return None
+    if len(x) == 0:
+        return None
+    homes = len(x)
     points = gpd.GeoDataFrame(
-        {"population": population},
-        geometry=projected.geometry.make_valid().representative_point().to_numpy(),
-        crs=crs,
+        {"population": population}, geometry=gpd.points_from_xy(x, y), crs=crs
     )
     source = (
-        f"proxy from {len(homes)} OSM residential buildings: footprint x storeys "
+        f"proxy from {homes} OSM residential buildings: footprint x storeys "
         f"({default_levels:g} where untagged) / {floor_area_per_resident_m2:g} m2 per resident"
     )
     values = {
-        "count": str(len(homes)),
+        "count": str(homes),
         "levels": f"{default_levels:g}",
         "floor_m2": f"{floor_area_per_resident_m2:g}",
     }

