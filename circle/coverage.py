@@ -418,8 +418,9 @@ class CoverageResult:
     nearest: dict[str, np.ndarray] = field(repr=False)
     cutoffs: StatusCutoffs = StatusCutoffs()
     area_kind: str = ""
-    # The neighbourhood table, built once (summary, reports and maps all read it).
-    _tables: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, init=False, repr=False)
+    # The neighbourhood table and the summary, built once (reports, maps and the terminal
+    # all read them; each reader gets a copy).
+    _tables: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def categories(self) -> list[str]:
@@ -458,6 +459,12 @@ class CoverageResult:
             live, ``uncovered_neighbourhoods`` those with status ``uncovered`` (below the
             lower cut-off; ``partial`` ones are not counted).
         """
+        if "summary" not in self._tables:
+            self._tables["summary"] = self._summary()
+        summary: pd.DataFrame = self._tables["summary"].copy()
+        return summary
+
+    def _summary(self) -> pd.DataFrame:
         f = self.model.facilities
         counted = self.counted
         table = self.neighbourhood_table()
@@ -501,7 +508,8 @@ class CoverageResult:
         """
         if "table" not in self._tables:
             self._tables["table"] = self._neighbourhood_table()
-        return self._tables["table"].copy()
+        table: gpd.GeoDataFrame = self._tables["table"].copy()
+        return table
 
     def _neighbourhood_table(self) -> gpd.GeoDataFrame:
         counted = self.counted
