@@ -9,7 +9,7 @@ status ``uncovered``); the presentation layers translate them with the functions
 from __future__ import annotations
 
 import sys
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -121,6 +121,7 @@ def status_word(status: str, lang: Lang = "en") -> str:
     return word(f"status.{status}", lang)
 
 
+@lru_cache(maxsize=1024)  # reports label every neighbourhood's missing services
 def category_label(category: str, lang: Lang = "en") -> str:
     """The human label of a category id or alias; custom categories label as themselves.
 
