@@ -623,8 +623,11 @@ class ServiceAreaBuilder:
                 started = [(key, self._start_draw(reach, tiles)) for key, reach in todo.items()]
                 drawn = {key: wait() for key, wait in started}
             return lambda: finish(drawn)
+        # Several areas: one thread each, their tiles (if any) one at a time; a single
+        # area's tiles may still use every thread.
         pool = ThreadPoolExecutor(
-            max_workers=min(len(todo), self.threads), initializer=self._draw_tiles_alone
+            max_workers=min(len(todo), self.threads),
+            initializer=self._draw_tiles_alone if len(todo) > 1 else None,
         )
         futures = {key: self._submit(reach, pool) for key, reach in todo.items()}
 
