@@ -19,6 +19,7 @@ import shapely
 from pyproj import Transformer
 from scipy.sparse.csgraph import connected_components
 
+from circle._gc import paused_collection
 from circle.errors import InputError, NetworkUnavailableError
 
 if TYPE_CHECKING:
@@ -178,6 +179,7 @@ class WalkNetwork:
         return graph
 
 
+@paused_collection  # a million geometries on a large city (circle._gc)
 def load_network(
     source: str | os.PathLike[str],
     *,

@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from circle import areas as _areas
+from circle._gc import paused_collection
 from circle._io import check_outputs, output_folder
 from circle._options import check_known_categories
 from circle.access import CompactGraph
@@ -159,6 +160,7 @@ class Study:
     # Loading
 
     @classmethod
+    @paused_collection  # networks, people and neighbourhoods: many objects (circle._gc)
     def load(
         cls,
         network: PathLike | WalkNetwork,
@@ -532,6 +534,7 @@ class Study:
         """True when at least one facility has a capacity."""
         return bool(self.facilities["capacity"].notna().any())
 
+    @paused_collection  # tables, workbook cells, map (circle._gc)
     def report(
         self,
         out_dir: PathLike,
@@ -687,6 +690,7 @@ class Study:
             options["capacity"] = self.capacity()
         return coverage_map(self.coverage(), self.service_areas(), comparison=comparison, **options)
 
+    @paused_collection  # the map's layers and their text (circle._gc)
     def save_map(self, path: PathLike, *, cdn: bool = False, **options: Any) -> Path:
         """Write :meth:`map` as one self-contained HTML file (see :func:`circle.maps.save_map`)."""
         from circle.maps import save_map  # noqa: PLC0415

@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "_validate",
             "_io",
             "_cache",
+            "_gc",
             "_inline",
             "_options",
             "categories",
