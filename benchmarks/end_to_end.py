@@ -76,6 +76,8 @@ def pbf_to_xml(pbf: Path, xml: Path) -> Path:
 
 def import_circle() -> None:
     """Import what circle imports lazily (the reference's imports are not timed either)."""
+    import pyrosm.pyrosm  # noqa: F401  (pyrosm imports its reader lazily)
+
     import circle.cli
     import circle.isochrones
     import circle.maps

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -822,12 +823,7 @@ def _finish(
     )
     lon = node_table["lon"].to_numpy(float)
     lat = node_table["lat"].to_numpy(float)
-    # The UTM zone from the nodes' bounds, as `estimate_utm_crs` finds it, without
-    # building a point per node in degrees first.
-    corners = gpd.GeoSeries(
-        gpd.points_from_xy([lon.min(), lon.max()], [lat.min(), lat.max()]), crs="EPSG:4326"
-    )
-    crs = corners.estimate_utm_crs()
+    crs = _utm_crs(lon, lat)
     # One transformer for nodes and ways, applied to their coordinate arrays (what
     # `GeoSeries.to_crs` does, without copying the frames around it).
     transform = Transformer.from_crs(edge_table.crs, crs, always_xy=True).transform
@@ -953,6 +949,29 @@ def _walkable_mask(edges: pd.DataFrame) -> np.ndarray:
         | no_highway
     )
     return np.asarray(~closed, dtype=bool)
+
+
+def _utm_crs(lon: np.ndarray, lat: np.ndarray) -> Any:
+    """The WGS 84 UTM zone of the nodes' bounds, as ``GeoSeries.estimate_utm_crs`` finds it.
+
+    That method asks PROJ's database (40-50 ms) for the zone whose area of use holds the
+    centre of the bounds. EPSG's WGS 84 / UTM zones are 6-degree bands (EPSG:326zz north of
+    the equator up to 84 degrees, 327zz south of it down to 80), so inside a band the zone
+    follows from the longitude; on a band's edge, on the equator and beyond the bands the
+    database decides, as before. ``tests/test_network.py`` compares the two around the
+    globe, Norway and Svalbard's special zones included.
+    """
+    x = float(np.mean([lon.min(), lon.max()]))
+    y = float(np.mean([lat.min(), lat.max()]))
+    band = (x + 180.0) / 6.0
+    if -180.0 < x < 180.0 and -80.0 < y < 84.0 and y != 0.0 and band != math.floor(band):
+        from pyproj import CRS  # noqa: PLC0415
+
+        return CRS.from_epsg((32600 if y > 0 else 32700) + math.floor(band) + 1)
+    corners = gpd.GeoSeries(
+        gpd.points_from_xy([lon.min(), lon.max()], [lat.min(), lat.max()]), crs="EPSG:4326"
+    )
+    return corners.estimate_utm_crs()
 
 
 def _rule_tags(frame: pd.DataFrame) -> dict[str, np.ndarray]:

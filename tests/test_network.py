@@ -424,3 +424,34 @@ def test_no_cache_and_default_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("CIRCLE_CACHE_DIR")
     assert "circle" in cache_folder().parts
     assert TINY_OSM.parent not in cache_folder().parents
+
+
+def test_utm_zone_is_the_one_estimate_utm_crs_finds():
+    """The zone from the longitude equals geopandas' database query, edges and Norway included."""
+    import geopandas as gpd
+
+    from circle.network import _utm_crs
+
+    rng = np.random.default_rng(15)
+    centres = [
+        *zip(rng.uniform(-179.9, 179.9, 24), rng.uniform(-79.9, 83.9, 24), strict=True),
+        (5.3, 60.4),  # Bergen: zone 32V of the MGRS grid, plain zone 31 in EPSG
+        (10.7, 59.9),  # Oslo
+        (15.6, 78.2),  # Svalbard, Longyearbyen
+        (1.52, 42.51),  # Andorra
+        (104.07, 30.66),  # Chengdu
+        (-0.1, -33.9),  # south of the equator, next to a band's edge
+        (6.0, 45.0),  # on a band's edge: the database decides
+        (30.0, 0.0),  # on the equator: the database decides
+        (20.0, 85.0),  # beyond the bands: the database decides (an error from both)
+    ]
+    for x, y in centres:
+        lon, lat = np.array([x - 0.01, x + 0.01]), np.array([y - 0.01, y + 0.01])
+        corners = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+        try:
+            expected = corners.estimate_utm_crs()
+        except RuntimeError:
+            with pytest.raises(RuntimeError):
+                _utm_crs(lon, lat)
+            continue
+        assert _utm_crs(lon, lat) == expected, (x, y)
