@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 import re
@@ -353,23 +352,9 @@ def area_options(func: F) -> F:
     return _with_options(func, options)
 
 
-def _keep_out_of_gc() -> None:
-    """Leave the objects made so far out of Python's garbage collection from now on.
-
-    A command imports ~100,000 objects (pandas, geopandas, shapely, scipy) and then loads
-    its inputs, all kept until it ends; every full collection would walk them again. On
-    Andorra a ``circle report`` run spends 0.15-0.2 s of its 1.0 s in such walks; frozen
-    (``gc.freeze``) it does not (benchmarks/end_to_end.py). Only the command does this:
-    the library leaves the interpreter's collector alone.
-    """
-    gc.freeze()
-
-
 def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
     """Build a :class:`circle.study.Study` from the shared options."""
     from circle.study import Study  # noqa: PLC0415
-
-    _keep_out_of_gc()  # the modules just imported
 
     settings = {
         "areas": options.get("areas_path"),
@@ -388,7 +373,7 @@ def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
     settings.update(overrides)
     lang: Lang = options.get("lang", "en")
     with _status(word("cli.loading", lang, source=options["network_source"])):
-        study = Study.load(
+        return Study.load(
             options["network_source"],
             options["facilities_path"],
             minutes=options["minutes"],
@@ -411,8 +396,6 @@ def _load_study(options: dict[str, Any], **overrides: Any) -> Study:
                 "category_field": options["category_field"],
             },
         )
-    _keep_out_of_gc()  # the inputs, kept until the command ends
-    return study
 
 
 def _step_free(options: dict[str, Any]) -> bool | list[str]:
@@ -645,7 +628,6 @@ def demo(city: str, out_dir: Path | None, lang: Lang | None) -> None:
     from circle.datasets import DEMO_LANG, demo_facilities, demo_pbf  # noqa: PLC0415
     from circle.study import MAP_FILE, Study  # noqa: PLC0415
 
-    _keep_out_of_gc()  # the modules just imported
     city = city.lower()
     chosen: Lang = lang or DEMO_LANG[city]  # type: ignore[index]
     folder = out_dir or Path("reports") / city
@@ -660,7 +642,6 @@ def demo(city: str, out_dir: Path | None, lang: Lang | None) -> None:
                 "facilities": word(f"cli.demo_facilities_{city}", chosen),
             },
         )
-    _keep_out_of_gc()  # the inputs, kept until the command ends
     with _status(word("cli.computing", chosen)):
         result = study.coverage()
     with _status(word("cli.writing", chosen, folder=folder)):
