@@ -21,14 +21,24 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
-__all__ = ["CACHE_DIR_ENV", "cache_folder", "file_digest", "read_entry", "write_entry"]
+__all__ = [
+    "CACHE_DIR_ENV",
+    "cache_folder",
+    "file_digest",
+    "package_version",
+    "read_entry",
+    "read_entry_as",
+    "write_entry",
+]
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +86,16 @@ def entry_key(parts: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def package_version(package: str) -> str:
+    """An installed package's version for an entry's name (``"unknown"`` when not found)."""
+    from importlib import metadata  # noqa: PLC0415
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def read_entry(path: Path, key: str) -> dict[str, np.ndarray] | None:
     """The arrays of a cache entry, or None when it is absent or unusable.
 
@@ -96,6 +116,24 @@ def read_entry(path: Path, key: str) -> dict[str, np.ndarray] | None:
         path.unlink(missing_ok=True)
         return None
     return arrays
+
+
+def read_entry_as(path: Path, key: str, use: Callable[[dict[str, np.ndarray]], T]) -> T | None:
+    """`use` of a cache entry's arrays, or None when the entry is absent or unusable.
+
+    An entry whose arrays `use` rejects (``KeyError``, ``ValueError``, ``TypeError``: they
+    do not fit together) is logged and removed like an unreadable one, so that the caller
+    rebuilds it.
+    """
+    arrays = read_entry(path, key)
+    if arrays is None:
+        return None
+    try:
+        return use(arrays)
+    except (KeyError, ValueError, TypeError) as exc:
+        logger.warning("ignoring unreadable cache entry %s (%s); rebuilding it", path, exc)
+        path.unlink(missing_ok=True)
+        return None
 
 
 def write_entry(path: Path, key: str, arrays: Mapping[str, np.ndarray]) -> None:

@@ -899,29 +899,30 @@ def residential_buildings(
         (``count``, ``levels``, ``floor_m2``, for the words of :mod:`circle.i18n`); None
         when the extract has no residential buildings, or too few are tagged so.
     """
-    from circle._cache import cache_folder, read_entry, write_entry  # noqa: PLC0415
+    from circle._cache import cache_folder, read_entry_as, write_entry  # noqa: PLC0415
 
-    entry = key = None
-    if use_cache:
-        key = _buildings_key(
-            Path(pbf), crs, default_levels, floor_area_per_resident_m2, min_residential_share
+    def answer(
+        arrays: Mapping[str, np.ndarray],
+    ) -> tuple[tuple[gpd.GeoDataFrame, str, dict[str, str]] | None]:
+        # In a tuple: None is an answer here (too few residential buildings).
+        return (
+            _buildings_from_arrays(
+                arrays, crs, default_levels, floor_area_per_resident_m2, min_residential_share
+            ),
         )
-        entry = cache_folder(cache_dir) / f"buildings-{key[:40]}.npz"
-        arrays = read_entry(entry, key)
-        if arrays is not None:
-            try:
-                return _buildings_from_arrays(
-                    arrays, crs, default_levels, floor_area_per_resident_m2, min_residential_share
-                )
-            except (KeyError, ValueError) as exc:
-                logger.warning("ignoring unreadable cache entry %s (%s); rebuilding it", entry, exc)
-                entry.unlink(missing_ok=True)
-    arrays = _read_buildings(pbf, crs, default_levels, floor_area_per_resident_m2)
-    if entry is not None and key is not None:
-        write_entry(entry, key, arrays)
-    return _buildings_from_arrays(
-        arrays, crs, default_levels, floor_area_per_resident_m2, min_residential_share
+
+    if not use_cache:
+        return answer(_read_buildings(pbf, crs, default_levels, floor_area_per_resident_m2))[0]
+    key = _buildings_key(
+        Path(pbf), crs, default_levels, floor_area_per_resident_m2, min_residential_share
     )
+    entry = cache_folder(cache_dir) / f"buildings-{key[:40]}.npz"
+    found = read_entry_as(entry, key, answer)
+    if found is None:
+        arrays = _read_buildings(pbf, crs, default_levels, floor_area_per_resident_m2)
+        write_entry(entry, key, arrays)
+        found = answer(arrays)
+    return found[0]
 
 
 #: Bump when what :func:`_read_buildings` keeps changes.
@@ -932,16 +933,8 @@ def _buildings_key(
     pbf: Path, crs: Any, default_levels: float, floor_m2: float, min_share: float
 ) -> str:
     """The cache entry name of an extract's residential buildings."""
-    from importlib import metadata  # noqa: PLC0415
+    from circle._cache import entry_key, file_digest, package_version  # noqa: PLC0415
 
-    from circle._cache import entry_key, file_digest  # noqa: PLC0415
-
-    versions = {}
-    for package in ("circle", "pyrosm"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "unknown"
     return entry_key(
         {
             "format": _BUILDINGS_CACHE_FORMAT,
@@ -952,7 +945,8 @@ def _buildings_key(
             "floor_m2": floor_m2,
             "min_share": min_share,
             "residential": sorted(RESIDENTIAL_BUILDINGS),
-            **versions,
+            "circle": package_version("circle"),
+            "pyrosm": package_version("pyrosm"),
         }
     )
 
@@ -966,23 +960,19 @@ def _read_buildings(
     """
     import pyrosm  # noqa: PLC0415
 
-    none = np.zeros(0)
     buildings = pyrosm.OSM(str(pbf)).get_buildings()
     if buildings is None or buildings.empty:
-        return {
-            "total": np.array(0),
-            "residential": np.array(0),
-            "x": none,
-            "y": none,
-            "population": none,
-        }
-    kind = buildings["building"].astype(str).str.strip().str.lower()
-    residential = kind.isin(RESIDENTIAL_BUILDINGS).to_numpy()
-    homes = buildings.loc[residential]
-    homes = homes.loc[homes.geometry.notna() & ~homes.geometry.is_empty]
-    homes = homes.loc[homes.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
-    counts = {"total": np.array(len(kind)), "residential": np.array(int(residential.sum()))}
-    if homes.empty:
+        counts = {"total": np.array(0), "residential": np.array(0)}
+        homes = None
+    else:
+        kind = buildings["building"].astype(str).str.strip().str.lower()
+        residential = kind.isin(RESIDENTIAL_BUILDINGS).to_numpy()
+        counts = {"total": np.array(len(kind)), "residential": np.array(int(residential.sum()))}
+        homes = buildings.loc[residential]
+        homes = homes.loc[homes.geometry.notna() & ~homes.geometry.is_empty]
+        homes = homes.loc[homes.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if homes is None or homes.empty:
+        none = np.zeros(0)
         return {**counts, "x": none, "y": none, "population": none}
     projected = homes.to_crs(crs)
     levels = (

@@ -578,15 +578,7 @@ _CACHE_FORMAT = 4
 
 def _cache_key(path: Path, kind: str, *, largest_component: bool) -> str:
     """The cache entry name of a network file: everything that decides the network."""
-    from importlib import metadata  # noqa: PLC0415
-
-    from circle._cache import entry_key, file_digest  # noqa: PLC0415
-
-    def version(package: str) -> str:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return "unknown"
+    from circle._cache import entry_key, file_digest, package_version  # noqa: PLC0415
 
     reader = {"pbf": "pyrosm", "xml": "osmnx", "graphml": "osmnx"}[kind]
     return entry_key(
@@ -594,10 +586,10 @@ def _cache_key(path: Path, kind: str, *, largest_component: bool) -> str:
             "format": _CACHE_FORMAT,
             "file_sha256": file_digest(path),
             "kind": kind,
-            "circle": version("circle"),
+            "circle": package_version("circle"),
             # The rules as this code applies them: a changed rule or reader is a new key.
             "network_code": file_digest(Path(__file__)),
-            reader: version(reader),
+            reader: package_version(reader),
             "rules": [
                 sorted(EXCLUDED_HIGHWAYS),
                 sorted(NO_WALKING_ACCESS),
@@ -620,30 +612,28 @@ def _cached_network(
     cache_dir: str | os.PathLike[str] | None,
 ) -> WalkNetwork:
     """The network of a file from the cache, or built by `build` and then cached."""
-    from circle._cache import cache_folder, read_entry, write_entry  # noqa: PLC0415
+    from circle._cache import cache_folder, read_entry_as, write_entry  # noqa: PLC0415
 
     key = _cache_key(path, kind, largest_component=largest_component)
     entry = cache_folder(cache_dir) / f"network-{key[:40]}.npz"
-    arrays = read_entry(entry, key)
-    if arrays is not None:
-        try:
-            network = _network_from_arrays(arrays, str(path))
-            closed_edges = int(arrays["closed_edges"])
-        except (KeyError, ValueError, TypeError) as exc:
-            logger.warning("ignoring unreadable cache entry %s (%s); rebuilding it", entry, exc)
-            entry.unlink(missing_ok=True)
-        else:
-            _log_closed(str(path), closed_edges)
-            total = len(network.nodes) + network.dropped_nodes
-            _log_dropped(str(path), network.dropped_nodes, total)
-            logger.info(
-                "%s: walking network read from the cache (%s): %d nodes, %d edges",
-                path,
-                entry,
-                len(network.nodes),
-                len(network.edges),
-            )
-            return network
+    found = read_entry_as(
+        entry,
+        key,
+        lambda arrays: (_network_from_arrays(arrays, str(path)), int(arrays["closed_edges"])),
+    )
+    if found is not None:
+        network, closed_edges = found
+        _log_closed(str(path), closed_edges)
+        total = len(network.nodes) + network.dropped_nodes
+        _log_dropped(str(path), network.dropped_nodes, total)
+        logger.info(
+            "%s: walking network read from the cache (%s): %d nodes, %d edges",
+            path,
+            entry,
+            len(network.nodes),
+            len(network.edges),
+        )
+        return network
     closed: list[int] = []
     token = _CLOSED_EDGES.set(closed)
     try:
