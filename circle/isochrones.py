@@ -650,9 +650,10 @@ class ServiceAreaBuilder:
         to do only calls GEOS (:meth:`start_areas`).
         """
         lines = reachable_lines(self.graph, reach)
-        if 0 < len(lines) < _TILED_MIN and self._mostly_unreached(reach):
+        direct = self._mostly_unreached(reach)
+        if direct and 0 < len(lines) < _TILED_MIN:
             return partial(_union_buffers, _chains(lines), self.buffer_m)
-        return partial(self._draw_lines, reach, lines)
+        return partial(self._draw_lines, reach, lines, direct=direct)
 
     def _remember(
         self, key: bytes, area: shapely.Polygon | shapely.MultiPolygon
@@ -693,24 +694,29 @@ class ServiceAreaBuilder:
     ) -> Callable[[], shapely.Polygon | shapely.MultiPolygon]:
         """:meth:`_draw`, its tiles handed to `pool` when the area is drawn directly.
 
-        Returns a function that waits for the area (:func:`_start_dissolve`); an area
-        drawn by complement is drawn before this returns.
+        Returns a function that waits for the area (:func:`_start_dissolve`); an area that
+        may be drawn by complement is drawn before this returns.
         """
+        lines = reachable_lines(self.graph, reach)
         if self._mostly_unreached(reach):
-            return _start_dissolve(reachable_lines(self.graph, reach), self.buffer_m, pool)
-        area = self._draw(reach)
+            return _start_dissolve(lines, self.buffer_m, pool)
+        area = self._draw_lines(reach, lines, direct=False)
         return lambda: area
 
     def _draw(self, reach: EdgeReach) -> shapely.Polygon | shapely.MultiPolygon:
         return self._prepare(reach)()
 
     def _draw_lines(
-        self, reach: EdgeReach, lines: np.ndarray
+        self, reach: EdgeReach, lines: np.ndarray, *, direct: bool
     ) -> shapely.Polygon | shapely.MultiPolygon:
-        """`reach`'s area from its reachable `lines`: directly, or by complement."""
+        """`reach`'s area from its reachable `lines`: directly, or by complement.
+
+        `direct` is :meth:`_mostly_unreached` of `reach`: then the unreached lines are not
+        even drawn to compare.
+        """
         if len(lines) == 0:
             return shapely.Polygon()
-        if self._mostly_unreached(reach):  # skip drawing the unreached lines
+        if direct:
             return self._dissolve(lines)
         rest = reachable_lines(self.graph, unreached(reach))
         if len(rest) == 0:
