@@ -19,7 +19,7 @@ from circle.coverage import SUMMARY_COLUMNS
 from circle.i18n import OSM_CREDIT, category_labels, with_labels, word
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     import geopandas as gpd
 
@@ -304,9 +304,8 @@ def _csv_column(values: pd.Series, fmt: Format | None) -> list[str]:
     decimals = _fixed_decimals(values, fmt)
     if decimals is None:
         cells = values.tolist()
-        if all(c.__class__ is str for c in cells):  # text: each distinct one neutralised once
-            texts_of = {c: neutralised(c) for c in dict.fromkeys(cells)}
-            return [texts_of[c] for c in cells]
+        if all(c.__class__ is str for c in cells):
+            return _each_distinct(cells, neutralised)
         return [csv_text(c, fmt) for c in cells]
     return fixed_texts(values.to_numpy(dtype=float), decimals)
 
@@ -358,9 +357,14 @@ def _json_column(values: pd.Series, fmt: Format | None) -> list[str]:
         return texts.tolist()  # type: ignore[no-any-return]
     cells = values.tolist()
     if all(c.__class__ is str for c in cells):  # text as it is (rounded() leaves it)
-        texts_of = {c: json.dumps(c, ensure_ascii=False) for c in dict.fromkeys(cells)}
-        return [texts_of[c] for c in cells]
+        return _each_distinct(cells, lambda c: json.dumps(c, ensure_ascii=False))
     return [json.dumps(rounded(c, fmt), ensure_ascii=False, allow_nan=False) for c in cells]
+
+
+def _each_distinct(texts: list[str], func: Callable[[str], str]) -> list[str]:
+    """``[func(t) for t in texts]``, calling `func` once per distinct text."""
+    done = {t: func(t) for t in dict.fromkeys(texts)}
+    return [done[t] for t in texts]
 
 
 def csv_bytes(table: pd.DataFrame, formats: Mapping[str, Format]) -> bytes:
