@@ -21,7 +21,7 @@ import shapely.geometry
 from circle.errors import InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from types import FrameType
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "geojson_bytes_of_texts",
     "output_folder",
     "python_rounded",
+    "texts_by_key",
 ]
 
 logger = logging.getLogger(__name__)
@@ -179,6 +180,17 @@ def python_rounded(values: np.ndarray, decimals: int) -> np.ndarray:
     return rounded
 
 
+def texts_by_key(keys: np.ndarray, write: Callable[[np.ndarray], list[str]]) -> list[str]:
+    """The text of every row, written once per distinct key (shared points, repeated numbers).
+
+    `write` gets the positions of each distinct key's first row and returns their texts;
+    every row then gets the text of its key.
+    """
+    _, first, which = np.unique(keys, return_index=True, return_inverse=True)
+    texts = np.asarray(write(first), dtype=object)
+    return texts[which.reshape(-1)].tolist()  # type: ignore[no-any-return]
+
+
 def _geometry_texts(geometries: np.ndarray, decimals: int) -> list[str]:
     """Each geometry as the JSON text of :func:`_geometry_json`.
 
@@ -202,11 +214,10 @@ def _geometry_texts(geometries: np.ndarray, decimals: int) -> list[str]:
     # "[x, y]" of each distinct point once (+ 0.0: no "-0.0"; shared vertices of
     # neighbouring shapes and ring ends repeat), as _geometry_json's json.dumps writes it.
     rounded = np.ascontiguousarray(python_rounded(coordinates, decimals) + 0.0)
-    distinct, point_of = np.unique(rounded.view(np.complex128).ravel(), return_inverse=True)
-    xs = map(repr, distinct.real.tolist())
-    ys = map(repr, distinct.imag.tolist())
-    point_texts = np.asarray([f"[{x}, {y}]" for x, y in zip(xs, ys, strict=True)], dtype=object)
-    points = point_texts[point_of].tolist()
+    points = texts_by_key(
+        rounded.view(np.complex128).ravel(),
+        lambda first: [f"[{x!r}, {y!r}]" for x, y in rounded[first].tolist()],
+    )
     ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
     starts = [0, *ends[:-1]]
     ring_texts = ["[" + ", ".join(points[a:b]) + "]" for a, b in zip(starts, ends, strict=True)]

@@ -38,7 +38,7 @@ from folium.template import Template
 from folium.utilities import JsCode
 
 from circle._inline import inline_assets
-from circle._io import atomic_path
+from circle._io import atomic_path, texts_by_key
 from circle.categories import BUILTIN_ORDER
 from circle.comparison import CHANGES, area_change
 from circle.coords import convert_geometries, from_wgs84
@@ -545,9 +545,7 @@ def _pair_texts(pairs: np.ndarray) -> list[str]:
     if not packable:
         return [f"[{x},{y}]" for x, y in pairs.tolist()]
     keys = pairs[:, 0] * (2 * _PACK_LIMIT) + pairs[:, 1]  # one int64 per distinct row
-    distinct, row_of = np.unique(keys, return_index=True, return_inverse=True)[1:]
-    texts = np.asarray([f"[{x},{y}]" for x, y in pairs[distinct].tolist()], dtype=object)
-    return texts[row_of].tolist()  # type: ignore[no-any-return]
+    return texts_by_key(keys, lambda first: [f"[{x},{y}]" for x, y in pairs[first].tolist()])
 
 
 def polygon_collection_text(geometries: Any, properties: list[dict[str, Any]]) -> str:

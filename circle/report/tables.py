@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from circle._io import geojson_bytes_of_texts, python_rounded
+from circle._io import geojson_bytes_of_texts, python_rounded, texts_by_key
 from circle.capacity import check_matches
 from circle.coords import convert_geometries, from_wgs84
 from circle.coverage import SUMMARY_COLUMNS
@@ -326,11 +326,11 @@ def fixed_texts(numbers: np.ndarray, decimals: int) -> list[str]:
     texts = np.full(len(numbers), "", dtype=object)
     with np.errstate(over="ignore", invalid="ignore"):
         safe = np.abs(numbers) * 10.0**decimals < _FIXED_SAFE  # False for NaN and infinity
-    distinct, text_of = np.unique(
-        python_rounded(numbers[safe], decimals).view(np.int64), return_inverse=True
+    rounded = python_rounded(numbers[safe], decimals)
+    texts[safe] = texts_by_key(
+        rounded.view(np.int64),  # the bits: -0.0 apart from 0.0
+        lambda first: [f"{x:.{decimals}f}" for x in rounded[first].tolist()],
     )
-    formatted = [f"{x:.{decimals}f}" for x in distinct.view(np.float64).tolist()]
-    texts[safe] = np.asarray(formatted, dtype=object)[text_of]
     large = np.flatnonzero(~safe & np.isfinite(numbers))
     texts[large] = [f"{x:.{decimals}f}" for x in numbers[large].tolist()]
     return texts.tolist()
