@@ -15,9 +15,7 @@ is warm but the modules: no compiled templates, no CRS objects, no caches in mem
     map.html with every category's service area, the summary printed). Run twice: first
     with an empty network cache, then, in another process, with the cache entry the first
     wrote (a second ``circle report`` on the same extract). For information, the same
-    through the library as a notebook runs it (``Study.load`` then ``Study.report``):
-    the command also keeps what it loaded out of Python's garbage collection
-    (``gc.freeze``), which the library leaves alone.
+    through the library as a notebook runs it (``Study.load`` then ``Study.report``).
 (b) the pipeline of OSMnx's isochrone example (notebook 13-isolines-isochrones), for ONE
     category: ``ox.graph_from_xml`` of the same extract as OSM XML (converted once with
     pyosmium, not counted; OSMnx reads no PBF), ``ox.project_graph``,
