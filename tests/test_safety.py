@@ -12,6 +12,7 @@ import pytest
 
 from circle.cli import main
 from circle.report.tables import neutralised
+from tests.test_recommend import recommend_args
 
 TINY_OSM = Path(__file__).parent / "data" / "tiny.osm"
 #: Names a hostile or careless facilities file could hold.
@@ -332,23 +333,7 @@ def test_every_output_is_byte_identical_across_runs(hostile, tmp_path, capsys) -
         )
         assert code == 0, err
         code, err = _run(
-            [
-                "recommend",
-                "--network",
-                str(TINY_OSM),
-                "--facilities",
-                str(facilities),
-                "--population-proxy",
-                "network",
-                "--minutes",
-                "1",
-                "--category",
-                "clinic",
-                "--candidates",
-                str(candidates),
-                "--out",
-                str(tmp_path / f"rec-{run}"),
-            ],
+            recommend_args(facilities, tmp_path / f"rec-{run}", "--candidates", str(candidates)),
             capsys,
         )
         assert code == 0, err
