@@ -18,6 +18,7 @@ from h3.api import basic_int as h3_int
 from pyproj import CRS, Transformer
 
 from circle._options import parse_key_values
+from circle._pbf import osm_reader
 from circle._read import read_table
 from circle._validate import Problems, check_readable_file, describe_mask
 from circle.access import Snap
@@ -958,9 +959,7 @@ def _read_buildings(
 
     Per home: a point inside its footprint (in `crs`) and its residents.
     """
-    import pyrosm  # noqa: PLC0415
-
-    buildings = pyrosm.OSM(str(pbf)).get_buildings()
+    buildings = osm_reader(pbf).get_buildings()
     if buildings is None or buildings.empty:
         counts = {"total": np.array(0), "residential": np.array(0)}
         homes = None

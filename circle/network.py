@@ -21,6 +21,7 @@ from pyproj import Transformer
 from scipy.sparse.csgraph import connected_components
 
 from circle._gc import paused_collection
+from circle._pbf import osm_reader
 from circle.errors import InputError, NetworkUnavailableError
 
 if TYPE_CHECKING:
@@ -289,12 +290,9 @@ def network_from_pbf(
     -------
     WalkNetwork
     """
-    import pyrosm  # noqa: PLC0415  (heavy import, only needed here)
-
     path = _existing_file(path)
     try:
-        osm = pyrosm.OSM(str(path))
-        result = osm.get_network(network_type="all", nodes=True)
+        result = osm_reader(path).get_network(network_type="all", nodes=True)
     except Exception as exc:  # pyrosm raises many kinds on a corrupt file
         msg = f"`{path}` could not be read as an OSM PBF extract ({exc}); check the file."
         raise InputError(msg) from exc
@@ -979,24 +977,25 @@ def _json_tags(raw: pd.Series, tags: list[str]) -> dict[str, np.ndarray]:
     """`tags` read from pyrosm's ``tags`` column (JSON text or dicts), "" where absent.
 
     Only rows whose text holds one of the tag names in quotes are parsed: most ways carry
-    none of the rarer tags the rules read.
+    none of the rarer tags the rules read. They are found by one regular-expression search
+    through all the texts joined, not row by row.
     """
     values = raw.to_numpy(object)
     out = {tag: np.full(len(values), "", dtype=object) for tag in tags}
-    quoted = [f'"{tag}"' for tag in tags]
-    for i, value in enumerate(values):
-        if isinstance(value, str):
-            if not any(q in value for q in quoted):
-                continue
+    texts = [value if value.__class__ is str else "" for value in values]
+    starts = np.cumsum([0] + [len(text) + 1 for text in texts[:-1]])
+    quoted = re.compile("|".join(re.escape(f'"{tag}"') for tag in tags))
+    found = [match.start() for match in quoted.finditer("\n".join(texts))]
+    rows = set((np.searchsorted(starts, found, side="right") - 1).tolist())
+    rows.update(i for i, value in enumerate(values) if isinstance(value, dict))
+    for i in sorted(rows):
+        loaded = values[i]
+        if isinstance(loaded, str):
             try:
-                loaded = json.loads(value)
+                loaded = json.loads(loaded)
             except ValueError:
                 continue
-            if not isinstance(loaded, dict):
-                continue
-        elif isinstance(value, dict):
-            loaded = value
-        else:
+        if not isinstance(loaded, dict):
             continue
         for tag in tags:
             if tag in loaded:

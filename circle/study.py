@@ -23,6 +23,7 @@ from circle import areas as _areas
 from circle._gc import paused_collection
 from circle._io import check_outputs, output_folder
 from circle._options import check_known_categories
+from circle._pbf import shared_reads
 from circle.access import CompactGraph
 from circle.categories import choose_categories, evaluated_categories, normalize_category
 from circle.comparison import Comparison, compare, scenario_table
@@ -161,6 +162,7 @@ class Study:
 
     @classmethod
     @paused_collection  # networks, people and neighbourhoods: many objects (circle._gc)
+    @shared_reads()  # the network and the buildings from one parse of the extract (circle._pbf)
     def load(
         cls,
         network: PathLike | WalkNetwork,

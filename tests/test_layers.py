@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "_io",
             "_cache",
             "_gc",
+            "_pbf",
             "_inline",
             "_options",
             "categories",
