@@ -1,6 +1,7 @@
 """End to end on Andorra: circle's report + map vs the OSMnx isochrone-example pipeline.
 
-Run: python benchmarks/end_to_end.py [--facilities 294] [--minutes 15] [--category clinic]
+Run: python benchmarks/end_to_end.py [--categories clinic,daycare] [--repeat 3] [--facilities 294]
+     [--minutes 15] [--category clinic]
 
 Both start from the same extract on disk with the same generated facilities: random
 network nodes (fixed seed) spread over the four built-in categories in turn (294 by
@@ -24,7 +25,10 @@ is warm but the modules: no compiled templates, no CRS objects, no caches in mem
     ``make_iso_polys`` (50 m node buffers, 25 m edge buffers, ``union_all``), one union per
     category, written as GeoJSON.
 
-The ratio (b) / (a) is printed with and without the network load. (b) draws one category
+Every measurement is repeated (``--repeat``, 3 by default; the runs interleaved) and the
+medians are printed, with each run's total: on the shared 2-core machine one run can be 10 %
+off either way. The ratio (b) / (a) of the medians is printed with and without the network
+load. (b) draws one category
 and writes one file; (a) writes the whole report and map for all categories. For
 information, (b) is also run for circle's other categories on the loaded network, and
 the ratio for the same question (every category) printed; the target is set on one.
@@ -36,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -192,6 +197,11 @@ def measured(args: argparse.Namespace, run: str, facilities_file: Path, cache: s
     return times
 
 
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per stage, the median over the runs."""
+    return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--facilities", type=int, default=294)
@@ -203,6 +213,7 @@ def main() -> None:
         help="categories circle reports on (their facilities only): all four by default, "
         "or e.g. clinic,daycare",
     )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement")
     parser.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "circle-e2e"))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--facilities-file", help=argparse.SUPPRESS)
@@ -229,19 +240,36 @@ def main() -> None:
     facilities_file = out / "facilities.pickle"
     facilities.to_pickle(facilities_file)
     facilities.to_file(facilities_file.with_suffix(".geojson"), driver="GeoJSON")
-    first, second = {}, {}
-    for run in ("command", "library"):
-        with tempfile.TemporaryDirectory() as cache:  # an empty cache: a first run
-            first |= measured(args, f"{run}-first", facilities_file, cache)
-            second |= measured(args, f"{run}-second", facilities_file, cache)
-    osmnx_times = measured(args, "osmnx", facilities_file, "")
+    # Each measurement is repeated (new processes, runs interleaved) and its median kept:
+    # on a shared 2-core machine one run can be 10 % off either way.
+    firsts, seconds, references = [], [], []
+    for _ in range(args.repeat):
+        first, second = {}, {}
+        for run in ("command", "library"):
+            with tempfile.TemporaryDirectory() as cache:  # an empty cache: a first run
+                first |= measured(args, f"{run}-first", facilities_file, cache)
+                second |= measured(args, f"{run}-second", facilities_file, cache)
+        firsts.append(first)
+        seconds.append(second)
+        references.append(measured(args, "osmnx", facilities_file, ""))
+    first, second = medians(firsts), medians(seconds)
+    osmnx_times = medians(references)
     k = int(osmnx_times.pop("facilities"))
     others = osmnx_times.pop("others")
+    spread = {
+        "first": [run[next(iter(run))] for run in firsts],
+        "second": [run[next(iter(run))] for run in seconds],
+        "osmnx": [
+            sum(v for n, v in run.items() if n not in ("facilities", "others"))
+            for run in references
+        ],
+    }
 
     print(
         f"Andorra: {len(network.nodes):,} walking nodes; {len(facilities)} generated "
         f"facilities (random nodes, seed {SEED}) over {args.categories}; {args.minutes:g} min at "
-        f"{ADULT.speed_kmh} km/h = {budget:.0f} m. Each run in a new process."
+        f"{ADULT.speed_kmh} km/h = {budget:.0f} m. Each run in a new process; medians of "
+        f"{args.repeat} runs."
     )
     print(f"\n(a) circle, {len(chosen)} categories: report + map")
     print(f"{'':<44}{'first run s':>12}{'cached s':>10}")
@@ -252,8 +280,16 @@ def main() -> None:
     print(f"\n(b) OSMnx isochrone example, one category ({args.category}, {k} facilities)")
     for name, seconds in osmnx_times.items():
         print(f"{name:<44}{seconds:>12.2f}")
-    total_osmnx = sum(osmnx_times.values())
+    total_osmnx = statistics.median(spread["osmnx"])
     print(f"{'total':<44}{total_osmnx:>12.2f}")
+    print(
+        "runs (s): circle first "
+        + ", ".join(f"{t:.2f}" for t in spread["first"])
+        + "; cached "
+        + ", ".join(f"{t:.2f}" for t in spread["second"])
+        + "; OSMnx "
+        + ", ".join(f"{t:.2f}" for t in spread["osmnx"])
+    )
     no_load = total_osmnx - next(iter(osmnx_times.values()))
     print()
     for label, mine in (("first run", total_first), ("cached network", total_second)):

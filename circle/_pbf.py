@@ -6,14 +6,17 @@ default engine, ``out_of_core``, decodes the file again for every read, with bou
 Its ``in_memory`` engine parses the file once and serves every read of the same ``OSM``
 object from that parse; without element metadata (``keep_metadata=False``: circle reads no
 version, timestamp or changeset) the parse is lighter still. Measured on Andorra (565 kB,
-37,500 walking nodes, best of 3): network and buildings 0.078 s in memory without metadata,
-0.12 s in memory with it, 0.14-0.16 s out of core. The frames are the same in every column
-circle reads (tested); pyrosm only adds the version and timestamp to each way's ``tags``
-JSON, where circle looks up named tags alone. On a 500,000-node street grid (2 MB) the read
-was 1.8 s instead of 2.1 s and its peak 697 MB instead of 660 MB.
+37,500 walking nodes; fresh processes, collection paused as circle pauses it): the network
+0.07-0.09 s in memory without metadata against 0.09-0.11 s out of core, and the buildings
+then come from the same parse in 5 ms instead of a second decode of 24 ms. The frames are
+the same in every column circle reads (tested); pyrosm only adds the version and timestamp
+to each way's ``tags`` JSON, where circle looks up named tags alone. On generated street
+grids, which carry almost no tags, the two engines read the network alike up to 150,000
+nodes; at 500,000 nodes (2 MB) in memory took 2.3 s against 2.2 s (medians of 5), at the
+same peak memory.
 
-Extracts up to :data:`IN_MEMORY_MAX_BYTES` are read in memory; larger ones (a province
-rather than a city) out of core, where bounded memory matters more than a second decode.
+Extracts up to :data:`IN_MEMORY_MAX_BYTES` are read in memory; larger ones (a big city or a
+province) out of core, where bounded memory matters more than a second decode.
 20 MB is the size below which pyrosm itself decodes on one core.
 
 Inside a :func:`shared_reads` block (``Study.load`` runs in one), :func:`osm_reader` hands
