@@ -64,9 +64,13 @@ report files (:meth:`ServiceAreaBuilder.start_areas`): their lines are chained f
 the threads only call GEOS and need the GIL twice per area; chaining in the threads, the
 report's Python code kept them waiting for the GIL at every numpy call and nothing was
 gained. On Andorra (2 categories) the report files and map then take 0.41-0.48 s
-instead of 0.58 s. Large graphs are not drawn so: their tiles already keep both cores
-busy, and beside the report writing the 500,000-node grid took as long and 1.7 GB
-instead of 1.4 GB at its peak.
+instead of 0.58 s. One core is left to the caller: on 2 cores, two drawing threads beside
+the report's writing took its core a third of the time. With one thread, and the caller
+drawing what is left once it waits, Andorra's ``circle report`` took 0.68 s instead of
+0.73 s with 2 categories (medians of 8 first runs) and as long with 4 (0.86-0.87 s).
+Large graphs are not drawn so: their tiles already keep both cores busy, and beside the
+report writing the 500,000-node grid took as long and 1.7 GB instead of 1.4 GB at its
+peak.
 
 Where most of the network is reached, :class:`ServiceAreaBuilder` draws the complement
 instead (its docstring): the buffer of all edges, built once per graph and kept, minus the
@@ -86,7 +90,8 @@ import logging
 import math
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -587,10 +592,12 @@ class ServiceAreaBuilder:
         """Start drawing the service areas of several reaches; call the result for them.
 
         On graphs of up to :data:`_AREAS_IN_THREADS_EDGES_MAX` edges the areas are drawn
-        side by side in :attr:`threads` threads, in the background: this returns at once,
-        and the caller's Python code (writing report files) runs meanwhile. Lines are
-        chained here, so those threads only call GEOS, which lets go of the GIL, and keep
-        their pace beside that code. Larger graphs are drawn before this returns, one area
+        in the background by one thread fewer than :attr:`threads` (at least one): this
+        returns at once, and the caller's Python code (writing report files) runs
+        meanwhile on the core left to it. When the caller waits, it draws the areas no
+        thread has begun, beside the threads. Lines are chained here, so those threads
+        only call GEOS, which lets go of the GIL, and keep their pace beside that code.
+        Larger graphs are drawn before this returns, one area
         at a time with its tiles side by side (GEOS's working memory then grows with the
         threads' tiles, not with the number of categories), each area's last union
         running while the next area's tiles are drawn: they keep every core busy.
@@ -623,25 +630,51 @@ class ServiceAreaBuilder:
                 started = [(key, self._start_draw(reach, tiles)) for key, reach in todo.items()]
                 drawn = {key: wait() for key, wait in started}
             return lambda: finish(drawn)
-        # Several areas: one thread each, their tiles (if any) one at a time; a single
-        # area's tiles may still use every thread.
+        return self._start_in_background(todo, finish)
+
+    def _start_in_background(
+        self,
+        todo: dict[bytes, EdgeReach],
+        finish: Callable[
+            [dict[bytes, shapely.Polygon | shapely.MultiPolygon]],
+            list[shapely.Polygon | shapely.MultiPolygon],
+        ],
+    ) -> Callable[[], list[shapely.Polygon | shapely.MultiPolygon]]:
+        """:meth:`start_areas` on a small graph: areas drawn beside the caller's work.
+
+        Each area is drawn whole by one thread, its tiles (if any) one at a time; a single
+        area's tiles may still use every thread. One thread fewer than :attr:`threads`
+        draws in the background (at least one), and the caller, once it waits, draws the
+        areas no thread has begun.
+        """
+        jobs = deque((key, self._prepare(reach)) for key, reach in todo.items())
+        drawn: dict[bytes, shapely.Polygon | shapely.MultiPolygon] = {}
+
+        def work() -> None:
+            while True:
+                try:
+                    key, job = jobs.popleft()  # atomic: each area is taken once
+                except IndexError:
+                    return
+                drawn[key] = job()
+
+        workers = min(len(jobs), max(self.threads - 1, 1))
         pool = ThreadPoolExecutor(
-            max_workers=min(len(todo), self.threads),
+            max_workers=workers,
             initializer=self._draw_tiles_alone if len(todo) > 1 else None,
         )
-        futures = {key: self._submit(reach, pool) for key, reach in todo.items()}
+        running = [pool.submit(work) for _ in range(workers)]
 
         def wait() -> list[shapely.Polygon | shapely.MultiPolygon]:
             try:
-                return finish({key: future.result() for key, future in futures.items()})
+                work()
+                for future in running:
+                    future.result()
+                return finish(drawn)
             finally:
                 pool.shutdown()
 
         return wait
-
-    def _submit(self, reach: EdgeReach, pool: ThreadPoolExecutor) -> Future[Any]:
-        """Hand `pool` the drawing of `reach`'s area (see :meth:`_prepare`)."""
-        return pool.submit(self._prepare(reach))
 
     def _prepare(self, reach: EdgeReach) -> Callable[[], shapely.Polygon | shapely.MultiPolygon]:
         """What draws `reach`'s area, its lines found.

@@ -456,6 +456,47 @@ def test_small_graph_areas_are_drawn_in_the_background(monkeypatch):
         assert shapely.symmetric_difference(mine, plain).area < 1e-9 * plain.area
 
 
+def test_one_core_is_left_to_the_caller_who_draws_the_rest_when_it_waits(monkeypatch):
+    """On 2 threads one draws in the background; the caller, once it waits, draws the areas
+    that thread has not begun (with 2 drawing threads this waits forever and fails)."""
+    from circle import isochrones
+
+    caller = threading.get_ident()
+    background, by_caller = threading.Event(), []
+    release = threading.Event()
+    original = isochrones._union_buffers
+
+    def watched(geometries, buffer_m):
+        if threading.get_ident() == caller:
+            by_caller.append(len(geometries))
+            if len(by_caller) == 2:
+                release.set()
+        else:  # the background thread: held until the caller has drawn two areas
+            assert not background.is_set(), "a second area was begun in the background"
+            background.set()
+            assert release.wait(10), "the caller did not draw the waiting areas"
+        return original(geometries, buffer_m)
+
+    network = grid_network()
+    model = model_for(
+        network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0), metres=450.0
+    )
+    reaches = [
+        model.by_category["clinic"].edge_reach(450.0),
+        model.by_category["daycare"].edge_reach(450.0),
+        model.by_category["clinic"].edge_reach(250.0),
+    ]
+    monkeypatch.setattr(isochrones, "_union_buffers", watched)
+    wait = ServiceAreaBuilder(model.graph, threads=2).start_areas(reaches)
+    assert background.wait(10)
+    got = wait()
+    assert len(by_caller) == 2
+    monkeypatch.setattr(isochrones, "_union_buffers", original)
+    one_by_one = ServiceAreaBuilder(model.graph, threads=1).areas(reaches)
+    for mine, theirs in zip(got, one_by_one, strict=True):
+        assert mine.equals_exact(theirs, 0.0)
+
+
 def test_builder_reuses_areas_and_checks_its_graph():
     network = grid_network()
     model = model_for(network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0))
