@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import threading
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyrosm
 import pytest
+import shapely
 
 from circle import _pbf
 from circle.areas import residential_buildings
@@ -113,3 +115,39 @@ def test_json_tags_are_found_in_text_and_dicts():
     assert got["foot"].tolist() == ["yes", "", "no", "", "", "", "", "1", ""]
     assert got["sidewalk"].tolist() == ["", "", "", "", "", "", "", "both", ""]
     assert all(isinstance(v, str) for v in np.concatenate(list(got.values())))
+
+
+def test_edges_drawn_from_their_nodes_are_the_projected_ways(monkeypatch):
+    """Lines built from the projected nodes equal the ways' own coordinates projected."""
+    from circle import network
+
+    fast = network_from_pbf(chengdu_pbf())
+    monkeypatch.setattr(network, "_segments_from_nodes", lambda *args: None)
+    reference = network_from_pbf(chengdu_pbf())
+    assert bool(
+        shapely.equals_exact(fast.edges.geometry.values, reference.edges.geometry.values, 0.0).all()
+    )
+
+
+def test_only_two_point_ways_on_their_nodes_are_drawn_from_the_nodes():
+    from circle.network import _segments_from_nodes
+
+    nodes = pd.DataFrame({"lon": [0.0, 1.0, 2.0], "lat": [0.0, 0.0, 1.0]}, index=[10, 11, 12])
+    xy = np.array([[0.0, 0.0], [100.0, 0.0], [200.0, 100.0]])
+
+    def edges(*lines):
+        return gpd.GeoDataFrame(
+            {"u": [10] * len(lines), "v": [11] * len(lines)},
+            geometry=list(lines),
+            crs="EPSG:4326",
+        )
+
+    straight = edges(shapely.LineString([(0, 0), (1, 0)]))
+    got = _segments_from_nodes(straight, nodes, xy)
+    assert got is not None and got[0].equals_exact(shapely.LineString([(0, 0), (100, 0)]), 0.0)
+    bent = edges(shapely.LineString([(0, 0), (0.5, 0.2), (1, 0)]))
+    elsewhere = edges(shapely.LineString([(0, 0), (1, 0.001)]))
+    backwards = edges(shapely.LineString([(1, 0), (0, 0)]))
+    high = edges(shapely.LineString([(0, 0, 5), (1, 0, 5)]))
+    for frame in (bent, elsewhere, backwards, high):
+        assert _segments_from_nodes(frame, nodes, xy) is None
