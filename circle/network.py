@@ -994,12 +994,9 @@ def _utm_crs(lon: np.ndarray, lat: np.ndarray) -> Any:
 def _rule_tags(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The tag columns the walking rules and the terrain read (pyrosm keeps rarer tags in JSON)."""
     tags = ("highway", "foot", "access", "service", "area", *_SEPARATE_SIDEWALK_TAGS, *_KEPT_TAGS)
-    out = {tag: _tag_column(frame, tag) for tag in tags}
     in_json = [tag for tag in tags if tag not in frame.columns]
-    if in_json and "tags" in frame.columns:
-        for tag, column in _json_tags(frame["tags"], in_json).items():
-            out[tag] = column
-    return out
+    found = _json_tags(frame["tags"], in_json) if in_json and "tags" in frame.columns else {}
+    return {tag: found[tag] if tag in found else _tag_column(frame, tag) for tag in tags}
 
 
 def _json_tags(raw: pd.Series, tags: list[str]) -> dict[str, np.ndarray]:
@@ -1011,12 +1008,13 @@ def _json_tags(raw: pd.Series, tags: list[str]) -> dict[str, np.ndarray]:
     """
     values = raw.to_numpy(object)
     out = {tag: np.full(len(values), "", dtype=object) for tag in tags}
-    texts = [value if value.__class__ is str else "" for value in values]
-    starts = np.cumsum([0] + [len(text) + 1 for text in texts[:-1]])
+    kinds = np.fromiter(map(type, values), dtype=object, count=len(values))
+    texts = np.where(kinds == str, values, "")  # noqa: E721 (elementwise, numpy)
+    starts = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1)
     quoted = re.compile("|".join(re.escape(f'"{tag}"') for tag in tags))
     found = [match.start() for match in quoted.finditer("\n".join(texts))]
-    rows = set((np.searchsorted(starts, found, side="right") - 1).tolist())
-    rows.update(i for i, value in enumerate(values) if isinstance(value, dict))
+    rows = set(np.searchsorted(starts, found, side="right").tolist())
+    rows.update(np.flatnonzero(kinds == dict).tolist())  # noqa: E721 (elementwise, numpy)
     for i in sorted(rows):
         loaded = values[i]
         if isinstance(loaded, str):
