@@ -438,3 +438,23 @@ def test_sheet_cells_are_those_written_one_by_one():
     sheet.freeze_panes("B2")
     sheet.autofilter(0, 0, max(len(c.values) for c in columns), len(columns) - 1)
     assert workbook_bytes(book) == workbook_bytes(reference)
+
+
+def test_status_fills_are_those_of_the_sheet_language(tmp_path):
+    from circle.i18n import status_word
+    from circle.report.xlsx import STATUS_FILLS, Book, Column, fill_sheet, workbook_bytes
+
+    zh = [status_word(s, "zh") for s in STATUS_FILLS]
+    en = [status_word(s, "en") for s in STATUS_FILLS]
+    colours = {}
+    for lang in ("zh", None):
+        book = Book()
+        fill_sheet(book, "S", [Column("s", [*zh, *en], status=True)], lang=lang)
+        path = tmp_path / f"{lang}.xlsx"
+        path.write_bytes(workbook_bytes(book))
+        sheet = load_workbook(path)["S"]
+        colours[lang] = [sheet.cell(row=r, column=1).fill.fgColor.rgb for r in range(2, 10)]
+    fills = [f"FF{STATUS_FILLS[s]}" for s in STATUS_FILLS]
+    assert colours[None] == fills + fills  # either language's words
+    assert colours["zh"][:4] == fills
+    assert colours["zh"][4:] == ["00000000"] * 4  # English words in a Chinese sheet: plain
