@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
@@ -362,6 +362,10 @@ def test_demand_group_population(result, tmp_path):
         ["General", "0.0%", "#,##0", "#,##0.0", "0.0", "0.00", "0.000000", *SIGNED_FORMATS]
     ),
 )
+@example(values=[0.5, -0.0, 12.25, -3.5, -3.5], number_format="0.0")  # one kind per column,
+@example(values=[3, -40, 7], number_format="#,##0")  # as the report's columns are
+@example(values=["a", "覆盖", "a"], number_format="General")
+@example(values=[None, 2.5, -0.0, None], number_format="0.0%")
 def test_column_width_is_the_widest_cell(values, number_format):
     # Brute force: every cell formatted and measured.
     brute = max((_display_width(v, number_format) for v in values), default=0)

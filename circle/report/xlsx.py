@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import itertools
 import math
 import re
 import unicodedata
@@ -362,24 +363,30 @@ def column_width(values: Sequence[Any], number_format: str) -> int:
     the most negative one (sign included, so ``-0.0``) of each type are measured; in
     ``General`` every distinct number is, as ``str`` gives no such order.
     """
-    by_type = {kind: [v for v in values if v.__class__ is kind] for kind in (int, float)}
+    kinds = set(map(type, values))  # a column holds one or two kinds: look for those only
     # Bools and text: distinct values.
-    measured: list[Any] = list(
-        dict.fromkeys(
+    measured: list[Any] = []
+    if kinds == {str}:
+        measured += dict.fromkeys(values)
+    elif kinds - {int, float, type(None)}:
+        measured += dict.fromkeys(
             v
             for v in values
             if v.__class__ is not int and v.__class__ is not float and v is not None
         )
-    )
-    for numbers in by_type.values():
-        if not numbers:
+    for kind in (int, float):
+        if kind not in kinds:
             continue
+        numbers = list(values) if kinds == {kind} else [v for v in values if v.__class__ is kind]
         if number_format == "General":
             measured += numbers
             continue
         measured.append(max(numbers))
-        # Sign bit set: below zero, or -0.0 (and NaN with the bit) found by copysign.
-        negative = [x for x in numbers if x < 0 or (not x > 0 and math.copysign(1.0, x) < 0)]
+        # Sign bit set: below zero, or -0.0 (and NaN with the bit).
+        if kind is int:
+            negative = [x for x in numbers if x < 0]
+        else:
+            negative = list(itertools.compress(numbers, np.signbit(numbers).tolist()))
         if negative:
             measured.append(min(negative))
     return max((_display_width(v, number_format) for v in measured), default=0)
