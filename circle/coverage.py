@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from circle.walking import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     from circle.areas import People
     from circle.terrain import DirectedCosts
@@ -418,8 +419,8 @@ class CoverageResult:
     nearest: dict[str, np.ndarray] = field(repr=False)
     cutoffs: StatusCutoffs = StatusCutoffs()
     area_kind: str = ""
-    # The neighbourhood table and the summary, built once (reports, maps and the terminal
-    # all read them; each reader gets a copy).
+    # The neighbourhood, facility and summary tables, built once (reports, maps and the
+    # terminal all read them; each reader gets a copy).
     _tables: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -437,10 +438,16 @@ class CoverageResult:
         """People at each point that `category` serves (its demand group, else everyone)."""
         return self.people.for_category(category)
 
-    @property
+    @functools.cached_property
     def counted(self) -> np.ndarray:
-        """True for people inside a neighbourhood (the ones reports count)."""
-        return np.asarray(pd.notna(self.person_area))
+        """True for people inside a neighbourhood (the ones reports count); read-only.
+
+        Found once per result: the summary, the tables and the map all ask for it per
+        category.
+        """
+        counted = np.asarray(pd.notna(self.person_area))
+        counted.flags.writeable = False
+        return counted
 
     def summary(self) -> pd.DataFrame:
         """One row per category, in the columns of the output contract (DESIGN.md).
@@ -528,8 +535,8 @@ class CoverageResult:
             "population": total,
         }
         complete = total > 0
-        missing: list[list[str]] = [[] for _ in range(n)]
-        for category in self.categories:
+        lacking = np.zeros((n, len(self.categories)), dtype=bool)
+        for k, category in enumerate(self.categories):
             group = self.population(category)
             group_total = total
             if group is not population:
@@ -550,11 +557,10 @@ class CoverageResult:
             columns[f"{category}_max_min"] = maximum
             columns[f"{category}_status"] = status
             # A neighbourhood with nobody in a category's target group does not need it.
-            complete &= (status == "covered") | (status == "empty")
-            for i in np.flatnonzero((status != "covered") & (status != "empty")):
-                missing[i].append(category)
+            lacking[:, k] = (status != "covered") & (status != "empty")
+            complete &= ~lacking[:, k]
         columns["complete"] = complete
-        columns["missing"] = ["; ".join(m) for m in missing]
+        columns["missing"] = _joined_categories(lacking, self.categories)
         return gpd.GeoDataFrame(columns, geometry=areas.geometry.to_numpy(), crs=areas.crs)
 
     def facility_table(self) -> pd.DataFrame:
@@ -565,6 +571,11 @@ class CoverageResult:
         for whom it is the nearest facility of its category and who reach it within the
         threshold.
         """
+        if "facilities" not in self._tables:
+            self._tables["facilities"] = self._facility_table()
+        return self._tables["facilities"].copy()
+
+    def _facility_table(self) -> pd.DataFrame:
         f = self.model.facilities
         served = np.zeros(len(f))
         for category in self.categories:
@@ -603,6 +614,21 @@ SUMMARY_COLUMNS = (
 )
 
 
+def _joined_categories(chosen: np.ndarray, categories: Sequence[str]) -> list[str]:
+    """Per row of `chosen` (rows x categories, booleans), its categories joined by ``"; "``.
+
+    Each distinct row is joined once: a city's neighbourhoods lack a few sets of services.
+    """
+    if not chosen.size:
+        return [""] * len(chosen)
+    patterns, which = np.unique(chosen, axis=0, return_inverse=True)
+    texts = [
+        "; ".join(c for c, lacks in zip(categories, row, strict=True) if lacks)
+        for row in patterns.tolist()
+    ]
+    return [texts[i] for i in which.reshape(-1).tolist()]
+
+
 def _weighted_median_and_max(
     code: np.ndarray, minutes: np.ndarray, weight: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -616,7 +642,11 @@ def _weighted_median_and_max(
     code, minutes, weight = code[keep], minutes[keep], weight[keep]
     if code.size == 0:
         return median, maximum
-    order = np.lexsort((minutes, code))
+    # By group, then by minutes (ties in input order), as np.lexsort((minutes, code)) sorts:
+    # a stable sort by minutes, then a stable one by group, which numpy does as a radix sort
+    # (much faster) when the group numbers fit in 16 bits.
+    order = np.argsort(minutes, kind="stable")
+    order = order[np.argsort(code[order].astype(np.min_scalar_type(n)), kind="stable")]
     code, minutes, weight = code[order], minutes[order], weight[order]
     cumulative = np.cumsum(weight)
     group_start = np.r_[0, np.flatnonzero(code[1:] != code[:-1]) + 1]

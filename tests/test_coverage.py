@@ -256,3 +256,42 @@ def test_helsinki_covered_population_matches_networkx_brute_force(helsinki_pbf):
         assert (minutes[~finite] > 30.0 - 1e-9).all()
     assert summary.loc["gig_station", "covered_population"] == 0
     assert summary.loc["clinic", "population"] == int(population.population.sum())
+
+
+@pytest.mark.parametrize("n_groups", [3, 300, 70_000])
+def test_weighted_median_and_max_match_brute_force(n_groups):
+    # Whole-number weights: every running sum is exact, so the brute force finds the same
+    # person as the vectorised search, ties in minutes included (few distinct minutes).
+    rng = np.random.default_rng(n_groups)
+    size = 5_000
+    code = rng.integers(0, n_groups, size)
+    minutes = rng.choice([0.0, 1.5, 2.0, 7.25, 30.0, math.inf], size)
+    weight = rng.integers(0, 4, size).astype(float)  # zero weights are ignored
+    median, maximum = _weighted_median_and_max(code, minutes, weight, n_groups)
+    people: dict[int, list[tuple[float, float]]] = {}
+    for c, m, w in zip(code.tolist(), minutes.tolist(), weight.tolist(), strict=True):
+        if w > 0:
+            people.setdefault(c, []).append((m, w))
+    for group in range(n_groups):
+        if group not in people:
+            assert math.isnan(median[group])
+            assert math.isnan(maximum[group])
+            continue
+        ordered = sorted(people[group])
+        total = sum(w for _, w in ordered)
+        reached = list(itertools.accumulate(w for _, w in ordered))
+        # The smallest time within which half of them arrive.
+        half = next(i for i, r in enumerate(reached) if r >= total / 2)
+        assert median[group] == ordered[half][0]
+        assert maximum[group] == ordered[-1][0]
+
+
+def test_tables_are_built_once_and_handed_out_as_copies():
+    result = line_case()
+    first = result.facility_table()
+    first.loc[0, "served_population"] = -1.0
+    assert result.facility_table().served_population.tolist() == [30.0]
+    counted = result.counted
+    assert counted.tolist() == [True, True, True]
+    assert result.counted is counted
+    assert not counted.flags.writeable

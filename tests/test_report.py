@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
@@ -362,6 +362,10 @@ def test_demand_group_population(result, tmp_path):
         ["General", "0.0%", "#,##0", "#,##0.0", "0.0", "0.00", "0.000000", *SIGNED_FORMATS]
     ),
 )
+@example(values=[0.5, -0.0, 12.25, -3.5, -3.5], number_format="0.0")  # one kind per column,
+@example(values=[3, -40, 7], number_format="#,##0")  # as the report's columns are
+@example(values=["a", "覆盖", "a"], number_format="General")
+@example(values=[None, 2.5, -0.0, None], number_format="0.0%")
 def test_column_width_is_the_widest_cell(values, number_format):
     # Brute force: every cell formatted and measured.
     brute = max((_display_width(v, number_format) for v in values), default=0)
@@ -438,3 +442,23 @@ def test_sheet_cells_are_those_written_one_by_one():
     sheet.freeze_panes("B2")
     sheet.autofilter(0, 0, max(len(c.values) for c in columns), len(columns) - 1)
     assert workbook_bytes(book) == workbook_bytes(reference)
+
+
+def test_status_fills_are_those_of_the_sheet_language(tmp_path):
+    from circle.i18n import status_word
+    from circle.report.xlsx import STATUS_FILLS, Book, Column, fill_sheet, workbook_bytes
+
+    zh = [status_word(s, "zh") for s in STATUS_FILLS]
+    en = [status_word(s, "en") for s in STATUS_FILLS]
+    colours = {}
+    for lang in ("zh", None):
+        book = Book()
+        fill_sheet(book, "S", [Column("s", [*zh, *en], status=True)], lang=lang)
+        path = tmp_path / f"{lang}.xlsx"
+        path.write_bytes(workbook_bytes(book))
+        sheet = load_workbook(path)["S"]
+        colours[lang] = [sheet.cell(row=r, column=1).fill.fgColor.rgb for r in range(2, 10)]
+    fills = [f"FF{STATUS_FILLS[s]}" for s in STATUS_FILLS]
+    assert colours[None] == fills + fills  # either language's words
+    assert colours["zh"][:4] == fills
+    assert colours["zh"][4:] == ["00000000"] * 4  # English words in a Chinese sheet: plain

@@ -7,6 +7,7 @@ import io
 import json
 import math
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -92,9 +93,9 @@ class ReportTables:
             .loc[:, list(SUMMARY_COLUMNS)]
         )
         table = result.neighbourhood_table()
-        table["missing"] = [
-            category_labels(m.split("; "), lang) if m else "" for m in table["missing"]
-        ]
+        table["missing"] = _each_distinct(
+            table["missing"].tolist(), lambda m: category_labels(m.split("; "), lang) if m else ""
+        )
         table = table.iloc[np.argsort(table["area_id"].astype(str).to_numpy(), kind="stable")]
         table = table.reset_index(drop=True).to_crs("EPSG:4326")
         facilities = result.facility_table()
@@ -301,6 +302,8 @@ def _fixed_decimals(values: pd.Series, fmt: Format | None) -> int | None:
 
 def _csv_column(values: pd.Series, fmt: Format | None) -> list[str]:
     """:func:`csv_text` of each value; a number column with fixed decimals in one pass."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "b":
+        return np.where(values.to_numpy(), "true", "false").tolist()  # type: ignore[no-any-return]
     decimals = _fixed_decimals(values, fmt)
     if decimals is None:
         cells = values.tolist()
@@ -357,7 +360,8 @@ def _json_column(values: pd.Series, fmt: Format | None) -> list[str]:
         return texts.tolist()  # type: ignore[no-any-return]
     cells = values.tolist()
     if all(c.__class__ is str for c in cells):  # text as it is (rounded() leaves it)
-        return _each_distinct(cells, lambda c: json.dumps(c, ensure_ascii=False))
+        # What json.dumps(c, ensure_ascii=False) gives for text, without a new encoder each time.
+        return _each_distinct(cells, encode_basestring)
     return [json.dumps(rounded(c, fmt), ensure_ascii=False, allow_nan=False) for c in cells]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import itertools
 import math
 import re
 import unicodedata
@@ -362,24 +363,30 @@ def column_width(values: Sequence[Any], number_format: str) -> int:
     the most negative one (sign included, so ``-0.0``) of each type are measured; in
     ``General`` every distinct number is, as ``str`` gives no such order.
     """
-    by_type = {kind: [v for v in values if v.__class__ is kind] for kind in (int, float)}
+    kinds = set(map(type, values))  # a column holds one or two kinds: look for those only
     # Bools and text: distinct values.
-    measured: list[Any] = list(
-        dict.fromkeys(
+    measured: list[Any] = []
+    if kinds == {str}:
+        measured += dict.fromkeys(values)
+    elif kinds - {int, float, type(None)}:
+        measured += dict.fromkeys(
             v
             for v in values
             if v.__class__ is not int and v.__class__ is not float and v is not None
         )
-    )
-    for numbers in by_type.values():
-        if not numbers:
+    for kind in (int, float):
+        if kind not in kinds:
             continue
+        numbers = list(values) if kinds == {kind} else [v for v in values if v.__class__ is kind]
         if number_format == "General":
             measured += numbers
             continue
         measured.append(max(numbers))
-        # Sign bit set: below zero, or -0.0 (and NaN with the bit) found by copysign.
-        negative = [x for x in numbers if x < 0 or (not x > 0 and math.copysign(1.0, x) < 0)]
+        # Sign bit set: below zero, or -0.0 (and NaN with the bit).
+        if kind is int:
+            negative = [x for x in numbers if x < 0]
+        else:
+            negative = list(itertools.compress(numbers, np.signbit(numbers).tolist()))
         if negative:
             measured.append(min(negative))
     return max((_display_width(v, number_format) for v in measured), default=0)
@@ -450,12 +457,20 @@ def _write_column(
             write_value(sheet, i, j, value, number)
 
 
-def fill_sheet(book: Book, title: str, columns: Sequence[Column], *, freeze: str = "A2") -> Any:
+def fill_sheet(
+    book: Book,
+    title: str,
+    columns: Sequence[Column],
+    *,
+    freeze: str = "A2",
+    lang: Lang | None = None,
+) -> Any:
     """A sheet `title` with a header row (bold, frozen, filtered) and formatted columns.
 
     Text is always a string cell, never a formula: a name like ``=HYPERLINK(...)`` stays
     inert. Control characters XML cannot hold are dropped from text. Missing values are
-    blank cells in the column's number format.
+    blank cells in the column's number format. In status columns, the status words of
+    `lang` (of every language when ``None``) get the fill of their status.
 
     Returns
     -------
@@ -464,19 +479,22 @@ def fill_sheet(book: Book, title: str, columns: Sequence[Column], *, freeze: str
     """
     sheet = book.add_sheet(title)
     header = book.style(bold=True, wrap=True)
-    status_of = {status_word(s, lang): s for lang in LANGS for s in STATUSES}
+    status_of: dict[str, str] = {}
+    if any(c.status for c in columns):  # (reading another language's words takes a while)
+        langs = LANGS if lang is None else (lang,)
+        status_of = {status_word(s, code): s for code in langs for s in STATUSES}
     n_rows = max((len(c.values) for c in columns), default=0)
     for j, column in enumerate(columns):
         write_value(sheet, 0, j, column.header, header)
         number = book.style(number_format=column.number_format)
         text = book.style(number_format=column.number_format, align_right=column.align_right)
-        fills = {
-            word: book.style(number_format=column.number_format, fill=STATUS_FILLS[status])
-            for word, status in status_of.items()
-        }
-        _write_column(
-            sheet, j, column.values, number=number, text=text, fills=fills if column.status else {}
-        )
+        fills = {}
+        if column.status:
+            fills = {
+                word: book.style(number_format=column.number_format, fill=STATUS_FILLS[status])
+                for word, status in status_of.items()
+            }
+        _write_column(sheet, j, column.values, number=number, text=text, fills=fills)
         widest = max(
             column_width(column.values, column.number_format),
             min(_display_width(column.header, "General"), 24),
@@ -504,6 +522,7 @@ def report_workbook(
         _word("sheet_neighbourhoods", lang),
         _neighbourhood_columns(result, tables, lang),
         freeze="C2",
+        lang=lang,
     )
     fill_sheet(book, _word("sheet_facilities", lang), _facility_columns(tables, lang), freeze="B2")
     method_sheet(book, method, lang)
