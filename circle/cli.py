@@ -515,8 +515,7 @@ def report(
     _check_outputs([out_dir / n for n in (*REPORT_FILES, MAP_FILE)], options)
     study = _load_study(options)
     lang: Lang = options["lang"]
-    with _status(word("cli.computing", lang)):
-        result = study.coverage()
+    # The report counts coverage itself, after starting the map's areas in the background.
     with _status(word("cli.writing", lang, folder=out_dir)):
         written = study.report(
             out_dir,
@@ -526,6 +525,7 @@ def report(
             units=_pairs(capacity_units, option="--capacity-unit"),
             out_coords=out_coords.lower(),
         )
+    result = study.coverage()
     _print_summary(
         result,
         title=word("cli.coverage_title", lang, source=options["network_source"]),

@@ -582,15 +582,15 @@ class Study:
         names = [*REPORT_FILES, MAP_FILE] if write_map else list(REPORT_FILES)
         check_outputs([folder / n for n in names], inputs=self.input_files)
         self._check_capacity_options(targets, units)
+        # The map's areas are drawn while coverage is counted and the report files are
+        # written (on small graphs; see ServiceAreaBuilder.start_areas).
+        areas = self._start_service_areas() if write_map else None
         capacity = (
             self.capacity(method=capacity_method, targets=targets, units=units)
             if self.has_capacities
             else None
         )
         result = self.coverage()
-        # The map's areas are drawn while the report files are written (on small graphs;
-        # see ServiceAreaBuilder.start_areas).
-        areas = self._start_service_areas() if write_map else None
         with output_folder(folder) as staging:  # one set: the report files and the map
             write_report(
                 result,
