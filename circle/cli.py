@@ -513,7 +513,7 @@ def report(
     from circle.study import MAP_FILE  # noqa: PLC0415
 
     _check_outputs([out_dir / n for n in (*REPORT_FILES, MAP_FILE)], options)
-    study = _load_study(options)
+    study = _load_study(options, draw_service_areas=True)  # for the map
     lang: Lang = options["lang"]
     # The report counts coverage itself, after starting the map's areas in the background.
     with _status(word("cli.writing", lang, folder=out_dir)):
@@ -587,7 +587,7 @@ def map_command(
 ) -> None:
     """Write a self-contained HTML map of service areas, facilities and gaps."""
     _check_outputs([out_path], options)
-    study = _load_study(options)
+    study = _load_study(options, draw_service_areas=True)  # for the map
     lang: Lang = options["lang"]
     with _status(word("cli.drawing", lang)):
         study.save_map(

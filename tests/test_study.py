@@ -333,3 +333,60 @@ def test_people_outside_a_sub_area_are_logged_not_warned(caplog):
         _load().restricted_to(["E"]).coverage()
     outside = [r for r in caplog.records if "lie outside every neighbourhood" in r.message]
     assert [r.levelname for r in outside] == ["INFO"]
+
+
+def test_areas_drawn_while_the_study_loads_are_the_same_and_drawn_once(monkeypatch):
+    """`draw_service_areas` starts the drawing before people load; the study then waits for
+    it (no second drawing) and gets the areas and coverage a plain study gets."""
+    from circle import study as study_module
+
+    events: list[str] = []
+    start, load_people = study_module._start_drawing, study_module._load_people
+
+    def started(*args, **kwargs):
+        events.append("drawing")
+        return start(*args, **kwargs)
+
+    def people(*args, **kwargs):
+        events.append("people")
+        return load_people(*args, **kwargs)
+
+    monkeypatch.setattr(study_module, "_start_drawing", started)
+    monkeypatch.setattr(study_module, "_load_people", people)
+    facilities = _points(
+        [
+            {"id": "a", "category": "clinic", "x": 0.0, "y": 0.0},
+            {"id": "d", "category": "daycare", "x": 2000.0, "y": 0.0},
+        ]
+    )
+    early = _load(categories=None, facilities=facilities, draw_service_areas=True)
+    assert events == ["drawing", "people"]
+    plain = _load(categories=None, facilities=facilities)
+    assert events == ["drawing", "people", "people"]
+    plain_areas = plain.service_areas()
+    early.map()  # waits for the drawing under way
+    early_areas = early.service_areas()
+    assert events.count("drawing") == 2  # one each: nothing started twice
+    pd.testing.assert_frame_equal(
+        early_areas.drop(columns="geometry"), plain_areas.drop(columns="geometry")
+    )
+    assert bool(early_areas.geometry.geom_equals_exact(plain_areas.geometry, 0.0).all())
+    pd.testing.assert_frame_equal(early.coverage().summary(), plain.coverage().summary())
+
+
+def test_step_free_searches_started_early_match_the_plain_ones():
+    facilities = _points(
+        [
+            {"id": "a", "category": "clinic", "x": 0.0, "y": 0.0},
+            {"id": "d", "category": "daycare", "x": 2000.0, "y": 0.0},
+        ]
+    )
+    options = {"categories": None, "facilities": facilities, "step_free": ["daycare"]}
+    early = _load(**options, draw_service_areas=True)
+    plain = _load(**options)
+    for category in plain.categories:
+        mine, theirs = early.access().by_category[category], plain.access().by_category[category]
+        np.testing.assert_array_equal(mine.distance_m, theirs.distance_m)
+        np.testing.assert_array_equal(mine.facility, theirs.facility)
+    assert early.access().by_category["daycare"].graph is early.step_free_graph()
+    assert early.step_free_categories == plain.step_free_categories == ["daycare"]
