@@ -667,7 +667,10 @@ class ServiceAreaBuilder:
 
         def wait() -> list[shapely.Polygon | shapely.MultiPolygon]:
             try:
-                work()
+                # Like the threads, each area's tiles one at a time (a pool of tile
+                # threads here as well oversubscribed the cores: on a 150,000-node grid
+                # the 4 areas took 4.6 s instead of 3.9 s).
+                self._in_this_thread(work, tiles_alone=len(todo) > 1)
                 for future in running:
                     future.result()
                 return finish(drawn)
@@ -697,6 +700,15 @@ class ServiceAreaBuilder:
             del self._memo[next(iter(self._memo))]
         self._memo[key] = area
         return area
+
+    def _in_this_thread(self, func: Callable[[], None], *, tiles_alone: bool) -> None:
+        """Run `func` here, drawing each area's tiles one at a time when `tiles_alone`."""
+        before = getattr(self._tiles_alone, "value", False)
+        self._tiles_alone.value = tiles_alone
+        try:
+            func()
+        finally:
+            self._tiles_alone.value = before
 
     def _draw_tiles_alone(self) -> None:
         """In a thread drawing one of several areas: its tiles one at a time."""

@@ -497,6 +497,40 @@ def test_one_core_is_left_to_the_caller_who_draws_the_rest_when_it_waits(monkeyp
         assert mine.equals_exact(theirs, 0.0)
 
 
+def test_the_caller_draws_its_areas_tiles_one_at_a_time_like_the_threads(monkeypatch):
+    """With several areas each is drawn by one thread, tiles one at a time: the caller
+    joining in too (a pool of tile threads there oversubscribed the cores)."""
+    from circle import isochrones
+
+    calls: list[tuple[bool, int]] = []
+    caller = threading.get_ident()
+    original = isochrones._dissolve
+
+    def recorded(geometries, buffer_m, *, threads=1):
+        calls.append((threading.get_ident() == caller, threads))
+        return original(geometries, buffer_m, threads=threads)
+
+    monkeypatch.setattr(isochrones, "_TILED_MIN", 2)  # every area drawn by tiles
+    monkeypatch.setattr(isochrones, "_dissolve", recorded)
+    network = grid_network()
+    model = model_for(
+        network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0), metres=250.0
+    )
+    reaches = [
+        model.by_category["clinic"].edge_reach(250.0),
+        model.by_category["daycare"].edge_reach(250.0),
+        model.by_category["clinic"].edge_reach(150.0),
+        model.by_category["daycare"].edge_reach(150.0),
+    ]
+    got = ServiceAreaBuilder(model.graph, threads=2).areas(reaches)
+    assert len(calls) == 4
+    assert {threads for _, threads in calls} == {1}
+    monkeypatch.setattr(isochrones, "_dissolve", original)
+    for mine, reach in zip(got, reaches, strict=True):
+        plain = plain_area(model.graph, reach)
+        assert shapely.symmetric_difference(mine, plain).area < 1e-9 * plain.area
+
+
 def test_builder_reuses_areas_and_checks_its_graph():
     network = grid_network()
     model = model_for(network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0))
