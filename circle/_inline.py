@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from circle.errors import CircleError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from importlib.resources.abc import Traversable
 
 __all__ = [
@@ -137,7 +138,12 @@ def external_asset_urls(html: str) -> list[str]:
         ``<link rel="stylesheet" href>`` elements, in page order, each once. Tile URLs and
         links (``<a href>``) are not assets and are not listed.
     """
-    urls = [link.url for link in _links(html) if link.url.startswith(_EXTERNAL_PREFIXES)]
+    return _external_urls(_links(html))
+
+
+def _external_urls(links: Iterable[_Link]) -> list[str]:
+    """The URLs of `links` that point to the internet, in order, each once."""
+    urls = [link.url for link in links if link.url.startswith(_EXTERNAL_PREFIXES)]
     return list(dict.fromkeys(urls))
 
 
@@ -183,8 +189,7 @@ def inline_assets(html: str) -> str:
     # The links of the inlined page are the ones left: an inlined file is the body of a
     # <script> or <style> element, matched whole (its end tags escaped), so scanning the
     # page again (1.2 MB longer) would find the same.
-    urls = [link.url for link in kept if link.url.startswith(_EXTERNAL_PREFIXES)]
-    missing = list(dict.fromkeys(urls))
+    missing = _external_urls(kept)
     if missing:
         listed = "\n  ".join(missing)
         msg = (
