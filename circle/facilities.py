@@ -41,6 +41,7 @@ __all__ = [
     "check_ids",
     "empty_facilities",
     "facilities_from_frame",
+    "name_texts",
     "read_facilities",
     "write_facilities",
 ]
@@ -242,7 +243,7 @@ def _facility_table(
     problems = Problems(source, note=note)
     categories = _check_categories(frame[columns["category"]], problems, unit=unit)
     ids = check_ids(frame, columns.get("id"), problems, unit=unit, source=source)
-    names = _texts(frame[columns["name"]])[0] if "name" in columns else _blank(len(frame))
+    names = name_texts(frame, columns.get("name"))
     capacity = check_capacity(frame, columns.get("capacity"), problems, unit=unit)
     if unit == "row":
         lon, lat = _check_csv_coordinates(frame, columns, problems)
@@ -304,8 +305,11 @@ def _resolve_columns(
     return resolved
 
 
-def _blank(count: int) -> npt.NDArray[np.object_]:
-    return np.full(count, "", dtype=object)
+def name_texts(frame: pd.DataFrame, column: str | None) -> npt.NDArray[np.object_]:
+    """The names of `column` as stripped text ("" where missing, or everywhere without one)."""
+    if column is None:
+        return np.full(len(frame), "", dtype=object)
+    return _texts(frame[column])[0]
 
 
 def _texts(series: pd.Series[Any]) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]:

@@ -66,18 +66,12 @@ import shapely
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from circle._read import read_table
-from circle._validate import (
-    Problems,
-    cell_text,
-    check_readable_file,
-    describe_mask,
-    is_missing_value,
-)
+from circle._validate import Problems, check_readable_file, describe_mask
 from circle.access import Snap, pair_distances
 from circle.categories import category_order_key, normalize_category
 from circle.defaults import DEFAULT_CANDIDATE_SPACING_M, DEFAULT_K, DEFAULT_TIME_LIMIT_S
 from circle.errors import InputError
-from circle.facilities import FACILITY_COLUMNS, check_capacity, check_ids
+from circle.facilities import FACILITY_COLUMNS, check_capacity, check_ids, name_texts
 
 if TYPE_CHECKING:
     import os
@@ -218,15 +212,7 @@ def read_candidates(
         frame, columns.get(id_field.casefold()), problems, unit=unit, source=source,
         thing="candidate",
     )  # fmt: skip
-    name_column = columns.get(name_field.casefold())
-    names = (
-        np.array(
-            ["" if is_missing_value(v) else cell_text(v) for v in frame[name_column]],
-            dtype=object,
-        )
-        if name_column is not None
-        else np.full(len(frame), "", dtype=object)
-    )
+    names = name_texts(frame, columns.get(name_field.casefold()))
     capacity = check_capacity(frame, columns.get(capacity_field.casefold()), problems, unit=unit)
     problems.raise_if_any()
     points = shapely.point_on_surface(geometry)
