@@ -218,9 +218,7 @@ def _geometry_texts(geometries: np.ndarray, decimals: int) -> list[str]:
         rounded.view(np.complex128).ravel(),
         lambda first: [f"[{x!r}, {y!r}]" for x, y in rounded[first].tolist()],
     )
-    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
-    starts = [0, *ends[:-1]]
-    ring_texts = ["[" + ", ".join(points[a:b]) + "]" for a, b in zip(starts, ends, strict=True)]
+    ring_texts = _bracketed(points, np.cumsum(shapely.get_num_coordinates(rings)).tolist())
     part_texts = _grouped(ring_texts, ring_of, len(parts))
     geometry_texts = _grouped(part_texts, part_of, int(areal.sum()))
     for i, parts_text in zip(np.flatnonzero(areal).tolist(), geometry_texts, strict=True):
@@ -233,7 +231,11 @@ def _geometry_texts(geometries: np.ndarray, decimals: int) -> list[str]:
 
 def _grouped(items: list[str], group_of: np.ndarray, n_groups: int) -> list[str]:
     """``"[a, b]"`` per group of consecutive `items` (`group_of` ascending, none empty)."""
-    ends = np.searchsorted(group_of, np.arange(1, n_groups + 1)).tolist()
+    return _bracketed(items, np.searchsorted(group_of, np.arange(1, n_groups + 1)).tolist())
+
+
+def _bracketed(items: list[str], ends: list[int]) -> list[str]:
+    """``"[a, b]"`` per run of consecutive `items`, each run ending where `ends` says."""
     starts = [0, *ends[:-1]]
     return ["[" + ", ".join(items[a:b]) + "]" for a, b in zip(starts, ends, strict=True)]
 
