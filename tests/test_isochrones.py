@@ -288,6 +288,23 @@ def grid_network(side=6, spacing=100.0):
     return make_network(coords, edges)
 
 
+def clinic_and_daycare(metres):
+    """The grid with a clinic near one corner and a daycare in the middle."""
+    return model_for(
+        grid_network(), ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0), metres=metres
+    )
+
+
+def assert_drawn_alike(areas, graph, reaches):
+    """`areas` are those drawn one by one in one thread, and the plain union of buffers."""
+    one_by_one = ServiceAreaBuilder(graph, threads=1).areas(reaches)
+    assert len(areas) == len(reaches)
+    for mine, theirs, reach in zip(areas, one_by_one, reaches, strict=True):
+        assert mine.equals_exact(theirs, 0.0)
+        plain = plain_area(graph, reach)
+        assert shapely.symmetric_difference(mine, plain).area < 1e-9 * plain.area
+
+
 def test_unreached_is_the_complement_of_the_reach():
     network = grid_network()
     model = model_for(network, ("a", "clinic", 30.0, 0.0), ("b", "clinic", 500.0, 340.0))
@@ -412,17 +429,10 @@ def test_areas_by_tiles_in_threads_are_the_same(monkeypatch, edges_max):
     monkeypatch.setattr(isochrones, "_TILE_M", 150.0)
     monkeypatch.setattr(isochrones, "_TILED_MIN", 1)
     monkeypatch.setattr(isochrones, "_AREAS_IN_THREADS_EDGES_MAX", edges_max)
-    network = grid_network()
-    model = model_for(
-        network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0), metres=450.0
-    )
+    model = clinic_and_daycare(450.0)
     reaches = [model.by_category[c].edge_reach(450.0) for c in ("clinic", "daycare")]
-    one_by_one = ServiceAreaBuilder(model.graph, threads=1).areas(reaches)
     in_threads = ServiceAreaBuilder(model.graph, threads=3).areas(reaches)
-    for mine, theirs, reach in zip(in_threads, one_by_one, reaches, strict=True):
-        assert mine.equals_exact(theirs, 0.0)
-        plain = plain_area(model.graph, reach)
-        assert shapely.symmetric_difference(mine, plain).area < 1e-9 * plain.area
+    assert_drawn_alike(in_threads, model.graph, reaches)
 
 
 def test_small_graph_areas_are_drawn_in_the_background(monkeypatch):
@@ -438,22 +448,15 @@ def test_small_graph_areas_are_drawn_in_the_background(monkeypatch):
         assert release.wait(10), "start_areas did not return before the drawing ended"
         return original(geometries, buffer_m)
 
-    network = grid_network()
-    model = model_for(
-        network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0), metres=450.0
-    )
+    model = clinic_and_daycare(450.0)
     reaches = [model.by_category[c].edge_reach(450.0) for c in ("clinic", "daycare")]
     monkeypatch.setattr(isochrones, "_union_buffers", held)
     wait = ServiceAreaBuilder(model.graph, threads=2).start_areas(reaches)
     assert started.wait(10)  # a drawing thread is at work, held, and we are here
     release.set()
     got = wait()
-    one_by_one = ServiceAreaBuilder(model.graph, threads=1).areas(reaches)
-    assert len(got) == 2
-    for mine, theirs, reach in zip(got, one_by_one, reaches, strict=True):
-        assert mine.equals_exact(theirs, 0.0)
-        plain = plain_area(model.graph, reach)
-        assert shapely.symmetric_difference(mine, plain).area < 1e-9 * plain.area
+    monkeypatch.setattr(isochrones, "_union_buffers", original)
+    assert_drawn_alike(got, model.graph, reaches)
 
 
 def test_one_core_is_left_to_the_caller_who_draws_the_rest_when_it_waits(monkeypatch):
@@ -477,10 +480,7 @@ def test_one_core_is_left_to_the_caller_who_draws_the_rest_when_it_waits(monkeyp
             assert release.wait(10), "the caller did not draw the waiting areas"
         return original(geometries, buffer_m)
 
-    network = grid_network()
-    model = model_for(
-        network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0), metres=450.0
-    )
+    model = clinic_and_daycare(450.0)
     reaches = [
         model.by_category["clinic"].edge_reach(450.0),
         model.by_category["daycare"].edge_reach(450.0),
@@ -492,9 +492,7 @@ def test_one_core_is_left_to_the_caller_who_draws_the_rest_when_it_waits(monkeyp
     got = wait()
     assert len(by_caller) == 2
     monkeypatch.setattr(isochrones, "_union_buffers", original)
-    one_by_one = ServiceAreaBuilder(model.graph, threads=1).areas(reaches)
-    for mine, theirs in zip(got, one_by_one, strict=True):
-        assert mine.equals_exact(theirs, 0.0)
+    assert_drawn_alike(got, model.graph, reaches)
 
 
 def test_the_caller_draws_its_areas_tiles_one_at_a_time_like_the_threads(monkeypatch):
@@ -512,10 +510,7 @@ def test_the_caller_draws_its_areas_tiles_one_at_a_time_like_the_threads(monkeyp
 
     monkeypatch.setattr(isochrones, "_TILED_MIN", 2)  # every area drawn by tiles
     monkeypatch.setattr(isochrones, "_dissolve", recorded)
-    network = grid_network()
-    model = model_for(
-        network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0), metres=250.0
-    )
+    model = clinic_and_daycare(250.0)
     reaches = [
         model.by_category["clinic"].edge_reach(250.0),
         model.by_category["daycare"].edge_reach(250.0),
@@ -526,9 +521,7 @@ def test_the_caller_draws_its_areas_tiles_one_at_a_time_like_the_threads(monkeyp
     assert len(calls) == 4
     assert {threads for _, threads in calls} == {1}
     monkeypatch.setattr(isochrones, "_dissolve", original)
-    for mine, reach in zip(got, reaches, strict=True):
-        plain = plain_area(model.graph, reach)
-        assert shapely.symmetric_difference(mine, plain).area < 1e-9 * plain.area
+    assert_drawn_alike(got, model.graph, reaches)
 
 
 def test_builder_reuses_areas_and_checks_its_graph():
@@ -624,15 +617,11 @@ def test_parallel_street_out_of_reach_does_not_cut_the_area(monkeypatch, share):
 
 
 def test_areas_drawn_in_threads_are_the_same():
-    network = grid_network()
-    model = model_for(
-        network, ("a", "clinic", 30.0, 0.0), ("b", "daycare", 500.0, 500.0), metres=450.0
-    )
+    model = clinic_and_daycare(450.0)
     reaches = [model.by_category[c].edge_reach(450.0) for c in ("clinic", "daycare")]
-    one_by_one = ServiceAreaBuilder(model.graph, threads=1).areas(reaches)
     side_by_side = ServiceAreaBuilder(model.graph, threads=2).areas(reaches)
-    for mine, theirs, reach in zip(side_by_side, one_by_one, reaches, strict=True):
-        assert mine.equals_exact(theirs, 0.0)
+    assert_drawn_alike(side_by_side, model.graph, reaches)
+    for mine, reach in zip(side_by_side, reaches, strict=True):
         assert mine.equals_exact(ServiceAreaBuilder(model.graph).area(reach), 0.0)
     with pytest.raises(InputError, match="`threads`"):
         ServiceAreaBuilder(model.graph, threads=0)
