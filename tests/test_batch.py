@@ -81,14 +81,21 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, helsinki_pbf: Path) -> dict
     return {"areas": path, "facilities": facilities, "network": helsinki_pbf}
 
 
-def _batch_args(inputs: dict[str, Path], out: Path, client: Client) -> list[str]:
+def _inputs_args(inputs: dict[str, Path], *, facilities: Path | None = None) -> list[str]:
+    """``circle batch AREAS --network ... --facilities ...`` (other options follow)."""
     return [
         "batch",
         str(inputs["areas"]),
         "--network",
         str(inputs["network"]),
         "--facilities",
-        str(inputs["facilities"]),
+        str(facilities or inputs["facilities"]),
+    ]
+
+
+def _batch_args(inputs: dict[str, Path], out: Path, client: Client) -> list[str]:
+    return [
+        *_inputs_args(inputs),
         "--minutes",
         f"{MINUTES:g}",
         "--max-snap-m",
@@ -285,18 +292,7 @@ def test_folder_names_are_safe_and_collisions_are_refused() -> None:
 def test_batch_refuses_options_that_do_not_apply(
     inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = [
-        "batch",
-        str(inputs["areas"]),
-        "--network",
-        str(inputs["network"]),
-        "--facilities",
-        str(inputs["facilities"]),
-        "--areas",
-        str(inputs["areas"]),
-        "--out",
-        str(tmp_path / "out"),
-    ]
+    args = [*_inputs_args(inputs), "--areas", str(inputs["areas"]), "--out", str(tmp_path / "out")]
     assert main(args) == 2
     assert "does not apply" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -313,16 +309,7 @@ def test_an_input_named_like_a_summary_file_is_never_written_over(
         facilities, index=False
     )
     before = facilities.read_bytes()
-    args = [
-        "batch",
-        str(inputs["areas"]),
-        "--network",
-        str(inputs["network"]),
-        "--facilities",
-        str(facilities),
-        "--out",
-        str(out),
-    ]
+    args = [*_inputs_args(inputs, facilities=facilities), "--out", str(out)]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "circle never writes over its inputs" in err
@@ -509,12 +496,7 @@ def test_every_batch_option_is_passed_on_or_refused(
     ]
     assert unused == []
     args = [
-        "batch",
-        str(inputs["areas"]),
-        "--network",
-        str(inputs["network"]),
-        "--facilities",
-        str(inputs["facilities"]),
+        *_inputs_args(inputs),
         "--scheduler",
         "tcp://127.0.0.1:1",
         "--workers",
